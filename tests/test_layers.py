@@ -44,6 +44,8 @@ LOCAL_IMPORTS: dict[tuple[str, str], str] = {
     ("model.closed_form", "model.symbolic"): "optional extra: symbolic needs sympy, only to_sympy/to_latex use it",
     ("cli.discover", "discover"): "optional extra: discover needs the sr extra; the parser is built without it",
     ("cli.fit", "cli.fit_expression"): "optional extra: fit --expression loads SymPy (sr extra); a template fit never does",
+    ("cli.evaluate", "cli.evaluate_expression"): "optional extra: evaluate --expression loads SymPy (sr extra); an "
+                                                  "evaluation without it never does",
     ("model", "model.expression"): "optional extra: expression models compile SymPy (symbolic), loaded on first use",
     ("model.closed_form", "model.expression"): "optional extra: from_expression / loading an expression model "
                                                "needs SymPy (symbolic); the template path never loads it",

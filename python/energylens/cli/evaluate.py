@@ -9,11 +9,14 @@ import sys
 import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from energylens.cli.evaluate_coverage import coverage_level, print_coverage
+from energylens.cli.evaluate_worst import print_unshown_splits, print_worst
+from energylens.cli.evaluate_worst import print_worst as _print_worst  # noqa: F401  (tests call it by this name)
 from energylens.cli.fit import unread_latency_column, warn_latency_units, warn_poor_fit
 from energylens.cli.options import (
     apply_gpu_tables,
@@ -28,7 +31,7 @@ from energylens.compare.names import resolved_name
 from energylens.compare.registry import method_names, register_method, unregister_method
 from energylens.compare.report import format_summary, write_report
 from energylens.compare.report_plots import PLOTS
-from energylens.compare.report_tables import OURS, WHY_FEWER_PART, fewer_repeats, paired_wins, run_time_of
+from energylens.compare.report_tables import OURS, paired_wins, run_time_of
 from energylens.compare.result import worst
 from energylens.compare.runner import CAUGHT, check_seed, run_evaluation
 from energylens.compare.splits import DEFAULT_GROUP_BY, SPLIT_NAMES
@@ -103,6 +106,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     check_seed(args.seed, args.repeats)  # before any work: its bound depends on --repeats (the runner checks it too)
     level = coverage_level(args, SPLIT_NAMES)
     _check_variant_names(args)
+    expressions, about, legend = _expressions(args)  # --expression: its file and --pick, before any work
     inputs = command_inputs(args, "profiles")  # --prior, --gpu-table included
     if args.report:  # before any work: a folder that is not an earlier report of ours is refused, and the
         check_report_dir(args.report, inputs=inputs, known=REPORT_FILES)  # report's plots need matplotlib
@@ -117,7 +121,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     _note_blank_group_columns(profiles, group_by, args.profiles)
     asked = _split_list(args.splits, "--splits") or SPLIT_NAMES
     _check_rows_held_out(args, len(profiles), asked)
-    with extra_methods(_extras(args, len(profiles)), _split_list(args.methods, "--methods")) as names:
+    with extra_methods({**_extras(args, len(profiles)), **expressions}, _split_list(args.methods, "--methods")) as names:
         names = _without_latency_proxy(args, profiles, names)
         res = run_evaluation(profiles, train_size=args.train_size,
                              repeats=args.repeats,
@@ -149,15 +153,16 @@ def run_evaluate(args: argparse.Namespace) -> int:
         info = {k: v for k, v in res.info.items() if k != "notes"}
         info["report"] = str(report_path) if report_path else None
         info["failed_methods"] = failed
+        info["expressions"] = about  # which front entry, complexity and expression each discovered row is
         worst_of = {by: json.loads(worst(res.table, OURS, by).to_json(orient="records")) for by in ("task", "group")}
         paired = json.loads(paired_wins(res).to_json(orient="records"))  # wins out of <metric>_repeats
         print(json.dumps({"info": info, "summary": json.loads(s.to_json(orient="records")), "worst": worst_of,
                           "paired": paired}, indent=1))
     else:
-        print(format_summary(res, explain=True))
-        _print_worst(res.table, res.info.get("tpot_slo"))
+        print(format_summary(res, explain=True) + (f"\n{legend}" if legend else ""))
+        print_worst(res.table, res.info.get("tpot_slo"))
         print_coverage(res.info)
-        _print_unshown_splits(res.table, report_path)
+        print_unshown_splits(res.table, report_path)
         print(f"run time {run_time_of(res.info)}"
               + (f"; report: {report_path}" if report_path else ""))
     if failed:  # the table and report are kept, but the comparison asked for is incomplete
@@ -166,6 +171,19 @@ def run_evaluate(args: argparse.Namespace) -> int:
     if unwritten is not None:
         raise unwritten
     return 2 if failed else 0
+
+
+def _expressions(args: argparse.Namespace) -> tuple[dict[str, Callable[[int, object], Any]], list[dict], str]:
+    """``--expression``'s methods, what each is and the legend under the table
+    (:mod:`energylens.cli.evaluate_expression`, imported only then: it loads SymPy); ``--pick`` without
+    ``--expression`` is a ValueError."""
+    if args.expression is None:
+        if args.pick is not None:
+            raise ValueError(f"--pick {args.pick}: picks a front expression of --expression DISCOVERY.json, which "
+                             "was not given")
+        return {}, [], ""
+    from energylens.cli.evaluate_expression import expression_methods
+    return expression_methods(args)
 
 
 def _check_variant_names(args: argparse.Namespace) -> None:
@@ -407,62 +425,6 @@ def extra_methods(extras: dict[str, Callable[[int, object], ClosedForm]],
     finally:
         for name in extras:
             unregister_method(name)
-
-
-def _print_worst(table, tpot_slo: float | None = None) -> None:
-    """Where ours is worst, per task and per group (random split, highest MAPE first); with a TPOT SLO its Top-1 is
-    the one among the candidates meeting the SLO (the headline's), and says so. A figure averaged over fewer
-    repeats than ours was scored in (the key held out in fewer, or without a choice in some) is noted under its
-    list, "Top-1, pairwise over 1 of 6 repeats"."""
-    top1 = "Top-1 (SLO)" if tpot_slo else "Top-1"
-    for by in ("task", "group"):
-        w = worst(table, OURS, by)
-        if w.empty or w["mape"].isna().all():  # no MAPE of ours anywhere (its fits failed: said separately)
-            continue
-        labels = [" | ".join(p for p in str(v).split(" | ") if p.strip()) for v in w[by]]  # blank task: no " | x"
-        if not any(labels):  # profiles without tasks: a list of one blank label
-            continue
-        if by == "task":  # the rows of a table with tasks that leave it blank (noted at the start)
-            labels = [v or "(no task)" for v in labels]
-        held = table.loc[(table["split"] == "random") & (table["method"] == OURS), by].nunique()  # (of how many)
-        print(f"\n{OURS}: worst {by}s ({len(w)} of {held} held out; random split, by MAPE; n/a: no choice of that "
-              f"kind in the {by}"
-              + (f"; Top-1 (SLO): among the candidates meeting the {tpot_slo:g} s TPOT SLO" if tpot_slo else "") + ")")
-        width = max(len(_label(v)) for v in labels)  # as wide as the longest label (the tasks' took 70)
-        for label, (_, r) in zip(labels, w.iterrows(), strict=True):
-            print(f"  {_label(label):<{width}}  MAPE {_pct(r['mape'])}  {top1} {_score(r['top1'])}  "
-                  f"@TPOT {_score(r['top1_tpot'])}  parallelism {_score(r['parallelism'])}  "
-                  f"pairwise {_score(r['pairwise'])}")
-        # a task or group held out in fewer repeats (or with a choice in fewer) than ours was scored in says so
-        notes = fewer_repeats(w.assign(**{by: [_label(v) for v in labels]}), (by,), prefix="  note: ",
-                              of="run_repeats", why="")
-        if notes:
-            print("\n".join(notes) + f"\n  ({WHY_FEWER_PART})")
-
-
-def _print_unshown_splits(table, report_path: Path | None) -> None:
-    """The terminal shows the random split alone (every split where random was not run): name the splits that
-    were run but not shown, and where their figures are."""
-    ran = list(dict.fromkeys(table["split"])) if not table.empty else []
-    others = [s for s in ran if s != "random"]
-    if "random" not in ran or not others:
-        return
-    where = str(report_path) if report_path else "--report DIR or --json"
-    print(f"\n(the tables above are the random split; also ran: {', '.join(others)}: their figures are in {where})")
-
-
-def _label(text: str, width: int = 70) -> str:
-    """A group label cut in the middle (task | model | GPU: the GPU at the end stays readable)."""
-    return text if len(text) <= width else text[: width // 2 - 2] + "..." + text[-(width - width // 2 - 1):]
-
-
-def _pct(x: float) -> str:
-    """A MAPE of the worst list: "12.3 %", or n/a where the fit failed (it printed "nan %")."""
-    return f"{x:6.1f} %" if x == x else "   n/a  "
-
-
-def _score(x: float) -> str:
-    return f"{x:.3f}" if x == x else "  n/a"
 
 
 def _few_rows_hint(table, failed: dict[str, str], splits: list[str]) -> None:

@@ -15,11 +15,12 @@ from typing import Any
 _LAZY = {
     "discover": "search", "DiscoveryResult": "result", "FrontEntry": "result", "DiscoveryInterrupted": "result", "TARGETS": "search",
     "expression_model": "adopt", "shown": "result", "heldout_counts": "search", "load_discovery": "result", "write_report": "report", "select_backend": "select",
-    "BackendChoice": "select", "BackendUnavailable": "select",
+    "BackendChoice": "select", "BackendUnavailable": "select", "DiscoveredExpression": "method",
 }
 
 __all__ = ["discover", "DiscoveryResult", "DiscoveryInterrupted", "FrontEntry", "TARGETS", "select_backend", "BackendChoice",
-           "BackendUnavailable", "write_report", "expression_model", "shown", "heldout_counts", "load_discovery"]
+           "BackendUnavailable", "write_report", "expression_model", "shown", "heldout_counts", "load_discovery",
+           "DiscoveredExpression"]
 
 
 def __getattr__(name: str) -> Any:

@@ -66,6 +66,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument("--calibrate", choices=("family", "model"), default=None, metavar="KEY",
                    help="opt-in: also score 'energylens+KEY', the model with one shrunk offset per model family "
                         "or model (family | model), reported as a separate method; the default row is unchanged")
+    p.add_argument("--expression", default=None, metavar="DISCOVERY.json", type=path,
+                   help="also score a discovered expression (a result of `energylens discover -o`; target energy, or "
+                        "residual: template x exp(g)) as a method row 'discovered<INDEX>-c<COMPLEXITY>' beside "
+                        "energylens, its constants refitted on each split's training rows (bootstrap 0), as "
+                        "energylens.discover.DiscoveredExpression does in Python; a legend under the table (and "
+                        "'expressions' in --json) gives each row's expression; docs/evaluation.md")
+    p.add_argument("--pick", default=None, metavar="chosen|INDEX[,INDEX...]|all",
+                   help="which front expressions of --expression: 'chosen' (default: the one the discovery chose), "
+                        "indices in the front (the first column of discover's table) separated by commas, or 'all'")
     add_prior_options(p, "also score 'energylens+prior' (with --calibrate KEY also 'energylens+KEY+prior'), "
                          "reported as separate methods")
     add_gpu_table_option(p)

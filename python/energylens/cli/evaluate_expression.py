@@ -1,0 +1,110 @@
+"""``energylens evaluate PROFILES --expression DISCOVERY.json [--pick chosen|INDEX[,INDEX...]|all]``: a discovered
+expression scored as one more method row, beside ``energylens``, on the same splits: each split's fit is
+:class:`energylens.discover.method.DiscoveredExpression`'s, the Python route (docs/discover.md), refitted on that
+split's training rows. Imported by :mod:`energylens.cli.evaluate` only when ``--expression`` is given: it loads
+SymPy (the ``sr`` extra), which an evaluation without it never needs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from energylens.discover.adopt import expression_model
+from energylens.discover.method import DiscoveredExpression, expression_method_name
+from energylens.discover.result import DiscoveryResult, load_discovery
+
+__all__ = ["expression_methods", "read_discovery", "picked_indices", "expression_legend"]
+
+
+def read_discovery(path: str) -> DiscoveryResult:
+    """The discovery result of ``--expression``; a ValueError naming the option and the file otherwise (the words of
+    ``energylens fit --expression``)."""
+    if not os.path.isfile(path):
+        raise ValueError(f"--expression {path}: no such file (a discovery result: energylens discover -o FILE)")
+    try:
+        return load_discovery(path)
+    except (ValueError, UnicodeDecodeError) as exc:
+        hint = "" if "energylens discover -o" in str(exc) else "; --expression takes what energylens discover -o writes"
+        raise ValueError(f"--expression {path}: " + str(exc).removeprefix(f"{path}: ") + hint) from None
+
+
+def picked_indices(result: DiscoveryResult, pick: str | None, path: str) -> list[int]:
+    """The front indices ``--pick`` names: ``chosen`` (the default), an index, indices separated by commas, or
+    ``all``; a ValueError naming the option, the file and the front's range otherwise."""
+    n = len(result.front)
+    span = f"0..{n - 1}" if n else "none: its front is empty"
+    where = (f"--pick {pick}: {path}'s front holds {n} expression(s), index {span} (the first column of discover's "
+             "table), 'chosen' or 'all'")
+    if pick is None or pick.strip() == "chosen":
+        if result.chosen is None:
+            raise ValueError(f"--expression {path}: this discovery result has no scored expression (its run was "
+                             "interrupted before one was scored): rerun the discovery, or --pick a front index")
+        return [int(result.chosen)]
+    if pick.strip() == "all":
+        if not n:
+            raise ValueError(where)
+        return list(range(n))
+    out: list[int] = []
+    for item in (x.strip() for x in pick.split(",")):
+        try:
+            index = int(item)
+        except ValueError:
+            index = -1
+        if not 0 <= index < n:
+            raise ValueError(where + (f" ({item!r} is not one)" if "," in pick else ""))
+        if index in out:
+            raise ValueError(f"--pick {pick}: names index {index} more than once; name each once")
+        out.append(index)
+    return out
+
+
+def expression_methods(args: argparse.Namespace) -> tuple[dict[str, Callable[[int, object], Any]], list[dict], str]:
+    """``--expression``'s methods (name -> factory(seed, gpu_spec)), one description per method (name, file,
+    index, complexity, chosen, target, expression) for ``--json`` and the legend under the table (:func:`expression_legend`
+    of them); checked before any work: the file
+    is a discovery result, ``--pick`` in its front, its target energy or residual, each formula readable."""
+    path = args.expression
+    result = read_discovery(path)
+    _note_same_profiles(result, args.profiles, path)
+    out: dict[str, Callable[[int, object], Any]] = {}
+    about: list[dict] = []
+    for index in picked_indices(result, args.pick, path):
+        try:
+            method = DiscoveredExpression(result, index)
+            if result.target == "energy":  # compiled once here: a symbol that is no feature is said before the run
+                expression_model(result, index)
+        except ValueError as exc:
+            raise ValueError(f"--expression {path}: {exc}") from None
+        name = expression_method_name(result, index)
+        out[name] = lambda seed, _gpu, index=index: DiscoveredExpression(result, index, seed=seed)
+        about.append({"method": name, "file": str(path), "index": index, "complexity": method.complexity,
+                      "chosen": index == result.chosen, "target": result.target, "expression": method.expression})
+    return out, about, expression_legend(about)
+
+
+def _note_same_profiles(result: DiscoveryResult, profiles: str, path: str) -> None:
+    """A discovery run on the profiles evaluated here chose its structure seeing rows the splits hold out (its
+    constants are refitted per split, its form is not): said on stderr, since its row then reads better than on
+    profiles it has not seen."""
+    same = result.profiles == profiles or (os.path.isfile(profiles) and os.path.isfile(result.profiles)
+                                           and os.path.samefile(profiles, result.profiles))
+    if same:
+        print(f"energylens evaluate: note: {path} was discovered on {profiles}, the profiles evaluated here: its "
+              "expression's form was chosen seeing rows the splits hold out (only its constants are refitted per "
+              "split), so its rows are optimistic against the other methods'; for an unbiased figure, discover on "
+              "other rows than those you evaluate on", file=sys.stderr)
+
+
+def expression_legend(about: list[dict]) -> str:
+    """What each expression row is, printed under the table: its front entry, complexity and expression."""
+    lines = []
+    for a in about:
+        chosen = ", the discovery's chosen one" if a["chosen"] else ""
+        what = "template x exp(g), g = " if a["target"] == "residual" else ""
+        lines.append(f"{a['method']}: front entry {a['index']} of {a['file']} (complexity {a['complexity']}{chosen}), "
+                     f"refitted on each split's training rows: energy_j = {what}{a['expression']}")
+    return "\n".join(lines)
