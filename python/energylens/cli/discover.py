@@ -8,7 +8,10 @@ command runs, not when the parser is built: ``energylens --help`` works without 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +23,7 @@ from energylens.cli.options import (
 )
 from energylens.cli.parsers.common import TEMPLATE_PARAMETERS
 from energylens.cli.parsers.discover import add_parser
+from energylens.errors import OutputError
 from energylens.extras import require
 from energylens.outputs import (
     announce_written,
@@ -27,6 +31,7 @@ from energylens.outputs import (
     atomic_file,
     check_output_path,
     check_report_dir,
+    current_umask,
     energylens_json,
     existing_file,
 )
@@ -115,24 +120,77 @@ def _cmd_discover(args: argparse.Namespace) -> int:
               f"({100 * r['mape_cut_relative']:.1f} % cut), adopt: {r['adopt']}"
               + (f" ({' and '.join(unknown)} n/a on the held-out rows: no group offers a choice, so the term "
                  "cannot be shown not to lower them)" if unknown else ""))
-    text = result.to_json()
-    replaced = existing_file(args.output)
-    with atomic_file(args.output) as tmp:
-        tmp.write_text(text)
-    announce_written(args.output, replaced, command="discover")
+    where, failed = _write_result(result, args)
     if args.report:
         replaced = Path(args.report).is_dir() and any(Path(args.report).iterdir())
         from energylens.discover import write_report  # (needs matplotlib: only with --report)
 
-        with atomic_dir(args.report, inputs=[args.profiles], outputs=[args.output], known=REPORT_FILES) as tmp_dir:
-            written = write_report(result, tmp_dir)
+        try:
+            with atomic_dir(args.report, inputs=[args.profiles], outputs=[args.output], known=REPORT_FILES) as tmp_dir:
+                written = write_report(result, tmp_dir)
+        except OutputError as exc:  # (the result's own failure, and where it was kept, still said)
+            if failed is None:
+                raise
+            raise OutputError(f"{failed}; the report was not written either: {exc}") from None
         print(f"wrote {Path(args.report) / Path(written).name}")
         if replaced:
             print(f"energylens discover: replaced the earlier report in {args.report}", file=sys.stderr)
     if stop is not None:  # written: now the exit status of the interrupt (130, or 143 for SIGTERM)
-        stop.stopped_detail = _kept(result, args)
+        stop.stopped_detail = _kept(result, args, where) + (f"; {failed}" if failed is not None else "")
         raise stop
+    if failed is not None:  # (exit 2: the file asked for was not written; the result is kept)
+        raise failed
     return 0
+
+
+def write_fsynced(path: str | os.PathLike, text: str) -> None:
+    """``text`` in the file ``path``, flushed to the disk (a full disk may refuse it only at the flush)."""
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def _keep_elsewhere(text: str) -> Path | None:
+    """The result in a new file (``energylens-discovery-*.json``) of the current folder, else of the temporary
+    folder; None where neither takes it."""
+    for folder in dict.fromkeys([Path.cwd(), Path(tempfile.gettempdir())]):
+        try:
+            fd, name = tempfile.mkstemp(prefix="energylens-discovery-", suffix=".json", dir=folder)
+        except OSError:
+            continue
+        os.close(fd)
+        try:
+            write_fsynced(name, text)
+            os.chmod(name, 0o666 & ~current_umask())  # (mkstemp makes 0600)
+            return Path(name)
+        except OSError:
+            with contextlib.suppress(OSError):
+                os.unlink(name)
+    return None
+
+
+def _write_result(result, args: argparse.Namespace) -> tuple[str, OutputError | None]:
+    """Where the result went (``-o``, a kept copy or standard output) and, where ``-o`` could not be written after the
+    run (a disk that filled during the search, /dev/full), the error saying where the result is instead: before
+    2026-12-07 it was lost, after the table had been printed."""
+    text = result.to_json()
+    replaced = existing_file(args.output)
+    try:
+        with atomic_file(args.output) as tmp:
+            write_fsynced(tmp, text)
+    except OutputError as exc:
+        kept = _keep_elsewhere(text)
+        if kept is None:  # the last place left: the run's output
+            print(text, flush=True)
+            return "standard output", OutputError(
+                f"{exc}; no folder took a copy of the result (the current one, {tempfile.gettempdir()}), so it was "
+                "printed on standard output above: save it from there")
+        out = Path(args.output)
+        move = "" if out.exists() and not out.is_file() else f" (once it can be written: mv {kept} {args.output})"
+        return str(kept), OutputError(f"{exc}; the result was kept in {kept} instead{move}")
+    announce_written(args.output, replaced, command="discover")
+    return str(args.output), None
 
 
 #: How a run stopped before its search's first round ended says what it kept (the command line's closing line).
@@ -154,9 +212,10 @@ def _run(args: argparse.Namespace) -> tuple[Any, BaseException | None]:
         return exc.result, exc.cause
 
 
-def _kept(result, args: argparse.Namespace) -> str:
-    """What an interrupted run kept, and how to reproduce or extend it, for the command line's closing line."""
-    where = str(args.output) + (f" and the report in {args.report}" if args.report else "")
+def _kept(result, args: argparse.Namespace, output: str) -> str:
+    """What an interrupted run kept (``output``: where its result went), and how to reproduce or extend it, for the
+    command line's closing line."""
+    where = output + (f" and the report in {args.report}" if args.report else "")
     unscored = len(result.search.get("unscored", []))
     if result.search.get("stopped_by") == "interrupt":
         what = f"; the front found so far is in {where} ({result.search['note']})"
