@@ -17,6 +17,15 @@ from energylens.profiles.datasets import mlenergy_v2
 FAST = ["--repeats", "1", "--splits", "random", "--no-progress"]
 
 
+@pytest.fixture(scope="module")
+def ours_alone(tmp_path_factory):
+    """energylens alone on the bundled rows (50 training rows, one repeat, random split) and its report.md text,
+    built once for the tests that read them."""
+    res = run_evaluation(mlenergy_v2(), train_size=50, repeats=1, splits=["random"], method_names=["energylens"],
+                         progress=False)
+    return res, write_report(res, tmp_path_factory.mktemp("ours")).read_text()
+
+
 @pytest.mark.parametrize(("asked", "options", "needs"), [
     ("energylens+prior", [], "--prior bundled|MODEL.json"),
     ("energylens+model", [], "--calibrate model"),
@@ -47,14 +56,12 @@ def test_a_short_run_time_is_not_printed_as_zero(tmp_path, capsys):
     assert "run time 0 s." not in (tmp_path / "r" / "report.md").read_text()
 
 
-def test_one_method_is_not_ranked_among_itself(tmp_path):
-    res = run_evaluation(mlenergy_v2(), train_size=50, repeats=1, splits=["random"], method_names=["energylens"],
-                         progress=False)
+def test_one_method_is_not_ranked_among_itself(ours_alone):
+    res, md = ours_alone
     text = findings.standing(res)
     assert "among 1 methods" not in text and "ranks first" not in text
     assert text.startswith("On the random split (50 training rows), energylens is the only method with results: "
                            "Top-1 ")
-    md = write_report(res, tmp_path).read_text()
     notes = md.split("## Notes on the methods")[1].split("## ")[0]
     assert notes.strip(), "an empty section"
 
@@ -186,12 +193,10 @@ def test_without_a_random_split_the_table_says_what_its_figures_are_over(capsys)
     assert "MAPE: mean |predicted - measured| / measured energy per request over the held-out rows" in text
 
 
-def test_the_paper_table_says_why_the_analytical_baseline_row_is_na(tmp_path):
+def test_the_paper_table_says_why_the_analytical_baseline_row_is_na(ours_alone, tmp_path):
     """'Top-1, best analytical baseline (n/a) | 0.609 | n/a' with no reason when neither wilkins2024 nor llmcarbon
     was run (every other n/a row of that table has one)."""
-    res = run_evaluation(mlenergy_v2(), train_size=50, repeats=1, splits=["random"], method_names=["energylens"],
-                         progress=False)
-    text = write_report(res, tmp_path).read_text()
+    text = ours_alone[1]
     assert ("- Top-1, best analytical baseline: n/a, no analytical baseline (wilkins2024, llmcarbon) was run "
             "(--methods)") in text
     res = run_evaluation(mlenergy_v2(), train_size=50, repeats=1, splits=["random"],
