@@ -172,3 +172,20 @@ def test_profiles_lacking_a_column_the_expression_reads_name_it_and_the_file(tmp
     path = _discovery(tmp_path / "d.json", FORMULAS)
     err = _fails(capsys, csv, "--expression", path, "--splits", "random", "--repeats", "1")
     assert "output_tokens" in err and str(csv) in err
+
+
+def test_each_rows_fits_converged_share_is_in_json_and_report_and_a_short_one_noted(tmp_path, capsys, monkeypatch):
+    path = _discovery(tmp_path / "d.json", FORMULAS)
+    report = tmp_path / "rep"
+    out = _cli_json(capsys, "bundled", "--expression", path, *RUN, "--report", report)
+    assert [e["converged"] for e in out["info"]["expressions"]] == [{"random": 1.0, "unseen_batch": 1.0}]
+    assert (f"- discovered1-c6: front entry 1 of `{path}` (complexity 6, the discovery's chosen one), refitted on "
+            f"each split's training rows: energy_j = `{FORMULAS[1]}`; fits converged: random 100%, unseen_batch "
+            "100%.") in (report / "report.md").read_text()
+    # a fit stopped short (here: one iteration allowed) says so in run_notes, and the command notes it on stderr
+    short = DiscoveredExpression(load_discovery(path), 1, max_iterations=1).fit(mlenergy_v2().head(60))
+    assert short.run_notes() == {"converged": 0.0}
+    monkeypatch.setattr(DiscoveredExpression, "run_notes", lambda self: {"converged": float(self.seed % 2 == 0)})
+    assert main(["evaluate", "bundled", "--expression", str(path), *RUN]) == 0  # seeds 0 and 1: one stops short
+    err = capsys.readouterr().err
+    assert "note: discovered1-c6: 50% of its random fits stopped before converging" in err, err

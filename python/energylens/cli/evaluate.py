@@ -129,6 +129,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
                              tpot_slo_s=args.tpot_slo, seed=args.seed,
                              splits=asked,
                              method_names=names, progress=not args.no_progress, coverage=level)
+    res.info["expressions"] = _expression_fits(about, res.info) if about else []  # (report, --json)
     empty = [s for s in asked if res.table.empty or not (res.table["split"] == s).any()]
     if empty:
         why = "; ".join(f"{s}: {_EMPTY_SPLIT.get(s, 'no split could be drawn')}" for s in empty)
@@ -153,7 +154,6 @@ def run_evaluate(args: argparse.Namespace) -> int:
         info = {k: v for k, v in res.info.items() if k != "notes"}
         info["report"] = str(report_path) if report_path else None
         info["failed_methods"] = failed
-        info["expressions"] = about  # which front entry, complexity and expression each discovered row is
         worst_of = {by: json.loads(worst(res.table, OURS, by).to_json(orient="records")) for by in ("task", "group")}
         paired = json.loads(paired_wins(res).to_json(orient="records"))  # wins out of <metric>_repeats
         print(json.dumps({"info": info, "summary": json.loads(s.to_json(orient="records")), "worst": worst_of,
@@ -184,6 +184,13 @@ def _expressions(args: argparse.Namespace) -> tuple[dict[str, Callable[[int, obj
         return {}, [], ""
     from energylens.cli.evaluate_expression import expression_methods
     return expression_methods(args)
+
+
+def _expression_fits(about: list[dict], info: dict) -> list[dict]:
+    """Each discovered row's description with the share of its fits that converged per split family, a note on
+    stderr where some did not (:func:`energylens.cli.evaluate_expression.with_convergence`)."""
+    from energylens.cli.evaluate_expression import with_convergence
+    return with_convergence(about, info)
 
 
 def _check_variant_names(args: argparse.Namespace) -> None:

@@ -17,7 +17,7 @@ from energylens.discover.adopt import expression_model
 from energylens.discover.method import DiscoveredExpression, expression_method_name
 from energylens.discover.result import DiscoveryResult, load_discovery
 
-__all__ = ["expression_methods", "read_discovery", "picked_indices", "expression_legend"]
+__all__ = ["expression_methods", "with_convergence", "read_discovery", "picked_indices", "expression_legend"]
 
 
 def read_discovery(path: str) -> DiscoveryResult:
@@ -108,3 +108,20 @@ def expression_legend(about: list[dict]) -> str:
         lines.append(f"{a['method']}: front entry {a['index']} of {a['file']} (complexity {a['complexity']}{chosen}), "
                      f"refitted on each split's training rows: energy_j = {what}{a['expression']}")
     return "\n".join(lines)
+
+
+def with_convergence(about: list[dict], info: dict) -> list[dict]:
+    """``about`` with ``converged`` (split family -> share of the method's fits that converged, from its
+    ``run_notes``) per entry; where some did not, a note on stderr: those fits' predictions are scored as they are
+    (as the template's are), so the row mixes converged and unconverged fits."""
+    out = []
+    for a in about:
+        shares = dict(info.get("notes", {}).get(a["method"], {}).get("converged", {}))
+        short = {split: share for split, share in shares.items() if share < 1.0}
+        if short:
+            where = ", ".join(f"{1 - share:.0%} of its {split} fits" for split, share in short.items())
+            print(f"energylens evaluate: note: {a['method']}: {where} stopped before converging; their predictions "
+                  "are scored as they are (as the template's are); another front entry (--pick), or in Python "
+                  "DiscoveredExpression(..., max_iterations=3000), may converge", file=sys.stderr)
+        out.append({**a, "converged": shares})
+    return out

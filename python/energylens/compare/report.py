@@ -262,6 +262,7 @@ def _breakdown_note(result: EvaluationResult) -> str:
 def _notes(result: EvaluationResult) -> list[str]:
     t = result.table
     md = ["## Notes on the methods", "", *(method_notes(result) or ["None of this run's methods notes anything."])]
+    md += [_expression_note(e) for e in result.info.get("expressions", [])]  # energylens evaluate --expression
     if result.info.get("tpot_slo"):
         src = t.groupby("method")["tpot_source"].first()
         md.append("- TPOT for the SLO filter: " + ", ".join(f"{m}: {s}" for m, s in src.items())
@@ -273,6 +274,17 @@ def _notes(result: EvaluationResult) -> list[str]:
             f"{m}: {len(e.drop_duplicates(key))} splits or folds (the first: {str(e['error'].iloc[0])[:300]})"
             for m, e in errs.groupby("method", sort=False)))
     return md + [""]
+
+
+def _expression_note(e: dict) -> str:
+    """What a discovered expression's row is (``info["expressions"]``, from ``energylens evaluate --expression``):
+    its front entry, complexity, expression, and the share of its fits that converged per split family."""
+    what = "template x exp(g), g = " if e.get("target") == "residual" else ""
+    conv = ", ".join(f"{split} {share:.0%}" for split, share in e.get("converged", {}).items())
+    chosen = ", the discovery's chosen one" if e.get("chosen") else ""
+    return (f"- {e['method']}: front entry {e['index']} of `{e['file']}` (complexity {e['complexity']}"
+            f"{chosen}), refitted on each split's training rows: "
+            f"energy_j = `{what}{e['expression']}`" + (f"; fits converged: {conv}" if conv else "") + ".")
 
 
 def _plot_caption(result: EvaluationResult, name: str) -> str:

@@ -11,6 +11,7 @@ fitted on the same training rows (``EnergyModel(bootstrap=0, seed=seed).fit(trai
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -90,6 +91,12 @@ class DiscoveredExpression(MethodBase):
                                      **self.model_options)
             self._model = model.fit(train_df)
         return self
+
+    def run_notes(self) -> Mapping[str, float]:
+        """``converged``: 1 where the last fit converged, 0 where it stopped short (its predictions are still
+        scored, as the template's are); the runner averages it per split family (``info["notes"]``)."""
+        s = None if self._model is None else self._model.summary
+        return {} if s is None else {"converged": float(bool(s.converged))}
 
     def predict_energy(self, df: pd.DataFrame) -> np.ndarray:
         if self._model is None:
