@@ -100,6 +100,10 @@ def test_the_table_names_each_rows_expression_and_complexity(tmp_path, capsys):
     out = capsys.readouterr().out
     table = out.split("\n\n")[0]
     assert "\ndiscovered1-c6 " in table and "discovered0-c5" not in table  # default: the chosen entry only
+    assert main(["evaluate", "bundled", "--expression", str(path), "--pick", "chosen,0", "--splits", "random",
+                 "--repeats", "1", "--methods", "energylens", "--no-progress"]) == 0
+    rows = [line.split()[0] for line in capsys.readouterr().out.split("\n\n")[0].splitlines()[1:4]]
+    assert rows == ["energylens", "discovered1-c6", "discovered0-c5"]  # in the order picked
     assert (f"discovered1-c6: front entry 1 of {path} (complexity 6, the discovery's chosen one), refitted on each "
             f"split's training rows: energy_j = {FORMULAS[1]}") in out
 
@@ -147,6 +151,8 @@ def test_a_pick_outside_the_front_names_how_many_it_holds(tmp_path, capsys, pick
 def test_a_pick_named_twice_or_without_expression_is_refused(tmp_path, capsys):
     path = _discovery(tmp_path / "d.json", FORMULAS)
     assert "names index 1 more than once" in _fails(capsys, "bundled", "--expression", path, "--pick", "1,1")
+    assert "names index 1 more than once ('chosen' is 1)" in _fails(capsys, "bundled", "--expression", path, "--pick",
+                                                                    "chosen,1")
     assert "--pick 0: picks a front expression of --expression" in _fails(capsys, "bundled", "--pick", "0")
 
 
@@ -189,3 +195,10 @@ def test_each_rows_fits_converged_share_is_in_json_and_report_and_a_short_one_no
     assert main(["evaluate", "bundled", "--expression", str(path), *RUN]) == 0  # seeds 0 and 1: one stops short
     err = capsys.readouterr().err
     assert "note: discovered1-c6: 50% of its random fits stopped before converging" in err, err
+
+
+def test_without_sympy_the_option_names_the_extra(tmp_path, capsys, monkeypatch):
+    path = _discovery(tmp_path / "d.json", FORMULAS)
+    monkeypatch.setitem(__import__("sys").modules, "sympy", None)  # import sympy now fails
+    err = _fails(capsys, "bundled", "--expression", path)
+    assert "energylens evaluate --expression (a discovered expression) needs" in err and "energylens[sr]" in err, err

@@ -182,6 +182,7 @@ def _expressions(args: argparse.Namespace) -> tuple[dict[str, Callable[[int, obj
             raise ValueError(f"--pick {args.pick}: picks a front expression of --expression DISCOVERY.json, which "
                              "was not given")
         return {}, [], ""
+    require("sympy", "sr", "energylens evaluate --expression (a discovered expression)")
     from energylens.cli.evaluate_expression import expression_methods
     return expression_methods(args)
 

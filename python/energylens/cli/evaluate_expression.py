@@ -39,17 +39,17 @@ def picked_indices(result: DiscoveryResult, pick: str | None, path: str) -> list
     span = f"0..{n - 1}" if n else "none: its front is empty"
     where = (f"--pick {pick}: {path}'s front holds {n} expression(s), index {span} (the first column of discover's "
              "table), 'chosen' or 'all'")
-    if pick is None or pick.strip() == "chosen":
-        if result.chosen is None:
-            raise ValueError(f"--expression {path}: this discovery result has no scored expression (its run was "
-                             "interrupted before one was scored): rerun the discovery, or --pick a front index")
-        return [int(result.chosen)]
-    if pick.strip() == "all":
+    if pick is not None and pick.strip() == "all":
         if not n:
             raise ValueError(where)
         return list(range(n))
     out: list[int] = []
-    for item in (x.strip() for x in pick.split(",")):
+    for item in (x.strip() for x in ("chosen" if pick is None else pick).split(",")):
+        if item == "chosen":  # (alone or in a list: --pick chosen,3)
+            if result.chosen is None:
+                raise ValueError(f"--expression {path}: this discovery result has no scored expression (its run was "
+                                 "interrupted before one was scored): rerun the discovery, or --pick a front index")
+            item = str(result.chosen)
         try:
             index = int(item)
         except ValueError:
@@ -57,7 +57,8 @@ def picked_indices(result: DiscoveryResult, pick: str | None, path: str) -> list
         if not 0 <= index < n:
             raise ValueError(where + (f" ({item!r} is not one)" if "," in pick else ""))
         if index in out:
-            raise ValueError(f"--pick {pick}: names index {index} more than once; name each once")
+            raise ValueError(f"--pick {pick}: names index {index} more than once ('chosen' is {result.chosen}); name "
+                             "each once")
         out.append(index)
     return out
 

@@ -74,7 +74,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                         "'expressions' in --json) gives each row's expression; docs/evaluation.md")
     p.add_argument("--pick", default=None, metavar="chosen|INDEX[,INDEX...]|all",
                    help="which front expressions of --expression: 'chosen' (default: the one the discovery chose), "
-                        "indices in the front (the first column of discover's table) separated by commas, or 'all'")
+                        "indices in the front (the first column of discover's table), 'chosen' among them, separated "
+                        "by commas, or 'all'")
     add_prior_options(p, "also score 'energylens+prior' (with --calibrate KEY also 'energylens+KEY+prior'), "
                          "reported as separate methods")
     add_gpu_table_option(p)
