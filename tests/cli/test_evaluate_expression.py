@@ -202,3 +202,30 @@ def test_without_sympy_the_option_names_the_extra(tmp_path, capsys, monkeypatch)
     monkeypatch.setitem(__import__("sys").modules, "sympy", None)  # import sympy now fails
     err = _fails(capsys, "bundled", "--expression", path)
     assert "energylens evaluate --expression (a discovered expression) needs" in err and "energylens[sr]" in err, err
+
+
+def test_constants_predicting_no_positive_energy_are_refitted_as_the_discovery_refits_them(tmp_path, capsys):
+    """A front entry whose discovery constants predict <= 0 J on training rows (an expression discovered on other
+    profiles: ML.ENERGY v3's chosen entry on the bundled rows) left the log-residual fit at its start (status
+    non_finite, iteration 0), and the row scored the discovery's constants unrefitted; now the relative error is
+    fitted first, then the log residual from there, as discover's own refit does."""
+    path = _discovery(tmp_path / "d.json", ["2.0*output_tokens*tdp_w/batch_size - 10000000.0"], chosen=0)
+    result, train = load_discovery(path), mlenergy_v2().head(80)
+    plain = expression_model(result, bootstrap=0).fit(train)
+    assert plain.summary.status == "non_finite" and plain.summary.iterations == 0  # the gap, in the bare route
+    method = DiscoveredExpression(result, seed=0).fit(train)
+    assert method.run_notes() == {"converged": 1.0} and method._model.options["residual"] == "log"
+    assert np.all(method.predict_energy(train) > 0)
+    both = _discovery(tmp_path / "both.json", ["2.0*output_tokens*tdp_w/batch_size - 10000000.0", FORMULAS[0]])
+    out = _cli_json(capsys, "bundled", "--expression", both, "--pick", "all", *RUN)
+    assert [e["converged"] for e in out["info"]["expressions"]] == [{"random": 1.0, "unseen_batch": 1.0}] * 2
+    mape = {r["method"]: r["mape"] for r in out["summary"] if r["split"] == "random"}
+    assert mape["discovered0-c5"] == pytest.approx(mape["discovered1-c6"], rel=1e-4)  # one form: one optimum
+
+
+def test_an_expression_no_fit_can_evaluate_fails_its_splits_by_name(tmp_path, capsys):
+    path = _discovery(tmp_path / "d.json", ["1.0*log(2.0 - 1.0*tp) + 5.0"], chosen=0)
+    with pytest.raises(ValueError, match="discovered0-c5: no fit on the 80 training rows"):
+        DiscoveredExpression(load_discovery(path)).fit(mlenergy_v2().head(80))
+    assert main(["evaluate", "bundled", "--expression", str(path), *RUN]) == 2
+    assert "error: method discovered0-c5 produced no score" in capsys.readouterr().err

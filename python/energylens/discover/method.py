@@ -87,10 +87,26 @@ class DiscoveredExpression(MethodBase):
             template = None
             if self.result.target == "residual":  # g corrects the template fitted on the same training rows
                 template = EnergyModel(bootstrap=0, seed=self.seed).fit(train_df, latency=False)
-            model = expression_model(self.result, self.index, template=template, bootstrap=0, seed=self.seed,
-                                     **self.model_options)
-            self._model = model.fit(train_df)
+            self._model = self._refit(train_df, template)
         return self
+
+    def _refit(self, train_df: pd.DataFrame, template: EnergyModel | None) -> Any:
+        """The route's fit; where the discovery's constants predict <= 0 energy on a training row (a log residual
+        undefined there: status ``non_finite`` before the first step, the constants left as the discovery's), the
+        discovery's own refit (``energylens.discover.search``): the relative error first, then the log residual
+        from there. A ValueError where no fit can evaluate the rows (the runner records the split as failed)."""
+        opts = {"bootstrap": 0, "seed": self.seed, **self.model_options}
+        model = expression_model(self.result, self.index, template=template, **opts).fit(train_df)
+        s = model.summary
+        if s.status != "non_finite" or template is not None or "residual" in self.model_options:
+            return model
+        rel = expression_model(self.result, self.index, **{**opts, "residual": "relative"}).fit(train_df)
+        if rel.summary.status == "non_finite":
+            raise ValueError(f"{self.name}: no fit on the {len(train_df)} training rows: the expression is not finite "
+                             "there, with the discovery's constants or a relative-error fit")
+        if not np.all(rel.predict(train_df, check_range=False) > 0):
+            return rel  # the log residual stays undefined: the relative fit is the fit
+        return EnergyModel.from_expression(rel.to_sympy(), **opts).fit(train_df)  # its constants the start values
 
     def run_notes(self) -> Mapping[str, float]:
         """``converged``: 1 where the last fit converged, 0 where it stopped short (its predictions are still
