@@ -12,7 +12,7 @@ import os
 
 from energylens.cli.fit import announce_long_fit, fit_reporting, print_design, print_params, warn_poor_fit
 from energylens.cli.options import read_profiles_with_rows
-from energylens.discover.adopt import expression_model, no_expression
+from energylens.discover.adopt import fit_front_expression, no_expression
 from energylens.discover.result import DiscoveryResult, load_discovery
 from energylens.model import EnergyModel
 from energylens.outputs import announce_written, existing_file
@@ -61,13 +61,21 @@ def fit_discovered(args: argparse.Namespace) -> int:
         template = EnergyModel(bootstrap=0).fit(profiles, latency=False)
         print(f"{args.expression}: a residual discovery: fitted the template on {args.profiles} (bootstrap 0, no "
               "latency) for template x exp(g)")
-    try:
-        model = expression_model(result, index, template=template, **kwargs)
-    except ValueError as exc:
-        raise ValueError(f"--expression {args.expression}: {exc}") from None
     picked = result.chosen if index is None else index
-    fit_reporting(model, profiles, announce_long_fit(len(profiles), args.bootstrap, "expression model"),
-                  where=args.profiles, context=f" (fitting expression {picked} of {args.expression})")
+    long = announce_long_fit(len(profiles), args.bootstrap, "expression model")
+    fits: list[object] = []  # a second fit: the first stopped at the discovery's constants (fit_front_expression)
+
+    def fit(m: object) -> None:
+        fits.append(m)
+        fit_reporting(m, profiles, long, where=args.profiles, context=f" (fitting expression {picked} of "
+                      f"{args.expression})")
+
+    try:  # from the start discover's refit and evaluate --expression take (constants predicting <= 0 J: relative first)
+        model = fit_front_expression(result, index, profiles, template=template, fit=fit, **kwargs)
+    except ValueError as exc:
+        if str(exc).startswith(f"{args.profiles}: "):
+            raise
+        raise ValueError(f"--expression {args.expression}: {exc}") from None
     s = model.summary
     assert s is not None
     if not s.converged:
@@ -83,6 +91,12 @@ def fit_discovered(args: argparse.Namespace) -> int:
           f"training MAPE {s.train_mape:.3f}, {s.bootstrap_converged}/{s.bootstrap_replicates} bootstrap refits, "
           f"{s.fit_seconds * 1e3:.1f} ms")
     print(f"  energy_j = {model.to_sympy()}")
+    if len(fits) > 1:
+        print(f"  start: the discovery's constants predict <= 0 J on some of {args.profiles}'s rows (the log residual "
+              "is undefined there), so a relative-error fit gave the start values, as discover's refit does")
+    if model.options["residual"] != args.residual:  # (fit_front_expression: log of a prediction <= 0 J)
+        print(f"  residual: {model.options['residual']} (asked: {args.residual}): the relative-error fit still "
+              f"predicts <= 0 J on some of {args.profiles}'s rows, where the log residual is undefined")
     warn_poor_fit(model, s.train_mape)
     print_design(s)
     print_params(model)

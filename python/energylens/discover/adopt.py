@@ -6,10 +6,13 @@ model), the template held at its fit and only g's constants refitted, as the dis
 from __future__ import annotations
 
 import numbers
+from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import sympy as sp
 
+from energylens import warning_sink
 from energylens.discover.result import DiscoveryResult, FrontEntry
 from energylens.errors import ModelFileError
 from energylens.model import EnergyModel, ExpressionEnergyModel
@@ -17,7 +20,7 @@ from energylens.model.compile import parametrize
 from energylens.model.expression_file import parse_srepr
 from energylens.model.symbolic import energy_expressions, feature_symbols, parameter_symbols
 
-__all__ = ["expression_model", "template_expression", "front_formula", "no_expression"]
+__all__ = ["expression_model", "fit_front_expression", "template_expression", "front_formula", "no_expression"]
 
 
 def template_expression(template: EnergyModel) -> sp.Expr:
@@ -97,3 +100,34 @@ def expression_model(result: DiscoveryResult, index: int | None = None, *, templ
         g, starts = parametrize(formula, prefix="g")
         return EnergyModel.from_expression(template_expression(template) * sp.exp(g), params=starts, **kwargs)
     return EnergyModel.from_expression(formula, **kwargs)
+
+
+def fit_front_expression(result: DiscoveryResult, index: int | None, profiles: Any, *,
+                         template: EnergyModel | None = None,
+                         fit: Callable[[ExpressionEnergyModel], Any] | None = None,
+                         **kwargs: Any) -> ExpressionEnergyModel:
+    """``expression_model(result, index, template=template, **kwargs)`` fitted on ``profiles`` (``fit(model)``:
+    the caller's fit of it, ``model.fit(profiles)`` by default), from the start the discovery's own refit takes:
+    where the discovery's constants predict <= 0 J on a row, the log residual is undefined there and its fit stops
+    before the first step (status ``non_finite``, the constants left as the discovery's), so the relative error
+    is fitted first (bootstrap 0) and the log residual from its constants. A relative fit that still predicts
+    <= 0 J somewhere is the fit (``residual='relative'``); one that is not finite either leaves the first fit,
+    status ``non_finite``, for the caller to refuse. Used by ``energylens fit --expression`` and ``evaluate
+    --expression`` (:class:`energylens.discover.DiscoveredExpression`), so the two agree."""
+    fit = fit if fit is not None else (lambda m: m.fit(profiles))
+    with warning_sink.collected() as caught:  # the first fit's warnings: said only if it stays the fit
+        model = expression_model(result, index, template=template, **kwargs)
+        fit(model)
+    retry = model.summary.status == "non_finite" and template is None and kwargs.get("residual", "log") == "log"
+    rel = (expression_model(result, index, **{**kwargs, "residual": "relative", "bootstrap": 0}).fit(profiles)
+           if retry else None)
+    if rel is None or rel.summary.status == "non_finite":
+        for message, category in caught:
+            warning_sink.warn(message, category, stacklevel=2)
+        return model
+    if np.all(rel.predict(profiles, check_range=False) > 0):
+        model = EnergyModel.from_expression(rel.to_sympy(), **kwargs)  # its constants the start values
+    else:  # the log residual stays undefined: the relative fit is the fit
+        model = expression_model(result, index, **{**kwargs, "residual": "relative"})
+    fit(model)
+    return model

@@ -1,8 +1,8 @@
 """A discovery's front expression as a compared method of :mod:`energylens.compare` (``energylens evaluate
 --expression``), so it is scored on the same splits as the template and the baselines.
 
-Each fit is the Python route of docs/discover.md on the split's training rows: ``expression_model(result, index,
-bootstrap=0, seed=seed).fit(train_rows)`` for an ``energy`` discovery; for a ``residual`` one the template is first
+Each fit is the Python route of docs/discover.md on the split's training rows, as ``energylens fit --expression``
+takes it: ``fit_front_expression(result, index, train_rows, bootstrap=0, seed=seed)`` for an ``energy`` discovery; for a ``residual`` one the template is first
 fitted on the same training rows (``EnergyModel(bootstrap=0, seed=seed).fit(train_rows, latency=False)``) and
 ``template x exp(g)`` refits g's constants, as the discovery scored it. Imports :mod:`energylens.compare` and
 :mod:`energylens.model`.
@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from energylens.compare.methods import MethodBase
-from energylens.discover.adopt import expression_model, front_formula
+from energylens.discover.adopt import fit_front_expression, front_formula
 from energylens.discover.result import DiscoveryResult
 from energylens.errors import DegenerateFitWarning
 from energylens.model import EnergyModel
@@ -91,22 +91,16 @@ class DiscoveredExpression(MethodBase):
         return self
 
     def _refit(self, train_df: pd.DataFrame, template: EnergyModel | None) -> Any:
-        """The route's fit; where the discovery's constants predict <= 0 energy on a training row (a log residual
-        undefined there: status ``non_finite`` before the first step, the constants left as the discovery's), the
-        discovery's own refit (``energylens.discover.search``): the relative error first, then the log residual
-        from there. A ValueError where no fit can evaluate the rows (the runner records the split as failed)."""
+        """The route's fit from the start the discovery's own refit takes (:func:`fit_front_expression`: where the
+        discovery's constants predict <= 0 energy on a training row, the relative error first, then the log
+        residual from there). A ValueError where no fit can evaluate the rows (the runner records the split as
+        failed)."""
         opts = {"bootstrap": 0, "seed": self.seed, **self.model_options}
-        model = expression_model(self.result, self.index, template=template, **opts).fit(train_df)
-        s = model.summary
-        if s.status != "non_finite" or template is not None or "residual" in self.model_options:
-            return model
-        rel = expression_model(self.result, self.index, **{**opts, "residual": "relative"}).fit(train_df)
-        if rel.summary.status == "non_finite":
+        model = fit_front_expression(self.result, self.index, train_df, template=template, **opts)
+        if model.summary.status == "non_finite" and template is None and opts.get("residual", "log") == "log":
             raise ValueError(f"{self.name}: no fit on the {len(train_df)} training rows: the expression is not finite "
                              "there, with the discovery's constants or a relative-error fit")
-        if not np.all(rel.predict(train_df, check_range=False) > 0):
-            return rel  # the log residual stays undefined: the relative fit is the fit
-        return EnergyModel.from_expression(rel.to_sympy(), **opts).fit(train_df)  # its constants the start values
+        return model
 
     def run_notes(self) -> Mapping[str, float]:
         """``converged``: 1 where the last fit converged, 0 where it stopped short (its predictions are still
