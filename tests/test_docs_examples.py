@@ -75,6 +75,18 @@ def _check_profile_files(ns: dict) -> None:
     assert len(ns["df"]) == len(ns["frame"]) - 1  # drop_invalid=True dropped the bad row
 
 
+def _given_discovery(ns: dict) -> None:
+    """evaluation.md's discovered expression: ``discovered.json`` from a 5-generation discovery on the bundled rows
+    (pyoperon, the [sr] extra in [test])."""
+    assert cli_main(["discover", "bundled", "--generations", "5", "--seed", "0", "-o", "discovered.json",
+                     "--quiet"]) == 0
+
+
+def _check_discovery(ns: dict) -> None:
+    methods = set(ns["res"].table["method"])
+    assert "energylens" in methods and any(m.startswith("discovered") for m in methods), methods
+
+
 def _given_gpu_table(ns: dict) -> None:
     """reference-tables.md: ``my_gpus.csv`` describes one new GPU by the required cells; ``spec`` is the H100's
     figures under another name."""
@@ -134,6 +146,10 @@ BLOCKS = [
                  "evaluate(df, train_size=50, repeats=2, splits=('random',), progress=False)"),
                 ("run_evaluation(df)", "run_evaluation(df, repeats=2, splits=('random', 'unseen_gpu'), "
                                        "progress=False)"))),
+    Block("docs/evaluation.md", "from energylens.compare import run_evaluation", given=_given_discovery,
+          check=_check_discovery,
+          fast=(("run_evaluation(\"bundled\",", "run_evaluation(\"bundled\", repeats=1, splits=('random',), progress=False,"),
+                ("DiscoveredExpression(d, 8, seed=seed)", "DiscoveredExpression(d, d.chosen, seed=seed)"))),
     Block("docs/measuring.md", "# load another tool's NVML polls", elsewhere=MEASURE_TESTS,
           skip="run and its printed line checked by tests/measure/test_doc_examples.py (the shared H200 trace)"),
     Block("docs/profile-schema.md", 'df = load_profiles("my_runs.csv")', given=_given_profile_files,
