@@ -162,7 +162,9 @@ def _check_mode_options(args: argparse.Namespace, profiles: pd.DataFrame, latenc
 def _fit_latency_only(args: argparse.Namespace, profiles: pd.DataFrame, opts: dict, why: str) -> int:
     _check_mode_options(args, profiles, why)
     lat = LatencyModel(**opts, calibration=args.calibrate_latency)
-    fit_reporting(lat, profiles, announce_long_fit(len(profiles), args.bootstrap, models="latency model"))
+    profiles.attrs["file_rows"] = True  # as the energy fit: an error names the file and its data rows
+    fit_reporting(lat, profiles, announce_long_fit(len(profiles), args.bootstrap, models="latency model"),
+                  where=args.profiles)
     ls = lat.summary
     assert ls is not None
     print(f"{args.profiles}: {why}; fitted the latency model only")
