@@ -10,12 +10,15 @@ from __future__ import annotations
 import argparse
 import os
 
+import numpy as np
+
 from energylens.cli.fit import announce_long_fit, fit_reporting, print_design, print_params, warn_poor_fit
 from energylens.cli.options import read_profiles_with_rows
 from energylens.discover.adopt import fit_front_expression, no_expression
 from energylens.discover.result import DiscoveryResult, load_discovery
 from energylens.model import EnergyModel
 from energylens.outputs import announce_written, existing_file
+from energylens.profiles.features import build_features
 
 __all__ = ["fit_discovered"]
 
@@ -49,6 +52,28 @@ def _index(result: DiscoveryResult, pick: str | None, path: str) -> int | None:
     return index
 
 
+_FEWER = "(fewer constants, or more measured configurations)"  # ExpressionEnergyModel.fit's too-few-rows hint
+
+
+def _not_evaluable(model: object, profiles: object, picked: int, args: argparse.Namespace) -> str:
+    """The error of a fit that ended ``non_finite``: neither the log- nor the relative-error fit of the expression's
+    constants gives a finite prediction on some rows (``log(2.0 - tp)`` at tp >= 2), which more starts or another
+    residual cannot change: on how many rows, the first few, the values of the features it reads there; "" where
+    it predicts a finite value on every row."""
+    pred = model.predict(profiles, check_range=False)
+    bad = np.flatnonzero(~np.isfinite(pred))
+    if not bad.size:  # finite everywhere at the constants reached: fit's non-convergence error says the rest
+        return ""
+    feats = build_features(profiles)
+    values = "; ".join(f"{n} {', '.join(f'{v:g}' for v in np.unique(feats[n][bad])[:5])}"
+                       + (", ..." if np.unique(feats[n][bad]).size > 5 else "") for n in model.feature_names)
+    rows = ", ".join(str(r + 1) for r in bad[:5]) + (", ..." if bad.size > 5 else "")
+    return (f"expression {picked} of {args.expression} ({model.to_sympy()}) cannot be evaluated on {bad.size} of "
+            f"{len(pred)} rows of {args.profiles} (data rows {rows}, 1-based; there {values}): no fit of its "
+            f"constants gives a finite prediction there; the model is not written to {args.output}: fit another "
+            "front expression (--pick), or the template (energylens fit without --expression)")
+
+
 def fit_discovered(args: argparse.Namespace) -> int:
     """``energylens fit PROFILES --expression DISCOVERY.json``: output checks done by the caller."""
     result = _discovery(args.expression)
@@ -67,8 +92,14 @@ def fit_discovered(args: argparse.Namespace) -> int:
 
     def fit(m: object) -> None:
         fits.append(m)
-        fit_reporting(m, profiles, long, where=args.profiles, context=f" (fitting expression {picked} of "
-                      f"{args.expression})")
+        try:
+            fit_reporting(m, profiles, long, where=args.profiles, context=f" (fitting expression {picked} of "
+                          f"{args.expression})")
+        except ValueError as exc:  # the library's hint, in the command line's words
+            if _FEWER not in str(exc):
+                raise
+            raise ValueError(str(exc).replace(_FEWER, "(--pick a front expression with fewer constants, or give "
+                                              "more rows)")) from None
 
     try:  # from the start discover's refit and evaluate --expression take (constants predicting <= 0 J: relative first)
         model = fit_front_expression(result, index, profiles, template=template, fit=fit, **kwargs)
@@ -78,6 +109,8 @@ def fit_discovered(args: argparse.Namespace) -> int:
         raise ValueError(f"--expression {args.expression}: {exc}") from None
     s = model.summary
     assert s is not None
+    if s.status == "non_finite" and (why := _not_evaluable(model, profiles, picked, args)):
+        raise ValueError(why)
     if not s.converged:
         held = ", template=EnergyModel(bootstrap=0).fit(profiles, latency=False)" if template is not None else ""
         raise ValueError(f"the fit of expression {picked} of {args.expression} on {args.profiles} did not converge "
