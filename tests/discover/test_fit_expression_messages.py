@@ -52,3 +52,12 @@ def test_too_few_rows_for_the_constants_say_what_to_do(tmp_path, capsys):
     assert f"{rows}: 3 rows for 5 constants" in err, err
     assert "--pick a front expression with fewer constants, or give more rows" in err
     assert "(fewer constants, or more measured configurations)" not in err
+
+
+def test_the_not_finite_warning_is_said_once(tmp_path, recwarn):
+    """The relative-error fit tried as a start (fit_front_expression) warned too, and the first fit's warning was
+    replayed after it: the same DegenerateFitWarning twice on stderr."""
+    path = _discovery(tmp_path / "d.json", "1.0*log(2.0 - 1.0*tp) + 5.0")
+    assert main(["fit", "bundled", "--expression", str(path), "--bootstrap", "0", "-o", str(tmp_path / "m.json")]) == 2
+    said = [str(w.message) for w in recwarn if "the fitted expression is not finite on" in str(w.message)]
+    assert len(said) == 1, said

@@ -119,8 +119,9 @@ def fit_front_expression(result: DiscoveryResult, index: int | None, profiles: A
         model = expression_model(result, index, template=template, **kwargs)
         fit(model)
     retry = model.summary.status == "non_finite" and template is None and kwargs.get("residual", "log") == "log"
-    rel = (expression_model(result, index, **{**kwargs, "residual": "relative", "bootstrap": 0}).fit(profiles)
-           if retry else None)
+    with warning_sink.collected():  # a start only: its warnings (the first fit's again, at worst) are not said
+        rel = (expression_model(result, index, **{**kwargs, "residual": "relative", "bootstrap": 0}).fit(profiles)
+               if retry else None)
     if rel is None or rel.summary.status == "non_finite":
         for message, category in caught:
             warning_sink.warn(message, category, stacklevel=2)
