@@ -13,23 +13,12 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from energylens.cli.options import read_discovery
 from energylens.discover.adopt import expression_model
 from energylens.discover.method import DiscoveredExpression, expression_method_name
-from energylens.discover.result import DiscoveryResult, load_discovery
+from energylens.discover.result import DiscoveryResult
 
-__all__ = ["expression_methods", "with_convergence", "read_discovery", "picked_indices", "expression_legend"]
-
-
-def read_discovery(path: str) -> DiscoveryResult:
-    """The discovery result of ``--expression``; a ValueError naming the option and the file otherwise (the words of
-    ``energylens fit --expression``)."""
-    if not os.path.isfile(path):
-        raise ValueError(f"--expression {path}: no such file (a discovery result: energylens discover -o FILE)")
-    try:
-        return load_discovery(path)
-    except (ValueError, UnicodeDecodeError) as exc:
-        hint = "" if "energylens discover -o" in str(exc) else "; --expression takes what energylens discover -o writes"
-        raise ValueError(f"--expression {path}: " + str(exc).removeprefix(f"{path}: ") + hint) from None
+__all__ = ["expression_methods", "with_convergence", "picked_indices", "expression_legend"]
 
 
 def picked_indices(result: DiscoveryResult, pick: str | None, path: str) -> list[int]:

@@ -8,30 +8,18 @@ extra), which a template fit never needs.
 from __future__ import annotations
 
 import argparse
-import os
 
 import numpy as np
 
 from energylens.cli.fit import announce_long_fit, fit_reporting, print_design, print_params, warn_poor_fit
-from energylens.cli.options import read_profiles_with_rows
+from energylens.cli.options import read_discovery, read_profiles_with_rows
 from energylens.discover.adopt import fit_front_expression, no_expression
-from energylens.discover.result import DiscoveryResult, load_discovery
+from energylens.discover.result import DiscoveryResult
 from energylens.model import EnergyModel
 from energylens.outputs import announce_written, existing_file
 from energylens.profiles.features import build_features
 
 __all__ = ["fit_discovered"]
-
-def _discovery(path: str) -> DiscoveryResult:
-    """The discovery result of ``--expression``; a ValueError naming the option and the file otherwise."""
-    if not os.path.isfile(path):
-        raise ValueError(f"--expression {path}: no such file (a discovery result: energylens discover -o FILE)")
-    try:
-        return load_discovery(path)
-    except (ValueError, UnicodeDecodeError) as exc:
-        hint = "" if "energylens discover -o" in str(exc) else "; --expression takes what energylens discover -o writes"
-        raise ValueError(f"--expression {path}: " + str(exc).removeprefix(f"{path}: ") + hint) from None
-
 
 def _index(result: DiscoveryResult, pick: str | None, path: str) -> int | None:
     """The front index ``--pick`` names (None: the chosen one, as ``expression_model`` takes it); an empty front
@@ -76,7 +64,7 @@ def _not_evaluable(model: object, profiles: object, picked: int, args: argparse.
 
 def fit_discovered(args: argparse.Namespace) -> int:
     """``energylens fit PROFILES --expression DISCOVERY.json``: output checks done by the caller."""
-    result = _discovery(args.expression)
+    result = read_discovery(args.expression)
     index = _index(result, args.pick, args.expression)
     profiles = read_profiles_with_rows(args.profiles, require_energy=True, command="fit")
     kwargs = dict(residual=args.residual, loss=args.loss, n_starts=args.starts, bootstrap=args.bootstrap,

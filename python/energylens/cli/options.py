@@ -35,6 +35,7 @@ from energylens.cli.parsers.common import (
     positive_int,
     seed,
 )
+from energylens.discover.result import DiscoveryResult, load_discovery
 from energylens.errors import ProfileSchemaError
 from energylens.outputs import refuse_folder_name
 from energylens.profiles import load_profiles_or_bundled
@@ -43,7 +44,7 @@ from energylens.profiles.files import READ_PROGRESS
 from energylens.profiles.model_table import register_model_table
 from energylens.profiles.tables import gpus, register_gpu_table
 
-__all__ = ["add_gpu_table_option", "add_model_table_option", "add_prior_options", "check_prior_options",
+__all__ = ["read_discovery", "add_gpu_table_option", "add_model_table_option", "add_prior_options", "check_prior_options",
            "apply_gpu_tables", "apply_model_tables", "command_inputs",
            "read_profiles_with_rows", "note_assumed_inputs", "note_test_power", "PROFILES_HELP", "refuse_folder_name",
            "positive_int", "nonnegative_float", "nonnegative_int", "seed", "positive_float", "level", "DEFAULTS"]
@@ -212,3 +213,15 @@ def note_assumed_inputs(frame: pd.DataFrame, path: str, command: str) -> None:
           "assumed per task, not measured (the export records no prompt lengths): " + ", ".join(parts)
           + (" (image and video rows: the text plus the model's image or frame tokens)" if media else "")
           + "; prefill energy and TTFT rest on them (docs/profile-schema.md)", file=sys.stderr)
+
+
+def read_discovery(path: str) -> DiscoveryResult:
+    """The discovery result of ``--expression`` (``energylens fit`` and ``energylens evaluate``); a ValueError naming
+    the option and the file otherwise."""
+    if not os.path.isfile(path):
+        raise ValueError(f"--expression {path}: no such file (a discovery result: energylens discover -o FILE)")
+    try:
+        return load_discovery(path)
+    except (ValueError, UnicodeDecodeError) as exc:
+        hint = "" if "energylens discover -o" in str(exc) else "; --expression takes what energylens discover -o writes"
+        raise ValueError(f"--expression {path}: " + str(exc).removeprefix(f"{path}: ") + hint) from None
