@@ -15,7 +15,7 @@ pytest.importorskip("sympy")
 pytest.importorskip("pyoperon")
 
 from energylens.cli.main import main  # noqa: E402
-from energylens.discover import expression_model, load_discovery  # noqa: E402
+from energylens.discover import DiscoveredExpression, expression_model, load_discovery  # noqa: E402
 from energylens.profiles.datasets import mlenergy_v2  # noqa: E402
 
 COLUMNS = ["model", "gpu", "tp", "pp", "batch_size", "input_tokens", "output_tokens", "energy_j"]
@@ -101,3 +101,20 @@ def test_an_empty_front_says_the_discovery_found_no_expression_and_what_to_do(di
         expression_model(load_discovery(empty))
     with pytest.raises(ValueError, match="found no expression to fit"):
         expression_model(dataclasses.replace(load_discovery(empty)), 0)
+
+
+@pytest.mark.parametrize("how, why", [("dropped", "no fit of their constants gives a finite error"),
+                                      ("unscored", "interrupted before one was scored")])
+@pytest.mark.parametrize("pick", [["--pick", "0"], ["--pick", "all"], []])
+def test_evaluate_words_an_empty_front_as_fit_does(discovered, tmp_path, capsys, how, why, pick):
+    """evaluate --expression said "its front holds 0 expression(s), index none: its front is empty" (--pick 0 /
+    all) or "no scored expression (its run was interrupted ...)" for a front whose expressions were all dropped."""
+    empty = _emptied(discovered, tmp_path, how)
+    assert main(["evaluate", "bundled", "--expression", str(empty), *pick, "--splits", "random", "--repeats", "1",
+                 "--methods", "energylens", "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert f"{empty}: the discovery found no expression to fit" in err and why in err, err
+    assert "index none" not in err
+    for index in (None, 0):
+        with pytest.raises(ValueError, match=f"found no expression to fit.*{why}"):
+            DiscoveredExpression(load_discovery(empty), index)

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from energylens.cli.options import read_discovery
-from energylens.discover.adopt import expression_model
+from energylens.discover.adopt import expression_model, no_expression
 from energylens.discover.method import DiscoveredExpression, expression_method_name
 from energylens.discover.result import DiscoveryResult
 
@@ -25,12 +25,11 @@ def picked_indices(result: DiscoveryResult, pick: str | None, path: str) -> list
     """The front indices ``--pick`` names: ``chosen`` (the default), an index, indices separated by commas, or
     ``all``; a ValueError naming the option, the file and the front's range otherwise."""
     n = len(result.front)
-    span = f"0..{n - 1}" if n else "none: its front is empty"
-    where = (f"--pick {pick}: {path}'s front holds {n} expression(s), index {span} (the first column of discover's "
-             "table), 'chosen' or 'all'")
+    if not n:  # the words of fit --expression: found none, why, what to rerun (whatever --pick says)
+        raise ValueError(f"--expression {path}: {no_expression(result)}")
+    where = (f"--pick {pick}: {path}'s front holds {n} expression(s), index 0..{n - 1} (the first column of "
+             "discover's table), 'chosen' or 'all'")
     if pick is not None and pick.strip() == "all":
-        if not n:
-            raise ValueError(where)
         return list(range(n))
     out: list[int] = []
     for item in (x.strip() for x in ("chosen" if pick is None else pick).split(",")):

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from energylens.compare.methods import MethodBase
-from energylens.discover.adopt import fit_front_expression, front_formula
+from energylens.discover.adopt import fit_front_expression, front_formula, no_expression
 from energylens.discover.result import DiscoveryResult
 from energylens.errors import DegenerateFitWarning
 from energylens.model import EnergyModel
@@ -29,14 +29,16 @@ __all__ = ["DiscoveredExpression", "expression_method_name", "front_index"]
 def front_index(result: DiscoveryResult, index: int | None) -> int:
     """The front index ``index`` names (None: the chosen one); a ValueError naming the front's size otherwise."""
     n = len(result.front)
+    if not n:  # found none: why and what to rerun, as fit --expression says
+        raise ValueError(no_expression(result))
     if index is None:
         if result.chosen is None:
             raise ValueError("this discovery result has no scored expression (its run was interrupted before one "
                              "was scored): rerun the discovery, or pick a front index")
         return int(result.chosen)
     if not 0 <= index < n:
-        span = f"0..{n - 1} (the first column of discover's table)" if n else "none: its front is empty"
-        raise ValueError(f"index {index}: this discovery's front holds {n} expression(s), index {span}")
+        raise ValueError(f"index {index}: this discovery's front holds {n} expression(s), index 0..{n - 1} (the "
+                         "first column of discover's table)")
     return int(index)
 
 
