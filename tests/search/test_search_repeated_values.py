@@ -43,3 +43,24 @@ def test_search_and_cli_refuse_a_repeated_precision(capsys):
     assert main(["search", "--model", "meta-llama/Llama-3.1-8B-Instruct", "--gpus", "H100", "--input-tokens", "512",
                  "--output-tokens", "256", "--precision", "bf16,BF16"]) == 2
     assert "precision (--precision): 'bf16' and 'BF16' are the same weight format" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("models, extra, message", [
+    ("meta-llama/Llama-3.1-8B-Instruct", dict(kv_cache_dtype="auto,bf16"),
+     r"'auto' and 'bf16' give the same KV cache for bf16 weights \(2 bytes per element"),
+    ("meta-llama/Llama-3.1-8B-Instruct", dict(kv_cache_dtype="fp8,auto,fp16", precision="bf16,fp8"),
+     r"'auto' and 'fp16' give the same KV cache for bf16, fp8 weights"),
+    ("meta-llama/Llama-3.1-8B-Instruct", dict(kv_cache_dtype="bf16,fp16"), r"'bf16' and 'fp16' give the same"),
+])
+def test_kv_dtypes_priced_alike_are_refused(models, extra, message):
+    """``--kv-cache-dtype auto,bf16`` on bf16 weights: auto keeps the cache in the activation dtype, so the two are
+    one deployment; each was listed twice at the same energy with P(best) 0.5 and "ties with" itself."""
+    with pytest.raises(ValueError, match=message):
+        build_space(models, "H100", **{**KW, **extra})
+
+
+def test_kv_dtypes_that_differ_for_a_searched_format_pass():
+    """auto is fp32 for fp32 weights: auto and bf16 differ there, so both are searched."""
+    space = build_space("meta-llama/Llama-3.1-8B-Instruct", "H100", precision="bf16,fp32", kv_cache_dtype="auto,bf16",
+                        **KW)
+    assert len(space.combos) == 4

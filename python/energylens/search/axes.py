@@ -21,7 +21,8 @@ from energylens.search.layout import SERVER_GPUS, layout_reason, tp_limit
 from energylens.search.serving_limits import served_spec
 
 __all__ = ["DEFAULT_TP", "default_tp", "as_list", "checked_axis", "int_axis", "positive_axis", "check_distinct", "check_divisibility",
-           "check_layers", "tp_node", "TP_RULE", "point_weights", "normalised_axis", "workload_points"]
+           "check_layers", "tp_node", "TP_RULE", "point_weights", "normalised_axis", "workload_points",
+           "check_kv_alike", "check_prices"]
 
 
 def as_list(value, name: str) -> list:
@@ -275,6 +276,56 @@ def normalised_axis(values, name: str, normalise, what: str) -> list[str]:
                              f"({key}); give each once")
         first[key] = raw
     return out
+
+
+def check_kv_alike(kvs: Sequence[str], formats: Sequence[Sequence[str]]) -> None:
+    """ValueError naming both when two KV-cache dtypes (normalised, :func:`normalised_axis`) give the same cache for
+    every searched weight format (``formats``: the formats per checkpoint): ``auto`` keeps the cache in the
+    activation dtype (fp32 for fp32 weights, else 16-bit), so ``auto,bf16`` on bf16 weights is one deployment, and
+    bf16 / fp16 caches are priced alike; each configuration would be listed twice at the same energy."""
+    fmts = sorted({p for ps in formats for p in ps})
+
+    def size(kv: str, fmt: str) -> float:
+        return tables.KV_CACHE_DTYPE_BYTES.get(kv) or (4.0 if fmt == "fp32" else 2.0)
+
+    for i, a in enumerate(kvs):
+        for b in kvs[i + 1:]:
+            if all(size(a, p) == size(b, p) for p in fmts):
+                auto = "; auto keeps it in the activation dtype" if "auto" in (a, b) else ""
+                raise ValueError(f"kv_cache_dtype (--kv-cache-dtype): {a!r} and {b!r} give the same KV cache for "
+                                 f"{', '.join(fmts)} weights ({size(a, fmts[0]):g} bytes per element{auto}), so every "
+                                 "configuration would be listed twice at the same energy, sharing P(best) with "
+                                 "itself: give one of them")
+
+
+def check_prices(price_per_gpu_hour, gpu_specs: Sequence[tables.GpuSpec]) -> None:
+    """``price_per_gpu_hour``: None, one number >= 0, or GPU name -> price with every name one of the searched
+    GPUs (``gpu_specs``), each GPU priced once; ValueError naming what is wrong."""
+    if price_per_gpu_hour is None:
+        return
+    prices = price_per_gpu_hour if isinstance(price_per_gpu_hour, dict) else {"every GPU": price_per_gpu_hour}
+    for key, value in prices.items():
+        if not (isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
+                and math.isfinite(float(value)) and float(value) >= 0):
+            raise ValueError(f"price_per_gpu_hour for {key}: {value!r} is not a number >= 0")
+    if not isinstance(price_per_gpu_hour, dict):
+        return
+    owner: dict[str, list[str]] = {}
+    unknown = []
+    for key in prices:
+        hits = list(dict.fromkeys(g.name for g in gpu_specs if tables.normalize_name(str(key)) in
+                                  (tables.normalize_name(g.name), *map(tables.normalize_name, g.aliases))))
+        if not hits:
+            unknown.append(str(key))
+        for h in hits:
+            owner.setdefault(h, []).append(str(key))
+    if unknown:
+        raise ValueError(f"price_per_gpu_hour (--price) names GPU(s) that are not searched: {', '.join(unknown)} "
+                         f"(searched: {', '.join(g.name for g in gpu_specs)})")
+    twice = {g: keys for g, keys in owner.items() if len(keys) > 1}
+    if twice:
+        g, keys = next(iter(twice.items()))
+        raise ValueError(f"price_per_gpu_hour (--price) prices {g} more than once ({', '.join(keys)})")
 
 
 def workload_points(input_tokens, output_tokens, weights) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -34,7 +34,9 @@ from energylens.search.axes import (
     as_list,
     check_distinct,
     check_divisibility,
+    check_kv_alike,
     check_layers,
+    check_prices,
     default_tp,
     int_axis,
     normalised_axis,
@@ -292,35 +294,6 @@ def _is_number(value) -> bool:
     return not isinstance(value, (bool, np.bool_)) and isinstance(value, (int, float, np.integer, np.floating))
 
 
-def check_prices(price_per_gpu_hour, gpu_specs: Sequence[tables.GpuSpec]) -> None:
-    """``price_per_gpu_hour``: None, one number >= 0, or GPU name -> price with every name one of the searched
-    GPUs (``gpu_specs``), each GPU priced once; ValueError naming what is wrong."""
-    if price_per_gpu_hour is None:
-        return
-    prices = price_per_gpu_hour if isinstance(price_per_gpu_hour, dict) else {"every GPU": price_per_gpu_hour}
-    for key, value in prices.items():
-        if not (_is_number(value) and math.isfinite(float(value)) and float(value) >= 0):
-            raise ValueError(f"price_per_gpu_hour for {key}: {value!r} is not a number >= 0")
-    if not isinstance(price_per_gpu_hour, dict):
-        return
-    owner: dict[str, list[str]] = {}
-    unknown = []
-    for key in prices:
-        hits = list(dict.fromkeys(g.name for g in gpu_specs if tables.normalize_name(str(key)) in
-                                  (tables.normalize_name(g.name), *map(tables.normalize_name, g.aliases))))
-        if not hits:
-            unknown.append(str(key))
-        for h in hits:
-            owner.setdefault(h, []).append(str(key))
-    if unknown:
-        raise ValueError(f"price_per_gpu_hour (--price) names GPU(s) that are not searched: {', '.join(unknown)} "
-                         f"(searched: {', '.join(g.name for g in gpu_specs)})")
-    twice = {g: keys for g, keys in owner.items() if len(keys) > 1}
-    if twice:
-        g, keys = next(iter(twice.items()))
-        raise ValueError(f"price_per_gpu_hour (--price) prices {g} more than once ({', '.join(keys)})")
-
-
 #: GPU spec fields the search needs, and what for.
 _GPU_NEEDS = {"memory_gb": "the memory check", "hbm_bw_gbs": "the time and energy of streaming weights and KV cache",
               "tdp_w": "static and busy power", "interconnect_bw_gbs": "the tensor-parallel all-reduce time"}
@@ -402,6 +375,7 @@ def build_space(models, gpus, *, input_tokens, output_tokens, tp=None, pp=(1,), 
     check_prices(price_per_gpu_hour, gpu_specs)
     checkpoints = [m.name if isinstance(m, tables.ModelSpec) else str(m) for m in as_list(models, "models")]
     formats = formats_per_checkpoint(precisions, checkpoints, "search", "--precision")
+    check_kv_alike(kvs, formats)
     keys = [(served_spec(m, raw), g, p, k, weight_only_overrides((), c, p))
             for m, raw, c, ps in zip(model_specs, as_list(models, "models"), checkpoints, formats, strict=True)
             for g in gpu_specs for p in ps for k in kvs]
