@@ -26,6 +26,7 @@ from energylens import _core
 from energylens.errors import DcgmUnavailableError
 from energylens.measure.integrate import INTERVAL_SOURCES
 from energylens.measure.marks import steady_now_ns
+from energylens.measure.sampler_options import chain_names, check_nvml_intervals, gpu_list, seconds
 from energylens.measure.signals import SIGNAL_TO_SOURCE, SIGNALS, signal_ids, signal_sources, trace_source_of
 from energylens.measure.trace import Trace, empty_kernels
 
@@ -180,8 +181,8 @@ class PowerSampler:
     def __init__(self, chain: Sequence[Any], auxiliary: Sequence[Any] = (), *, interval_s: float | None = None,
                  ring_capacity: int = 1 << 16, auxiliary_cpu_budget: float = 0.0025, kind: str = "custom",
                  meta: Mapping[str, Any] | None = None) -> None:
-        if interval_s is not None and not interval_s > 0:
-            raise ValueError(f"interval_s must be > 0, got {interval_s}")
+        if interval_s is not None:  # (inf passed and overflowed converting to ns)
+            interval_s = seconds("interval_s", interval_s)
         self._native = _core.PowerSampler(list(chain), list(auxiliary),
                                           int(round((interval_s or 0.0) * 1e9)), int(ring_capacity),
                                           auxiliary_cpu_budget=float(auxiliary_cpu_budget))
@@ -198,7 +199,7 @@ class PowerSampler:
     @classmethod
     def nvml(cls, gpus: Sequence[int] | None = None, *, interval_s: float | None = None,
              buffer_poll_s: float = 0.1, energy_counter: bool = True, energy_interval_s: float = 0.1,
-             dcgm: bool | str = False, chain: Sequence[str] = ("sample_buffer", "instant", "average"),
+             dcgm: bool | str = False, chain: str | Sequence[str] = ("sample_buffer", "instant", "average"),
              ring_capacity: int = 1 << 16, auxiliary_cpu_budget: float = 0.0025) -> PowerSampler:
         """Sample the visible GPUs (``gpus``: indices among them; None: all) through NVML.
 
@@ -207,26 +208,19 @@ class PowerSampler:
         engine answers) or True (required: :class:`~energylens.errors.DcgmUnavailableError` if not).
         Raises :class:`~energylens.errors.NvmlUnavailableError` (with the fix) without NVML.
         """
-        if gpus is not None and len(gpus) == 0:
-            raise ValueError("gpus=[] names no GPU: pass None for every visible GPU, or their indices")
-        buffer_poll_s, energy_interval_s = _finite("buffer_poll_s", buffer_poll_s), _finite("energy_interval_s",
-                                                                                           energy_interval_s)
-        requested = [int(g) for g in (gpus or [])]
-        repeated = sorted({g for g in requested if requested.count(g) > 1})
-        if repeated:  # each would be sampled, and counted in every total, once per mention
-            raise ValueError(f"gpus lists GPU {', '.join(map(str, repeated))} more than once: {requested}")
+        # every option checked before NVML loads (sampler_options: a mistake was hidden by NvmlUnavailableError)
+        requested = gpu_list(gpus) or []
+        chain = chain_names(chain, ("sample_buffer", "instant", "average"))
+        interval_s, buffer_poll_s, energy_interval_s = check_nvml_intervals(interval_s, buffer_poll_s,
+                                                                            energy_interval_s, chain)
+        if dcgm not in (False, True, "auto"):
+            raise ValueError(f"dcgm must be False, True or 'auto', got {dcgm!r}")
         info = _core.nvml_gpus(requested)  # raises NvmlUnavailableError with the fix
         poll_ns = int(round(buffer_poll_s * 1e9))
-        sources = []
-        for kind in chain:
-            if kind not in ("sample_buffer", "instant", "average"):
-                raise ValueError(f"unknown power source {kind!r} (sample_buffer, instant, average)")
-            sources.append(_core.nvml_source(kind, requested, poll_ns))
+        sources = [_core.nvml_source(kind, requested, poll_ns) for kind in chain]
         aux = []
         if energy_counter:
             aux.append(_core.nvml_source("energy_counter", requested, int(round(energy_interval_s * 1e9))))
-        if dcgm not in (False, True, "auto"):
-            raise ValueError(f"dcgm must be False, True or 'auto', got {dcgm!r}")
         dcgm_reason = ""
         if dcgm:
             try:
@@ -247,7 +241,7 @@ class PowerSampler:
     def synthetic(cls, timeline: Sequence[tuple[Sequence[float], Sequence[float]]], *,
                   update_period_s: float = 0.100, averaging_window_s: float = 0.025,
                   buffer_period_s: float = 0.020, buffer_poll_s: float = 0.100,
-                  chain: Sequence[str] = ("sample_buffer", "instant"), energy_counter: bool = True,
+                  chain: str | Sequence[str] = ("sample_buffer", "instant"), energy_counter: bool = True,
                   energy_offset_j: float = 1.0e6, energy_read_latency_s: float = 0.0,
                   energy_read_cpu_s: float = 0.0, fail_after_s: Mapping[str, float] | None = None,
                   interval_s: float | None = None, ring_capacity: int = 1 << 16,
@@ -294,10 +288,7 @@ class PowerSampler:
                 int(round(energy_read_latency_s * 1e9)), -1 if fail is None else int(round(fail * 1e9)),
                 int(round(energy_read_cpu_s * 1e9)))
 
-        for s in chain:
-            if s not in ("sample_buffer", "instant"):
-                raise ValueError(f"synthetic chain entries must be 'sample_buffer' or 'instant', got {s!r}")
-        sources = [make(s) for s in chain]
+        sources = [make(s) for s in chain_names(chain, ("sample_buffer", "instant"))]
         aux = [make("energy_counter")] if energy_counter else []
         meta = {
             "gpus": [{"index": g, "name": "synthetic", "uuid": f"GPU-synthetic-{g}"} for g in range(len(timeline))],

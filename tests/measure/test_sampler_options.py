@@ -1,0 +1,58 @@
+"""PowerSampler.nvml's options, given as a new user gives them by mistake: milliseconds for seconds, a string
+where a list goes. Each is refused before NVML is loaded, naming the option and the value (on this box without a
+driver they ended in NvmlUnavailableError, hiding the mistake; with a driver they ran on)."""
+
+import pytest
+
+from energylens.measure.sampler import PowerSampler
+
+
+@pytest.mark.parametrize("interval_s", [5, 2.5, 100])
+def test_a_power_poll_slower_than_the_driver_buffer_holds_is_refused(interval_s):
+    # interval_s replaces the sample buffer's own drain interval: drained every 3 s, its ~2.4 s of samples
+    # overflowed and 30 of every 150 were lost (620 ms holes, a 6 s window 7 % off, stand-in NVML)
+    with pytest.raises(ValueError, match=rf"interval_s={interval_s:g} s.*driver's sample buffer.*2\.4 s"):
+        PowerSampler.nvml(interval_s=interval_s)
+
+
+def test_a_slow_poll_without_the_driver_buffer_is_not_refused_for_it():
+    with pytest.raises(Exception) as caught:  # no NVML on a driverless box; a sampler where there is one
+        PowerSampler.nvml(interval_s=5, chain=("instant",))
+    assert "sample buffer" not in str(caught.value)
+
+
+@pytest.mark.parametrize("value", [0, -0.1, 5, 100, 1e-12, float("nan"), float("inf"), "0.1"])
+def test_buffer_poll_s_out_of_range_names_the_option_and_value(value):
+    # the native check read 'nvml sample buffer: poll interval must be in (0, 1 s]', naming neither
+    with pytest.raises(ValueError, match=r"buffer_poll_s"):
+        PowerSampler.nvml(buffer_poll_s=value)
+
+
+@pytest.mark.parametrize("value", [0, -1, 1e-12, float("inf")])
+def test_energy_interval_s_out_of_range_names_the_option(value):
+    with pytest.raises(ValueError, match=r"energy_interval_s"):
+        PowerSampler.nvml(energy_interval_s=value)
+
+
+@pytest.mark.parametrize("value", [float("inf"), float("nan"), "5ms"])
+def test_interval_s_that_is_no_number_of_seconds_names_the_option(value):
+    with pytest.raises(ValueError, match=r"interval_s"):  # inf raised OverflowError converting to ns
+        PowerSampler.nvml(interval_s=value)
+
+
+@pytest.mark.parametrize("gpus", ["0", "10", "0,1"])
+def test_gpus_as_a_string_is_refused(gpus):
+    # "10" sampled GPUs 1 and 0, "0" GPU 0, "0,1" failed on int(','): the characters were taken as indices
+    with pytest.raises(ValueError, match=r"gpus.*list of GPU indices"):
+        PowerSampler.nvml(gpus=gpus)
+
+
+def test_a_chain_given_as_one_name_is_that_source():
+    # chain="instant" was iterated by character: "unknown power source 'i'"
+    with pytest.raises(ValueError, match=r"chain"):
+        PowerSampler.nvml(chain="insant")
+    with pytest.raises(Exception) as caught:
+        PowerSampler.nvml(chain="instant")
+    assert "unknown power source" not in str(caught.value)
+    s = PowerSampler.synthetic([([0.0], [100.0])], chain="instant")
+    assert [x.name for x in s.result().sources] == ["synthetic_instant", "synthetic_energy_counter"]
