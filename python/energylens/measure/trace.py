@@ -256,7 +256,7 @@ class Trace:
             meta = json.loads(json.dumps(meta, allow_nan=True))
         except (TypeError, ValueError) as exc:
             raise EnergyLensError(f"Trace: meta must be JSON-serialisable: {exc}") from exc
-        check_meta(meta, "Trace")  # (checked where it is made, not first when the saved file is read back)
+        check_meta(meta, "Trace", SOURCES)  # (checked where it is made, not first when the saved file is read back)
         check_gpus(self.samples, meta["gpus"], "Trace")
         object.__setattr__(self, "meta", meta)
 
@@ -351,7 +351,7 @@ class Trace:
         meta = header.get("meta")
         if not isinstance(meta, dict):
             raise EnergyLensError(f"{where}: trace header has no 'meta' object")
-        check_meta(meta, where)  # what replay, the monitor and update_period_s read (a list failed there)
+        check_meta(meta, where, SOURCES)  # what replay, the monitor and update_period_s read (a list failed there)
         if "table" not in table.column_names:
             raise EnergyLensError(f"{where}: column 'table' is missing")
         extra = sorted(set(table.column_names) - {"table"} - {c for cols in _SCHEMA.values() for c in cols})

@@ -36,19 +36,26 @@ def check_values(table: str, df: pd.DataFrame, where: str) -> None:
         raise EnergyLensError(f"{where}: kernels with end_ns < start_ns at rows {bad_rows}")
 
 
-def check_meta(meta: dict, where: str) -> None:
-    """EnergyLensError naming the file for a ``meta`` whose ``gpus`` / ``update_period_s`` are not what the
-    readers of a trace expect (a list of objects; an object of numbers or nulls)."""
+def check_meta(meta: dict, where: str, sources: tuple[str, ...]) -> None:
+    """EnergyLensError naming the file for a ``meta`` whose ``gpus`` / ``update_period_s`` / ``averaging_window_s`` /
+    ``hold_s`` are not what the readers of a trace expect (a list of objects; an object of seconds > 0 or nulls
+    keyed by ``sources``: a key that is no source, ``{"instant": 0.025}``, was kept and never read)."""
     gpus = meta.get("gpus", [])
     if not isinstance(gpus, list) or not all(isinstance(g, dict) for g in gpus):
         raise EnergyLensError(f"{where}: trace meta 'gpus' must be a list of objects, got {type(gpus).__name__}")
-    for key in ("update_period_s", "averaging_window_s"):  # (a "25ms" or a -0.1 failed later, naming nothing)
+    for key in ("update_period_s", "averaging_window_s", "hold_s"):  # (a "25ms" or a -0.1 failed later, naming nothing)
         periods = meta.get(key, {})
+        if periods is None and key == "hold_s":  # (gaps.hold_limits reads a null hold_s as none stated)
+            continue
         if not isinstance(periods, dict) or not all(
                 v is None or (isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v > 0)
                 for v in periods.values()):
             raise EnergyLensError(f"{where}: trace meta '{key}' must be an object of seconds > 0 (or null) per "
                                   f"source, got {periods!r}"[:300])
+        unknown = [k for k in periods if k not in sources]
+        if unknown:
+            raise EnergyLensError(f"{where}: trace meta '{key}' names {unknown[0]!r}, which is no source: its "
+                                  f"seconds would never be read. Key it by a samples source: {', '.join(sources)}")
 
 
 def check_gpus(samples: pd.DataFrame, gpus: list[dict], where: str) -> None:
