@@ -73,11 +73,30 @@ def _verdicts(d: dict) -> list[str]:
 
 
 #: The key figures a check's JSON may hold (gpu_search_check, gpu_model_check, gpu_check, gpu_profiling_check).
-FIGURES = ["device", "gpu_per_s_median", "target_per_s", "cpu_per_s_median", "gpu_vs_cpu", "gpu_candidates",
-           "pattern_gpu_per_s", "min_blocks_2_vs_1", "min_blocks_2_skipped", "max_relative_difference_vs_cpu",
-           "float32_configs_per_s", "fraction_of_copy_bandwidth", "d2d_copy_bandwidth_bytes_per_s", "load",
-           "update_period_s", "overhead", "steady_power_w", "cut_short", "cupti", "max_abs_rel_sum_vs_total",
-           "tolerance", "ok", "failed", "mismatches"]
+FIGURES = ["device", "gpu_per_s_median", "target_per_s", "cpu_per_s_median", "gpu_vs_cpu", "gpu_candidates", "gpu_s",
+           "gpu_small_first_s", "gpu_small_per_s", "pattern_gpu_per_s", "min_blocks_2_vs_1",
+           "gpu_min_blocks_2_per_s_median", "min_blocks_2_skipped", "max_relative_difference_vs_cpu",
+           "float32_configs_per_s", "fraction_of_copy_bandwidth", "d2d_copy_bandwidth_bytes_per_s", "load", "op_s",
+           "phase_timing", "update_period_s", "observed_period_s", "overhead", "steady_power_w", "cut_short", "cupti",
+           "mark_latency", "max_abs_rel_sum_vs_total", "tolerance", "ok", "failed", "mismatches"]
+
+
+def sampler_lines(d: dict) -> list[str]:
+    """gpu_check's sources (which started, which failed and why), fallbacks, and its attribution per source with
+    every figure (a dict too long for one FIGURES line: the per-class errors are what the 5 % target is about)."""
+    lines = []
+    for s in d.get("sources", []):
+        state = "active" if s.get("active") else "failed" if s.get("failed") else "started" if s.get("started") \
+            else "not started"
+        lines.append(f"source {s.get('name')} ({s.get('role')}): {state}, {s.get('samples')} samples, update period "
+                     f"{_num(s.get('update_period_s'))} s{'' if s.get('period_detected') else ' (assumed)'}"
+                     + (f"; error: {str(s['error'])[:200]}" if s.get("error") else ""))
+    for f in d.get("fallbacks", []):
+        lines.append(f"fallback {f.get('from')} -> {f.get('to') or '(none left)'}: {str(f.get('reason'))[:200]}")
+    for src, row in (d.get("attribution") or {}).items():
+        figures = ", ".join(f"{k} {_num(v)}" for k, v in row.items()) if isinstance(row, dict) else str(row)
+        lines.append(f"attribution {src}: {figures[:600]}")
+    return lines
 
 
 def json_lines(path: Path) -> list[str]:
@@ -96,6 +115,7 @@ def json_lines(path: Path) -> list[str]:
     for w in d.get("windows", []):
         lines.append(f"window {w['window']}: {_num(w['energy_j'])} J vs counter {_num(w['counter_energy_j'])} J "
                      f"(rel {_num(w['rel_diff'])})")
+    lines += sampler_lines(d)
     for key in FIGURES:
         if key in d:
             v = d[key]

@@ -72,6 +72,36 @@ def test_summary_words_each_step_by_what_happened_inside_it(tmp_path):
     assert text.rstrip().splitlines()[-1].startswith("steps: 1 pass, 4 fail, 1 timed out, 2 skipped")
 
 
+def test_summary_gives_the_sampler_checks_sources_fallbacks_and_attribution_figures(tmp_path):
+    """What gpu_check measured is in the summary, not only its pass / fail words: which NVML source ran and which
+    failed with its error, the fallbacks, each source's attribution figures (the class powers against the steady
+    ones: the 5 % target's numbers), mark() latency and the load's timing."""
+    (tmp_path / "gpu_check.json").write_text(json.dumps({
+        "load": "cupy", "phase_timing": "CUDA events (StreamMarks)", "op_s": {"matmul": 0.0021},
+        "sources": [{"name": "nvml_sample_buffer", "role": "power", "started": False, "active": False, "failed": True,
+                     "error": "nvmlDeviceGetSamples: Not Supported", "update_period_s": 0.0, "period_detected": False,
+                     "samples": 0, "poll_interval_s": 0.0},
+                    {"name": "nvml_instant", "role": "power", "started": True, "active": True, "failed": False,
+                     "error": "", "update_period_s": 0.1, "period_detected": True, "samples": 812,
+                     "poll_interval_s": 0.01}],
+        "fallbacks": [{"t_ns": 1, "from": "nvml_sample_buffer", "to": "nvml_instant",
+                       "reason": "nvmlDeviceGetSamples: Not Supported"}],
+        "attribution": {"nvml_energy": {"idle_power_w": 118.2, "matmul_power_abs_w": 655.0, "matmul_rel_err": 0.031,
+                                        "memcpy_rel_err": 0.012, "r2": 0.97},
+                        "nvml_samples": {"error": "ValueError: no samples in the span"}},
+        "mark_latency": {"mark_median_ns": 95.0, "pybind11_noop_median_ns": 60.0},
+        "pass": {"overhead_below_1pct": True, "attribution_within_5pct": {"nvml_energy": True}}}))
+    text = _summary(tmp_path, [("sampler check", "ok", 90, 130, "", tmp_path / "gpu_check.json")])
+    assert _line(text, "sampler check").startswith("PASS")
+    assert "source nvml_sample_buffer (power): failed, 0 samples" in text
+    assert "error: nvmlDeviceGetSamples: Not Supported" in text
+    assert "source nvml_instant (power): active, 812 samples, update period 0.1 s" in text
+    assert "fallback nvml_sample_buffer -> nvml_instant: nvmlDeviceGetSamples: Not Supported" in text
+    assert "attribution nvml_energy: idle_power_w 118, matmul_power_abs_w 655, matmul_rel_err 0.031" in text
+    assert "attribution nvml_samples: error ValueError: no samples in the span" in text
+    assert 'mark_latency: {"mark_median_ns": 95.0' in text and "phase_timing: CUDA events (StreamMarks)" in text
+
+
 def test_session_script_parses_and_a_short_deadline_skips_steps_with_the_reason(tmp_path):
     """No GPU and no build (GPU_SESSION_SKIP_BUILD): with a 30 s deadline the checks are not started, each named
     with the seconds left (its own, or the build's where the deadline left the build out), and the summary still
