@@ -192,6 +192,7 @@ def weights_room_sentence(settings: dict[str, Any]) -> str:
     blocks at TP 8), the example keeps a smaller searched tp and adds pp. (Before 2026-12-06 the example was the
     power of two above the count, up to 8: "--tp 8" under --node-size 4, or for a 28-head model.)"""
     fit = [r for r in settings.get("weights_room") or [] if r["min_gpus"]]
+    fit = [r for r in fit if r["min_gpus"] > 1] or fit  # weights one GPU holds need no remedy (8B beside a 70B)
     tp_searched = settings.get("tp") or []
     if not fit:
         return ""

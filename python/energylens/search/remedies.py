@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 from typing import Any
 
 import numpy as np
@@ -27,7 +28,7 @@ from energylens.search.kv_fp8 import fp8_kv_space, searched_fp8_kv
 from energylens.search.labels import gpu_labels
 from energylens.search.space import SearchSpace
 
-__all__ = ["computed_remedy", "ep_experts_sentence", "ep_group_sentence", "fp8_room", "fp8_room_sentence", "moe_dp_clause",
+__all__ = ["candidate_wording", "computed_remedy", "ep_experts_sentence", "ep_group_sentence", "fp8_room", "fp8_room_sentence", "moe_dp_clause",
            "kv_room", "layout_room_sentence", "model_shape", "model_shapes", "node_tp_values", "tp_heads_sentence", "tp_node_sentence",
            "kv_room_sentence"]
 
@@ -382,3 +383,21 @@ def moe_dp_clause(settings: dict[str, Any]) -> str:
     moe = [m for m in settings.get("models") or [] if (model_shape(settings, m, "n_experts") or 1) > 1]
     return ("or, for MoE models, the same GPUs as --dp instead of --pp (the data-parallel ranks share one copy of the "
             "experts, each holding its own attention weights; --ep only regroups the same GPUs), or ") if moe else "or "
+
+
+#: The axis options whose values a candidate table gives in its columns (the limits, --node-size and --gpus-free
+#: wording stay): :func:`candidate_wording` names the column instead.
+_AXIS_OPTION = re.compile(r"--(tp|pp|dp|ep|precision|max-num-seqs|kv-cache-dtype|input-tokens|output-tokens)\b")
+
+
+def candidate_wording(text: str, settings: dict[str, Any]) -> str:
+    """An empty result's remedy as a search of explicit candidates (``settings["explicit_candidates"]``) can follow
+    it: the axis options cannot be combined with --candidates, so each names the table's column ("--tp 1,2,4,8
+    do" -> "tp 1,2,4,8 do", "--max-num-seqs" -> "max_num_seqs") and the remedy says to change the rejected rows.
+    ``text`` unchanged in an axis search. (Before 2026-12-07 a table was told options the command then refused.)"""
+    if not settings.get("explicit_candidates"):
+        return text
+    text = text.replace("to widen the space:", "to find one, change the rejected rows of the candidate table (its "
+                        "columns):").replace("or widen the axes that shorten it", "or change the candidate table's "
+                                                                                 "columns that shorten it")
+    return _AXIS_OPTION.sub(lambda m: m.group(1).replace("-", "_"), text)

@@ -36,7 +36,7 @@ from energylens.search.legend import column_legend, table_columns
 from energylens.search.measured import implausible_note
 from energylens.search.plot import pareto_plot
 from energylens.search.reach import reach_sentence
-from energylens.search.remedies import computed_remedy, model_shape, moe_dp_clause
+from energylens.search.remedies import candidate_wording, computed_remedy, model_shape, moe_dp_clause
 
 __all__ = ["REMEDIES", "SearchResult", "TERMS", "TIE_RTOL", "config_label", "gpu_labels", "plural", "ties_by_index"]
 
@@ -144,10 +144,12 @@ class SearchResult:
                 f"({tie}{counts})")
         closest = self.settings.get("without_latency_limits")
         if closest and closest["feasible"]:  # the binding reason is the limits, whatever rejected most
-            return text + "; " + self._closest_sentence(closest) + self._confidence_remedy()
+            return candidate_wording(text + "; " + self._closest_sentence(closest) + self._confidence_remedy(),
+                                     self.settings)
         room = remedy_detail(main, self.settings) + computed_remedy(main, self.settings)  # in this run's numbers
         remedy = f"; to widen the space: {(room + self._remedy(main, bool(room))).rstrip('; ')}" if main in REMEDIES else ""
-        return text + remedy + (self._confidence_remedy() if main in ("ttft_limit", "tpot_limit") else "")
+        return candidate_wording(text + remedy + (self._confidence_remedy() if main in ("ttft_limit", "tpot_limit")
+                                                  else ""), self.settings)
 
     def _remedy(self, reason: str, computed: bool = False) -> str:
         """:data:`REMEDIES`, with the weights' "smaller format" naming only formats smaller than every one
