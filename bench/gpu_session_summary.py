@@ -74,7 +74,7 @@ def _verdicts(d: dict) -> list[str]:
 
 #: The key figures a check's JSON may hold (gpu_search_check, gpu_model_check, gpu_check, gpu_profiling_check).
 FIGURES = ["device", "gpu_per_s_median", "target_per_s", "cpu_per_s_median", "gpu_vs_cpu", "gpu_candidates", "gpu_s",
-           "gpu_small_first_s", "gpu_small_per_s", "pattern_gpu_per_s", "min_blocks_2_vs_1",
+           "gpu_small_first_s", "gpu_small_per_s", "gpu_no_fronts_per_s", "pattern_gpu_per_s", "min_blocks_2_vs_1",
            "gpu_min_blocks_2_per_s_median", "min_blocks_2_skipped", "max_relative_difference_vs_cpu",
            "float32_configs_per_s", "fraction_of_copy_bandwidth", "d2d_copy_bandwidth_bytes_per_s", "load", "op_s",
            "phase_timing", "update_period_s", "observed_period_s", "overhead", "steady_power_w", "cut_short", "cupti",
