@@ -291,7 +291,9 @@ class EnergyCounterSource final : public PowerSource {
     handles_ = handles_of(gpus_);
     last_mj_.assign(gpus_.size(), std::numeric_limits<unsigned long long>::max());
     last_read_ns_.assign(gpus_.size(), 0);
-    changes_.clear();
+    intervals_.clear();
+    last_change_ns_ = 0;
+    last_move_timed_ = true;
     pending_.clear();
     period_ns_ = 0;
     // The first value read was published up to one update period before the read: stamped at the
@@ -313,7 +315,7 @@ class EnergyCounterSource final : public PowerSource {
         if (mj != last_mj_[g]) {
           const std::int64_t stamp = last_read_ns_[g] + (t - last_read_ns_[g]) / 2;
           pending_.push_back(sample(g, stamp, mj));
-          if (g == 0) changes_.push_back(stamp);
+          if (g == 0) last_change_ns_ = stamp;  // bracketed to ~1 ms: it times the next move
           last_mj_[g] = mj;
           moved[g] = true;
           --left;
@@ -336,24 +338,41 @@ class EnergyCounterSource final : public PowerSource {
       if (mj == last_mj_[g]) continue;
       last_mj_[g] = mj;
       const std::int64_t stamp = stamp_change(previous_read, t);
-      if (g == 0 && changes_.size() < kDetectChanges && t - previous_read <= poll_interval_ns_ * 3 / 2) {
-        changes_.push_back(stamp);
-        if (changes_.size() >= 4) period_ns_ = median_interval_ns(changes_);
-      }
+      if (g == 0) time_move(stamp, t - previous_read);
       out.push_back(sample(g, stamp, mj));
     }
   }
 
   std::int64_t poll_interval_ns() const override { return poll_interval_ns_; }
-  // The median interval of the first changes seen at the requested poll interval (reads backed off to
-  // the CPU budget do not count: they would measure the poll, not the counter; the sampler does not
-  // back the counter off before it is known); bounded below by the poll interval. 0 until four changes.
+  // The median interval between the first consecutive moves each seen by a read that came soon after the
+  // read before it (time_move). 0 until three such intervals.
   std::int64_t update_period_ns() const override { return period_ns_; }
   bool period_detected() const override { return period_ns_ > 0; }
 
  private:
   static constexpr std::int64_t kFirstMoveTimeoutNs = 300'000'000;
   static constexpr std::size_t kDetectChanges = 16;
+  // A move times the counter when the read that saw it came within 1.5 of this (or of the requested poll
+  // interval, when shorter) after the read before it: NVML-FACTS's ~100 ms update period.
+  static constexpr std::int64_t kTimingReadNs = 100'000'000;
+
+  // GPU 0's counter moved to a value stamped at `stamp`, seen by a read `bracket` ns after the read before it.
+  // Reads sparser than the updates see a move every read: the intervals between moves were the reads' spacing
+  // (a 5 s energy_interval_s "detected" 0.58 s for a 0.1 s counter), and backed-off reads a second apart did
+  // the same. Only an interval between two moves each seen by reads close together times the counter.
+  void time_move(std::int64_t stamp, std::int64_t bracket) {
+    const bool timed = bracket <= std::min(poll_interval_ns_, kTimingReadNs) * 3 / 2;
+    if (timed && last_move_timed_ && last_change_ns_ > 0 && intervals_.size() < kDetectChanges) {
+      intervals_.push_back(stamp - last_change_ns_);
+      if (intervals_.size() >= 3) {
+        std::vector<std::int64_t> v(intervals_);
+        std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2), v.end());
+        period_ns_ = v[v.size() / 2];
+      }
+    }
+    last_change_ns_ = stamp;
+    last_move_timed_ = timed;
+  }
 
   // The counter of GPU g moved after the read at `previous_read` and by the read at `t`, and at most
   // one update period P before this read: a read backed off to its CPU budget can come a second after
@@ -381,7 +400,9 @@ class EnergyCounterSource final : public PowerSource {
   std::vector<nvml::Device> handles_;
   std::vector<unsigned long long> last_mj_;
   std::vector<std::int64_t> last_read_ns_;
-  std::vector<std::int64_t> changes_;
+  std::vector<std::int64_t> intervals_;  // between consecutive timed moves of GPU 0 (time_move)
+  std::int64_t last_change_ns_ = 0;
+  bool last_move_timed_ = true;
   std::vector<PowerSample> pending_;  // the first change of each GPU, found by start()
   std::int64_t period_ns_ = 0;
 };

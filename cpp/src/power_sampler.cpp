@@ -38,6 +38,10 @@ std::exception_ptr as_sampler_error(const std::exception_ptr& e, const std::stri
 constexpr std::size_t kMaxChangeTimes = 512;
 // An auxiliary source whose update period stays unknown is backed off after this many polls anyway.
 constexpr std::uint64_t kPollsBeforeBackOff = 24;
+// Until then, and until its period is known, it is read at least this often (NVML-FACTS: the energy counter
+// moves every ~100 ms): read every 5 s (energy_interval_s=5, or 100 meant as ms) every read saw a move, and the
+// intervals between moves, the reads' spacing, were taken for its update period (0.58 s for a 0.1 s counter).
+constexpr std::int64_t kUndetectedPollNs = 100'000'000;
 
 // CPU time of the calling thread (ns): what a poll really costs, as opposed to waiting in the driver.
 std::int64_t thread_cpu_ns() noexcept {
@@ -345,6 +349,7 @@ std::int64_t PowerSampler::next_poll_interval_ns(Producer& p, const PowerSource&
                                                                        : source.poll_interval_ns();
   std::int64_t interval = base;
   const std::int64_t period = source.update_period_ns();
+  if (p.auxiliary && period <= 0 && p.polls < kPollsBeforeBackOff) interval = std::min(interval, kUndetectedPollNs);
   if (p.auxiliary && options_.auxiliary_cpu_budget > 0.0) {
     // A slow reader (the energy counter: ms per read) backs off until its own CPU time stays
     // within the budget (a fraction of one core); the EMA smooths the driver's jitter. Not before
