@@ -57,3 +57,15 @@ def test_cli_candidate_remedy(tmp_path, capsys):
     assert main(["search", "--candidates", str(path)]) == 1
     err = capsys.readouterr().err
     assert "tp 1,2,4,8 do" in err and not OPTIONS.search(err.split("no feasible")[1]), err
+
+
+@pytest.mark.parametrize("given, says", [
+    ("configs.csv", r"got the path 'configs.csv': read the file with pandas.read_csv\('configs.csv'\)"),
+    (pd.DataFrame(columns=["model", "gpu"]), r"got a DataFrame with no rows"),
+    ([{"model": L8}], r"got a list: pandas.DataFrame\(rows\)"),
+])
+def test_candidates_that_are_not_a_table_say_what_was_given(model, given, says):
+    """``search(candidates="configs.csv")``, as the command's --candidates takes a file, read "candidates must be a
+    non-empty pandas DataFrame", the same line for a path, a list and a table with no rows."""
+    with pytest.raises(ValueError, match=says):
+        energylens.search(candidates=given, energy_model=model)

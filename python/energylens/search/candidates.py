@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from os import PathLike
 
 import numpy as np
 import pandas as pd
@@ -411,7 +412,11 @@ def candidate_space(candidates: pd.DataFrame, price_per_gpu_hour=None) -> tuple[
         UnknownModelError, UnknownGpuError: a name the tables do not know.
     """
     if not isinstance(candidates, pd.DataFrame) or len(candidates) == 0:
-        raise ValueError("candidates must be a non-empty pandas DataFrame, one configuration per row")
+        given = ("a DataFrame with no rows" if isinstance(candidates, pd.DataFrame) else
+                 f"the path {str(candidates)!r}: read the file with pandas.read_csv({str(candidates)!r}) "
+                 "(energylens search --candidates FILE reads it for you)" if isinstance(candidates, (str, PathLike)) else
+                 f"a {type(candidates).__name__}: pandas.DataFrame(rows) makes one")
+        raise ValueError(f"candidates must be a non-empty pandas DataFrame, one configuration per row; got {given}")
     df = candidates.reset_index(drop=True)
     df.attrs = dict(candidates.attrs)  # the source file, for the messages
     missing = [c for c in REQUIRED_COLUMNS if c not in df.columns]
