@@ -52,6 +52,7 @@ from energylens.measure.attribution_design import (
     class_index,
     class_labels,
     covered_span,
+    no_rows_message,
     pick_gpu,
     pick_source,
     readings,
@@ -338,10 +339,7 @@ def _regression(design: Design, names: list[str], window: Any,
     start, end, target = design.rows(window, int(round(clock_offset_s * 1e9)))
     n_rows = int(start.size)
     if n_rows == 0:
-        t = design.t_read
-        raise EnergyLensError(f"no reading interval of {design.source!r} lies inside the analysed span "
-                              f"[{design.lo}, {design.hi}] ns (readings from t_ns {int(t.min())} to {int(t.max())}): "
-                              "check span_ns, or that the kernels and readings share one clock")
+        raise EnergyLensError(no_rows_message(design, clock_offset_s))
     if n_rows <= design.k + 1:
         raise EnergyLensError(f"only {n_rows} reading interval(s) of {design.source!r} lie inside the analysed "
                               f"span; {design.k + 1} unknowns need many more (record longer: >= 60 s is typical)")

@@ -38,6 +38,8 @@ __all__ = [
     "Design",
     "search_window_and_offset",
     "always_busy_hint",
+    "MAX_CLOCK_OFFSET_S",
+    "no_rows_message",
 ]
 
 #: The order in which :func:`~energylens.measure.attribution.attribute` picks a source when none is
@@ -47,6 +49,8 @@ SOURCE_PREFERENCE: tuple[str, ...] = ("nvml_energy", "nvml_samples", "nvml_insta
                                       "replay")
 #: The class of kernels outside the requested ``classes``.
 OTHER_CLASS = "(other)"
+#: The largest ``clock_offset_s`` taken (s): a clock mapping is good to a millisecond (docs/measuring.md, section 2).
+MAX_CLOCK_OFFSET_S = 1.0
 
 
 def _whole(x: Any) -> bool:
@@ -67,6 +71,10 @@ def check_inputs(trace: Trace, backend: str, bootstrap: Any, block_length: Any, 
         raise ValueError(f"seed must be a whole number in [0, 2**64), got {seed!r}")
     if offset != "fit" and not (isinstance(offset, (int, float, np.number)) and np.isfinite(offset)):
         raise ValueError(f"clock_offset_s must be finite seconds or 'fit', got {offset!r}")
+    if offset != "fit" and abs(offset) > MAX_CLOCK_OFFSET_S:  # 5 (meant as ms) fitted idle 248 W for 90 W
+        raise ValueError(f"clock_offset_s={offset!r} s is over {MAX_CLOCK_OFFSET_S:g} s: it is seconds (5 ms is "
+                         "0.005); kernels that far off the readings are on another clock: map them onto the "
+                         "readings' steady clock first (docs/measuring.md, section 2)")
     if len(trace.samples) == 0:
         raise EnergyLensError("the trace has no samples: nothing to attribute")
     if len(trace.kernels) == 0:
@@ -90,6 +98,9 @@ def checked_span(span_ns: Any) -> tuple[int, int]:
         lo, hi = (int(x) for x in span_ns)
     except (TypeError, ValueError):
         raise ValueError(f"span_ns must be (start_ns, end_ns), two integers, got {span_ns!r}") from None
+    if any(isinstance(x, (float, np.floating)) and not float(x).is_integer() for x in span_ns):
+        raise ValueError(f"span_ns must be whole steady-clock ns, got {tuple(span_ns)!r}: seconds? (4.3 s is "
+                         "4_300_000_000 ns)")  # (0, 4.3) was taken as [0, 4] ns
     if not -(2**63) <= lo < hi < 2**63:
         raise ValueError(f"span_ns ({lo}, {hi}) must have start_ns < end_ns, both int64 steady-clock ns")
     return lo, hi
@@ -355,6 +366,20 @@ class Design:
         length = (end - start) * 1e-9
         f = run_fit(np.column_stack([length, self.busy(start, end)]), target, 0, 0, 0, self.backend)
         return float(np.mean((np.asarray(f["residuals"]) / length) ** 2))
+
+
+def no_rows_message(design: Design, clock_offset_s: float) -> str:
+    """Why no reading interval is left in the analysed span, naming the clock offset where one moved the readings
+    (the readings' own range, inside the span, read as if none lay there)."""
+    t = design.t_read
+    moved = ""
+    if clock_offset_s:
+        off = int(round(clock_offset_s * 1e9))
+        moved = (f"; clock_offset_s={clock_offset_s:g} s moves the readings to kernel time t_ns {int(t.min()) - off} to "
+                 f"{int(t.max()) - off}: is it seconds (5 ms is 0.005)?")
+    return (f"no reading interval of {design.source!r} lies inside the analysed span [{design.lo}, {design.hi}] ns "
+            f"(readings from t_ns {int(t.min())} to {int(t.max())}{moved}): check span_ns, or that the kernels and "
+            "readings share one clock")
 
 
 def search_window_and_offset(design: Design, window: Any, clock_offset_s: Any,
