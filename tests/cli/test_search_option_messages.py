@@ -75,3 +75,14 @@ def test_a_candidate_table_that_is_not_there_is_named_by_its_option(tmp_path, sm
     (tmp_path / "header-only.csv").write_text("model,gpu,tp,batch_size,input_tokens,output_tokens\n")
     code, err = _run(["search", "--candidates", str(tmp_path / name), "--model-file", str(small_model_file)], capsys)
     assert code == 2 and "candidate table (--candidates)" in err and "profile table" not in err and name in err
+
+
+@pytest.mark.parametrize("price, says", [("=3", "a GPU name before each '=' (got '=3' with none)"),
+                                         ("H100=2,=3", "a GPU name before each '=' (got '=3' with none)"),
+                                         ("H100=2,H100=3", "H100 more than once")])
+def test_a_price_pair_without_a_gpu_name_says_so(price, says, capsys):
+    """``--price =3`` read "each GPU once in GPU=price pairs", as if a GPU were named twice."""
+    with pytest.raises(SystemExit) as exit_:
+        main([*ARGS, "--price", price])
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and says in err, err

@@ -80,8 +80,12 @@ def _prices(text: str) -> float | dict[str, float]:
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a price or GPU=price pairs, got {text!r}") from None
     names = [k for k, _ in pairs]
+    if not all(names):  # '=3': a price for no GPU, not a GPU named twice
+        bare = next(item.strip() for item in text.split(",") if not item.split("=", 1)[0].strip())
+        raise argparse.ArgumentTypeError(f"GPU=price pairs need a GPU name before each '=' (got {bare!r} with none), "
+                                         f"e.g. H100=2.5,H200=3.4, or one number for every GPU; got {text!r}")
     twice = sorted({k for k in names if names.count(k) > 1})
-    if twice or not all(names):
+    if twice:
         raise argparse.ArgumentTypeError(f"each GPU once in GPU=price pairs, got {text!r}"
                                          + (f" ({', '.join(twice)} more than once)" if twice else ""))
     return dict(pairs)
