@@ -57,7 +57,8 @@ def main(argv=None) -> int:
     model = bundled_model()
     lat = model.latency_model.predict(v3)["tpot_s_pred"].to_numpy()
     res = {"bundled_model_on_v3": _ratios(lat, model.predict(v3), v3),
-           "bundled_model": f"EnergyModel(bootstrap=100).fit('bundled'), {model.summary.n_rows} rows"}
+           "bundled_model": f"EnergyModel(bootstrap={model.bootstrap_replicates}).fit('bundled'), "
+                            f"{model.summary.n_rows} rows"}
     held = {"tpot": [], "energy": [], "idx": []}
     for seed in range(args.repeats):
         train = v3.sample(50, random_state=seed)
