@@ -93,7 +93,9 @@ def test_the_store_reads_parts_added_replaced_or_removed_by_another_writer(tmp_p
     other.write(cfgs[0].config_id, _row(cfgs[0], 3.0))  # replaced
     got = store.rows().set_index("config_id")["energy_j"].to_dict()
     assert got == {cfgs[0].config_id: 3.0, cfgs[1].config_id: 2.0} and len(calls) == 2
-    shutil.copy(store.part_path(cfgs[1].config_id), store.parts / "copied-in.parquet")  # by hand
+    elsewhere = Store(tmp_path / "elsewhere")  # (a part copied in by hand under its unit's name, as a rescued one)
+    elsewhere.parts.mkdir(parents=True)
+    shutil.copy(elsewhere.write(cfgs[2].config_id, _row(cfgs[2], 4.0)), store.parts)
     store.part_path(cfgs[0].config_id).unlink()
-    assert sorted(store.statuses()) == sorted([cfgs[1].config_id, "copied-in"]) and len(calls) == 3
+    assert sorted(store.statuses()) == sorted([cfgs[1].config_id, cfgs[2].config_id]) and len(calls) == 3
     assert store.rows(include_failed=True).equals(Store(tmp_path / "s").rows(include_failed=True))

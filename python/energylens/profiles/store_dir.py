@@ -34,6 +34,15 @@ def read_part(part: Path, columns: list[str] | None = None) -> pd.DataFrame:
     if not len(frame) or (columns is None and "status" not in frame):  # a part holds one row, with its status
         raise ProfileSchemaError(f"{part}: this part of the sweep store has no row or no status column; delete it and --resume to "
                                  f"measure unit {part.stem} again", source=str(part))
+    if columns is None and len(frame) > 1:  # (concatenated parts: each row would be read, none counted as its unit)
+        raise ProfileSchemaError(f"{part}: this part of the sweep store holds {len(frame)} rows, where a part holds the "
+                                 f"one row of its unit; delete it and --resume to measure unit {part.stem} again",
+                                 source=str(part))
+    held = str(frame["config_id"].iloc[0]) if "config_id" in frame else part.stem
+    if held != part.stem:  # (copied in under another name: its unit was counted done, the other read twice)
+        raise ProfileSchemaError(f"{part}: this part is named for unit {part.stem} but holds the row of unit {held} "
+                                 f"(a part copied in under another name?); move it away (as {held}.parquet it is that "
+                                 f"unit's row) and --resume measures unit {part.stem}", source=str(part))
     return frame
 
 

@@ -20,9 +20,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from energylens.errors import EnergyLensError
 from energylens.profiles import limits
 from energylens.profiling.model_paths import is_local_path, load_path
+from energylens.profiling.spec_values import MAX_UNITS, SweepSpecError, check_unit_count
+from energylens.profiling.spec_values import choice as _choice
+from energylens.profiling.spec_values import fail as _fail
+from energylens.profiling.spec_values import integer as _int
+from energylens.profiling.spec_values import number as _number
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -30,7 +34,7 @@ else:  # Python 3.10: the same parser as the tomli package
     import tomli as tomllib
 
 __all__ = ["SweepSpecError", "LengthSpec", "RunConfig", "SweepSpec", "load_spec", "parse_spec",
-           "spec_error", "is_local_path", "load_path", "BACKENDS", "MODES", "PRECISIONS", "KV_CACHE_DTYPES", "MODALITIES"]
+           "spec_error", "is_local_path", "load_path", "MAX_UNITS", "BACKENDS", "MODES", "PRECISIONS", "KV_CACHE_DTYPES", "MODALITIES"]
 
 BACKENDS = ("transformers", "vllm")
 MODES = ("offline", "server")
@@ -47,18 +51,6 @@ _GRID_KEYS = {"models", "tp", "pp", "dp", "ep", "precision", "kv_cache_dtype", "
               "output_len", "modality"}
 _GRID_DEFAULTS: dict[str, list[Any]] = {"tp": [1], "pp": [1], "dp": [1], "ep": [1], "precision": ["bf16"],
                                         "kv_cache_dtype": ["auto"], "modality": ["text"]}
-
-
-class SweepSpecError(EnergyLensError, ValueError):
-    """A sweep spec is invalid; ``key`` is the dotted key at fault (``grid.tp[1]``)."""
-
-    def __init__(self, message: str, source: str = "", key: str = "", line: int = 0) -> None:
-        where = f"{source}:{line}" if source and line else source
-        super().__init__(f"{where}: {message}" if where else message)
-        self.source = source
-        self.key = key
-        self.line = line  # where the key is written in the file (0: not known, or not from a file)
-        self.message = message
 
 
 @dataclass(frozen=True)
@@ -256,10 +248,6 @@ def spec_error(spec: SweepSpec, key: str, problem: str) -> SweepSpecError:
     return SweepSpecError(f"key {key!r}: {problem}", spec.source, key, line)
 
 
-def _fail(src: str, key: str, problem: str) -> SweepSpecError:
-    return SweepSpecError(f"key {key!r}: {problem}", src, key)
-
-
 def _unknown(src: str, key: str, allowed: set[str], what: str = "key") -> SweepSpecError:
     """An unknown key, with the table it belongs to (``sweep.tp``: ``[grid]``; a key above every table header too)
     or the allowed key it is a close spelling of first (``repetitons``: ``repetitions``)."""
@@ -270,30 +258,6 @@ def _unknown(src: str, key: str, allowed: set[str], what: str = "key") -> SweepS
     hint = (f"{name!r} is a key of [{other[0]}], " + (f"not [{table}]; " if table else "written above every table "
             f"header: move it under [{other[0]}]; ") if other else f"did you mean {close[0]!r}? " if close else "")
     return _fail(src, key, f"unknown {what} ({hint}allowed: {', '.join(sorted(allowed))})")
-
-
-def _int(src: str, key: str, v: Any, lo: int, hi: int | None = None) -> int:
-    if isinstance(v, bool) or not isinstance(v, int):
-        raise _fail(src, key, f"must be an integer, got {v!r}")
-    if v < lo:
-        raise _fail(src, key, f"must be >= {lo}, got {v}")
-    if hi is not None and v > hi:
-        raise _fail(src, key, f"must be <= {hi:,}, got {v:,}")
-    return v
-
-
-def _number(src: str, key: str, v: Any, lo: float) -> float:
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-        raise _fail(src, key, f"must be a finite number, got {v!r}")
-    if v < lo:
-        raise _fail(src, key, f"must be >= {lo}, got {v}")
-    return float(v)
-
-
-def _choice(src: str, key: str, v: Any, allowed: tuple[str, ...]) -> str:
-    if not isinstance(v, str) or v.lower() not in allowed:
-        raise _fail(src, key, f"must be one of {', '.join(allowed)}, got {v!r}")
-    return v.lower()
 
 
 #: The longest prompt or output a spec may ask for, and the largest max_num_seqs (beyond any served model): the
@@ -496,4 +460,6 @@ def parse_spec(raw: Mapping[str, Any], *, source: str = "<spec>") -> SweepSpec:
         if not isinstance(raw.get(t), Mapping):
             raise _fail(source, t, f"missing table [{t}]")
     sweep = _parse_sweep(source, raw["sweep"])
-    return SweepSpec(source=source, sweep=sweep, grid=_parse_grid(source, raw["grid"], sweep))
+    grid = _parse_grid(source, raw["grid"], sweep)
+    check_unit_count(source, grid, sweep["repetitions"])  # (before configs() expands them: 10^8 units hung)
+    return SweepSpec(source=source, sweep=sweep, grid=grid)

@@ -1,0 +1,88 @@
+"""The checks of one value of a sweep spec (an integer, a number, a choice) and of the spec's size, with the error
+they raise: :class:`SweepSpecError` names the file, the dotted key and the problem (:mod:`energylens.profiling.spec`
+adds the line where the key is written)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from energylens.errors import EnergyLensError
+
+__all__ = ["INT64_MAX", "MAX_UNITS", "SweepSpecError", "check_unit_count", "choice", "fail", "integer", "number"]
+
+#: The largest integer a spec may write: TOML's integers are 64-bit (Python's reader takes larger ones), and so are a
+#: row's integer columns (a larger seed ran its unit, then the row's write raised OverflowError and the row was lost).
+INT64_MAX = 2**63 - 1
+
+#: The most units (configurations x repetitions) one spec may make: each is planned, listed and named in the store's
+#: manifest before the first runs (``repetitions = 100000000``, a typo, hung a --dry-run until the memory ran out).
+MAX_UNITS = 1_000_000
+
+#: The grid's lists in the order their product makes the units (SweepSpec.configs).
+_PRODUCT = ("models", "tp", "pp", "dp", "ep", "precision", "kv_cache_dtype", "max_num_seqs", "input_len", "output_len",
+            "modality")
+
+
+class SweepSpecError(EnergyLensError, ValueError):
+    """A sweep spec is invalid; ``key`` is the dotted key at fault (``grid.tp[1]``)."""
+
+    def __init__(self, message: str, source: str = "", key: str = "", line: int = 0) -> None:
+        where = f"{source}:{line}" if source and line else source
+        super().__init__(f"{where}: {message}" if where else message)
+        self.source = source
+        self.key = key
+        self.line = line  # where the key is written in the file (0: not known, or not from a file)
+        self.message = message
+
+
+def fail(src: str, key: str, problem: str) -> SweepSpecError:
+    """The error of ``key`` in the spec ``src`` (raise it)."""
+    return SweepSpecError(f"key {key!r}: {problem}", src, key)
+
+
+def integer(src: str, key: str, v: Any, lo: int, hi: int | None = None) -> int:
+    """``v`` as an integer in ``[lo, hi]`` (and 64-bit), else the error naming ``key``."""
+    if isinstance(v, bool) or not isinstance(v, int):
+        raise fail(src, key, f"must be an integer, got {v!r}")
+    if v < lo:
+        raise fail(src, key, f"must be >= {lo}, got {v}")
+    if v > INT64_MAX:
+        raise fail(src, key, f"must be a 64-bit integer, as TOML's integers are (at most {INT64_MAX:,}), got {v:,}")
+    if hi is not None and v > hi:
+        raise fail(src, key, f"must be <= {hi:,}, got {v:,}")
+    return v
+
+
+def number(src: str, key: str, v: Any, lo: float) -> float:
+    """``v`` as a finite float >= ``lo``, else the error naming ``key``."""
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+        raise fail(src, key, f"must be a finite number, got {v!r}")
+    if v < lo:
+        raise fail(src, key, f"must be >= {lo}, got {v}")
+    return float(v)
+
+
+def choice(src: str, key: str, v: Any, allowed: tuple[str, ...]) -> str:
+    """``v`` lower-cased, one of ``allowed``, else the error naming ``key``."""
+    if not isinstance(v, str) or v.lower() not in allowed:
+        raise fail(src, key, f"must be one of {', '.join(allowed)}, got {v!r}")
+    return v.lower()
+
+
+def check_unit_count(src: str, grid: Mapping[str, list[Any]], repetitions: int) -> None:
+    """Refuse a spec of more than :data:`MAX_UNITS` units, naming ``sweep.repetitions`` where the grid alone fits
+    (else ``grid``) and the product that makes the count, before anything expands them."""
+    sizes = [(k, len(grid[k])) for k in _PRODUCT if k in grid]
+    configs = math.prod(n for _, n in sizes)
+    if configs * repetitions <= MAX_UNITS:
+        return
+    product = " x ".join(f"{k} {n:,}" for k, n in sizes if n > 1)
+    grid_part = f"{product} = {configs:,} configurations" if product else "1 configuration"
+    key = "sweep.repetitions" if configs <= MAX_UNITS else "grid"
+    raise fail(src, key, f"the spec makes {configs * repetitions:,} units ({grid_part} x repetitions "
+               f"{repetitions:,}), more than the {MAX_UNITS:,} one sweep holds "
+               "(each is planned and named in the store before the first runs): "
+               + ("lower repetitions" if key == "sweep.repetitions" else "split the grid into several specs (or "
+                  "fewer values per list)"))
