@@ -14,11 +14,14 @@ from __future__ import annotations
 import json
 import math
 import re
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from data_paths import V3
 from energylens.compare.runner import run_evaluation
 from energylens.model import EnergyModel
 
@@ -329,3 +332,18 @@ def test_performance_cites_the_validated_predict_run_it_names():
                    f"{d['schema_then_predict_ms'] / d['dict_ms']:.1f}x",
                    f"{m['light_ms']:.2f} ms against {m['full_path_ms']:.2f} ms, {m['full_path_ms'] / m['light_ms']:.1f}x"):
         assert figure in text, f"docs/performance.md should quote the kept run: '{figure}'"
+
+
+def test_reference_tables_video_figures_are_what_their_command_prints():
+    """docs/reference-tables.md's "8.0x" and "0.9-2.5x" (video frames) named no command; bench/video_frames_check.py
+    computes them from the v3 export (under a second)."""
+    if not V3.exists():
+        pytest.skip(f"{V3} is absent (the v3 rows are never bundled; ENERGYLENS_SHARED_DATA points at a copy)")
+    out = subprocess.run([sys.executable, str(ROOT / "bench" / "video_frames_check.py")], capture_output=True,
+                         text=True, check=True, timeout=120).stdout
+    omni = re.search(r"video-chat: mean (\S+x), (\S+x) over (\d+) configurations", out)
+    every = re.search(r"every Qwen3-VL model: video-chat / image-chat (\S+x) over (\d+) configurations \(median (\S+x)\)", out)
+    text = re.sub(r"\s+", " ", (ROOT / "docs" / "reference-tables.md").read_text(encoding="utf-8"))
+    for figure in (f"Qwen3-Omni video is {omni[1]} that of", f"mean of the {omni[3]} configurations both ran, {omni[2]}",
+                   f"video costs {every[1]} its image-chat ({every[2]} configurations", f"median {every[3]}"):
+        assert figure in text, f"docs/reference-tables.md should read '{figure}' (`python bench/video_frames_check.py`)"
