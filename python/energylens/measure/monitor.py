@@ -381,12 +381,13 @@ class EnergyMonitor:
         t = s["t_ns"][np.isfinite(s["power_w"])]
         if not t.size:
             return
-        lo, hi = int(t.min()), int(t.max())
-        before, replay = start_ns < lo, self.sampler.kind == "replay"
+        lo, hi = int(t.min()), int(t.max())  # (an end past them first: a start in the buffer's first interval is read)
+        before, replay = start_ns < lo and end_ns <= hi, self.sampler.kind == "replay"
         hint = ("; a trace replayed with rebase=True (the default) was moved to begin at start(): measure between its "
                 "own mark times with rebase=False" if before and replay else "" if before else
                 "; the replayed trace's readings end there" if replay else
-                "; no power source read after that (SamplerResult.fallbacks says why)")
+                "; the sampler was stopped (PowerSampler.stop) before the window ended" if not self.sampler.running
+                else "; no power source read after that (SamplerResult.fallbacks says why)")
         where = "starts before" if before else "ends after"
         raise ValueError(f"{caller}({key!r}): no power reading covers [{start_ns}, {end_ns}] ns, which {where} the "
                          f"recording (power readings recorded from t_ns {lo} to {hi}){hint}")
