@@ -26,13 +26,4 @@ DeviceQuery query_devices() noexcept {
   return q;
 }
 
-void synchronize_device() {
-  int count = 0;
-  if (cudaGetDeviceCount(&count) != cudaSuccess || count == 0) {
-    cudaGetLastError();
-    return;
-  }
-  cudaDeviceSynchronize();
-}
-
 }  // namespace energylens::cuda

@@ -49,8 +49,6 @@ void bind_capabilities(py::module_& m) {
       "(display-only: a profile row's driver_version; query_capabilities keeps the reason, which doctor's NVML "
       "row shows); unlike query_capabilities it never asks the CUDA runtime (which initialises the CUDA driver "
       "in the process).");
-  m.def("synchronize_device", &cuda::synchronize_device, py::call_guard<py::gil_scoped_release>(),
-        "Wait for all work on the current CUDA device (no-op without CUDA).");
 }
 
 }  // namespace energylens::bindings

@@ -13,8 +13,6 @@ DeviceQuery query_devices() noexcept {
   return q;
 }
 
-void synchronize_device() {}
-
 }  // namespace energylens::cuda
 #endif
 

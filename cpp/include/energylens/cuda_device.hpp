@@ -21,7 +21,4 @@ DeviceQuery query_devices() noexcept;
 /// Throws CudaUnavailable with the reason when the CUDA part is absent or no device is usable.
 void require_device();
 
-/// Blocks until all work on the current device is done; no-op when CUDA is not built in.
-void synchronize_device();
-
 }  // namespace energylens::cuda
