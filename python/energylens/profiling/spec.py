@@ -17,6 +17,7 @@ import os
 import sys
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -142,10 +143,11 @@ class RunConfig:
         it where the sweep runs, for Ray workers elsewhere too), else a Hub id as written."""
         return str(self.options.get("model_path") or load_path(self.model))
 
-    @property
+    @cached_property
     def config_id(self) -> str:
         """sha1 of the configuration (all fields but the options that do not change what is measured; the
-        resolved model_path neither: the model as the spec writes it is the configuration's)."""
+        resolved model_path neither: the model as the spec writes it is the configuration's). Computed once per
+        unit (a plan asks it ~9 times a unit: a 20,000-unit --dry-run spent 45 of its 49 s here)."""
         d = self.to_dict()
         d["options"] = {k: v for k, v in sorted(d["options"].items())
                         if k not in ("timeout_s", "isolation", "model_path")}
