@@ -146,7 +146,10 @@ def _steady_ns(key: str, name: str, value: Any) -> int:
             or not abs(float(value)) < 2.0**63:
         raise ValueError(f"measure({key!r}): {name} must be a steady-clock time in ns (an integer: steady_now_ns(), "
                          f"mark times), got {value!r}")
-    return int(value) if isinstance(value, numbers.Integral) else int(round(float(value)))
+    if not isinstance(value, numbers.Integral) and not float(value).is_integer():  # (0.5, 1.0) was [0, 1] ns
+        raise ValueError(f"measure({key!r}): {name} must be whole steady-clock ns (steady_now_ns(), mark times), got "
+                         f"{value!r}: seconds? (0.5 s is 500_000_000 ns; a midpoint of two: (a + b) // 2)")
+    return int(value) if isinstance(value, numbers.Integral) else int(float(value))
 
 
 def _measurement(key: str, start_ns: int, end_ns: int, w: WindowEnergy,
