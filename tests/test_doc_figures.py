@@ -347,3 +347,12 @@ def test_reference_tables_video_figures_are_what_their_command_prints():
     for figure in (f"Qwen3-Omni video is {omni[1]} that of", f"mean of the {omni[3]} configurations both ran, {omni[2]}",
                    f"video costs {every[1]} its image-chat ({every[2]} configurations", f"median {every[3]}"):
         assert figure in text, f"docs/reference-tables.md should read '{figure}' (`python bench/video_frames_check.py`)"
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_evaluation_slo_curve_table_is_its_result_file(method):
+    rows = {r["train_size"]: r for r in _json("evaluate_bundled_slo_curve")["summary"] if r["method"] == method}
+    want = [f"{rows[n][k]:.3f}" for n in (50, 267) for k in ("top1", "top1_strict")]
+    section = _section(EVALUATION, "### With a TPOT SLO of 0.1 s")
+    table = section[section.index("curve, Top-1 (issue rule) / strict"):]
+    assert _method_line(table, method) == want, "`energylens evaluate bundled --tpot-slo 0.1 --splits curve --json`"
