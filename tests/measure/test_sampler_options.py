@@ -56,3 +56,11 @@ def test_a_chain_given_as_one_name_is_that_source():
     assert "unknown power source" not in str(caught.value)
     s = PowerSampler.synthetic([([0.0], [100.0])], chain="instant")
     assert [x.name for x in s.result().sources] == ["synthetic_instant", "synthetic_energy_counter"]
+
+
+@pytest.mark.parametrize("t", [[0.0, 1.0, 0.5], [0.0, 0.0]])
+def test_a_synthetic_timeline_out_of_order_names_its_seconds_and_row(t):
+    # it said 'power timeline: GPU 0: t_ns must increase strictly' for a timeline given in seconds (t_s)
+    with pytest.raises(ValueError, match=rf"timeline\[0\]: t_s must increase strictly: row {len(t) - 1} "
+                                         rf"\({t[-1]!r} s\) after {t[-2]!r} s"):
+        PowerSampler.synthetic([(t, [100.0] * len(t))])

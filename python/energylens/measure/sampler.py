@@ -267,6 +267,9 @@ class PowerSampler:
             bad = ~(np.abs(t) < 2.0**62 / 1e9)  # not finite, or past int64 ns (inf was cast to int64's minimum)
             if bad.any():
                 raise ValueError(f"timeline[{g}]: t_s must be finite seconds (rows {np.flatnonzero(bad)[:10].tolist()})")
+            if (back := np.flatnonzero(np.diff(t) <= 0)).size:  # (the native check said "t_ns" of these seconds)
+                i = int(back[0]) + 1
+                raise ValueError(f"timeline[{g}]: t_s must increase strictly: row {i} ({float(t[i])!r} s) after {float(t[i - 1])!r} s")
             t_ns.append(np.round(t * 1e9).astype(np.int64))
             power.append(p)
         fails = {k: _finite(f"fail_after_s[{k!r}]", v) for k, v in (fail_after_s or {}).items()}
