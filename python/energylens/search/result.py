@@ -58,6 +58,17 @@ def ties_by_index(df: pd.DataFrame) -> pd.DataFrame:
     order = np.lexsort((df["index"].to_numpy(), run))
     return df if (order == np.arange(len(df))).all() else df.iloc[order].reset_index(drop=True)
 
+def _percents(parts) -> list[int]:
+    """Whole percentages of ``parts`` (>= 0) that sum to 100, each its share rounded down or up (largest
+    remainder): rounded one by one, "prefill 1% + decode 36% + idle headroom 64%" read 101 % (before 2026-12-07)."""
+    total = float(sum(parts))
+    raw = [100.0 * float(p) / total if total > 0 else 0.0 for p in parts]
+    out = [math.floor(x) for x in raw]
+    for i in sorted(range(len(raw)), key=lambda i: out[i] - raw[i])[:max(100 - sum(out), 0) if total > 0 else 0]:
+        out[i] += 1
+    return out
+
+
 #: Whether a file is a result :meth:`SearchResult.to_json` wrote (``"format": "energylens.search"``).
 _SEARCH_JSON = energylens_json("energylens.search")
 
@@ -238,11 +249,12 @@ class SearchResult:
         r = self.top.iloc[rank]
         e = float(r["energy_j"])
         shares = {t: float(r[t]) / e for t in TERMS if e > 0}
-        text = (f"{self.label(r)}: {e:.4g} J/request = prefill {r['prefill_j'] / e:.0%} + decode "
-                f"{r['decode_j'] / e:.0%}" + (f" + idle headroom {r['idle_j'] / e:.0%}" if r["idle_j"] > 0 else "")
-                + f"; static {(r['prefill_static_j'] + r['decode_static_j'] + r['idle_j']) / e:.0%}, dynamic "
-                f"{(r['prefill_dynamic_j'] + r['decode_dynamic_j']) / e:.0%}. Energy decided by "
-                f"{_TERM_WORDS[r['decided_by']]} ({shares.get(r['decided_by'], math.nan):.0%}).")
+        pre, dec, idle = _percents([r["prefill_j"], r["decode_j"], r["idle_j"]])
+        static, dynamic = _percents([r["prefill_static_j"] + r["decode_static_j"] + r["idle_j"],
+                                     r["prefill_dynamic_j"] + r["decode_dynamic_j"]])
+        text = (f"{self.label(r)}: {e:.4g} J/request = prefill {pre}% + decode {dec}%"
+                + (f" + idle headroom {idle}%" if r["idle_j"] > 0 else "") + f"; static {static}%, dynamic {dynamic}%. "
+                f"Energy decided by {_TERM_WORDS[r['decided_by']]} ({shares.get(r['decided_by'], math.nan):.0%}).")
         text += self._limits_met(r)
         if rank == 0 and len(self.top) > 1:
             s = self.top.iloc[1]
