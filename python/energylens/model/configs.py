@@ -8,6 +8,7 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from energylens.profiles import read_profiles
@@ -32,8 +33,22 @@ def mapping_frame(configs: Any) -> Any:
     if isinstance(configs, row) or (isinstance(configs, (list, tuple)) and configs
                                     and all(isinstance(c, row) for c in configs)):
         rows = [configs] if isinstance(configs, row) else list(configs)
+        _refuse_columns(rows[0])
         return pd.DataFrame([dict(r) if isinstance(r, pd.Series) else r for r in rows])
     return configs
+
+
+def _refuse_columns(first: Any) -> None:
+    """A mapping is one row: one holding columns (``{"tp": [1, 2], ...}``, as pandas' DataFrame constructor takes them)
+    is named here instead of failing as pandas' "unhashable type: 'list'" deep in the model-table lookup. Only the
+    first mapping's values are looked at (a few isinstance checks per call: the scheduler's path)."""
+    if isinstance(first, pd.Series):
+        return
+    for key, value in first.items():
+        if isinstance(value, (list, tuple, np.ndarray, pd.Series, pd.Index)) and np.ndim(value) != 0:
+            raise TypeError(
+                f"the mapping's {key!r} holds {len(value)} values, but a mapping is one configuration (column -> "
+                "value); for several rows pass a list of mappings, or pandas.DataFrame(mapping)")
 
 
 def load_configs(configs: Any, *, require_energy: bool) -> pd.DataFrame:
