@@ -45,7 +45,7 @@ def _refuse_columns(first: Any) -> None:
     if isinstance(first, pd.Series):
         return
     for key, value in first.items():
-        if isinstance(value, (list, tuple, np.ndarray, pd.Series, pd.Index)) and np.ndim(value) != 0:
+        if isinstance(value, (list, tuple, pd.Series, pd.Index)) or (isinstance(value, np.ndarray) and value.ndim):
             raise TypeError(
                 f"the mapping's {key!r} holds {len(value)} values, but a mapping is one configuration (column -> "
                 "value); for several rows pass a list of mappings, or pandas.DataFrame(mapping)")
