@@ -254,8 +254,15 @@ def test_evaluation_v3_table_is_its_result_file(method):
 
 def test_the_v2_headline_result_file_is_what_its_command_computes_today():
     """The energylens row of evaluate_bundled_random.json, recomputed (energylens only: each method is seeded on
-    its own, so its row is the full run's; ~2 s of CPU)."""
-    now = run_evaluation("bundled", splits=["random"], method_names=["energylens"], progress=False).summary()
+    its own, so its row is the full run's), and evaluation.md's bundled interval-coverage row (`energylens evaluate
+    bundled --splits random --methods energylens --coverage`; it read the day's first run, 0.915 / 0.850-0.961,
+    after the code had moved it to 0.916 / 0.850-0.967); ~4 s of CPU."""
+    res = run_evaluation("bundled", splits=["random"], method_names=["energylens"], progress=False, coverage=0.9)
+    c = res.info["coverage"]["methods"]["energylens"]
+    row = (f"| bundled v2 (356) | energylens | {c['coverage_mean']:.3f} | {c['coverage_min']:.3f}-{c['coverage_max']:.3f} | "
+           f"{100 * c['below_mean']:.1f} % | {100 * c['above_mean']:.1f} % | {c['median_width_rel']:.2f}x |")
+    assert row in EVALUATION, f"docs/evaluation.md's bundled coverage row should start '{row}'"
+    now = res.summary()
     now = now[now["method"] == "energylens"].iloc[0]
     kept = _summary("evaluate_bundled_random", "energylens")
     for key in ("top1", "top1_tpot", "parallelism", "pairwise", "mape", "spearman", "regret_pct"):
