@@ -23,3 +23,18 @@ def test_a_folder_is_named_as_a_folder(tmp_path):
     folder.mkdir()
     with pytest.raises(EnergyLensError, match=rf"^{folder}: is a folder, not a trace file"):
         Trace.load(folder)
+
+
+@pytest.mark.parametrize("name", ["run.csv", "run.json", "run.CSV"])
+def test_a_name_of_another_format_is_refused_before_writing(tmp_path, name):
+    # Trace.save("run.csv") wrote a Parquet file named .csv (pandas.read_csv then read bytes), which
+    # energylens monitor -o already refuses
+    with pytest.raises(OutputError, match=rf"Trace\.save: {name}.*Parquet.*\.parquet or \.pq"):
+        synthetic_trace(duration_s=0.3)[0].save(tmp_path / name)
+    assert not (tmp_path / name).exists()
+
+
+@pytest.mark.parametrize("name", ["run.parquet", "run.PQ", "run"])
+def test_a_parquet_name_or_one_without_a_suffix_is_written(tmp_path, name):
+    synthetic_trace(duration_s=0.3)[0].save(tmp_path / name)
+    assert Trace.load(tmp_path / name).samples.shape[0] > 0

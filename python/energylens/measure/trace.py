@@ -302,6 +302,10 @@ class Trace:
 
         if not os.fspath(path):  # (it read '.: could not write (Is a directory)')
             raise OutputError("Trace.save: the path is empty; give the trace file's path")
+        name = os.path.basename(os.fspath(path))
+        if (suffix := os.path.splitext(name)[1]) and suffix.lower() not in (".parquet", ".pq"):  # (run.csv: Parquet)
+            raise OutputError(f"Trace.save: {name}: this writes a Parquet trace, which a {suffix} name would hide; end "
+                              "the name in .parquet or .pq")
         parts = []
         for table in ("samples", "marks", "kernels"):
             df: pd.DataFrame = getattr(self, table)
