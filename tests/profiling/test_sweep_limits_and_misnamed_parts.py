@@ -97,3 +97,16 @@ def test_a_plan_hashes_each_unit_once(tmp_path, monkeypatch):
     spec = _spec("sweep", "repetitions", 10)
     plan = plan_sweep(spec, str(tmp_path / "runs"), power_source="none")
     assert len(plan.units) == 20 and len(calls) <= 2 * 20, f"{len(calls)} hashes for 20 units"
+
+
+def test_a_bad_cell_in_a_store_names_its_part(tmp_path):
+    """A store's rows are read as one table: a bad cell said 'data row 2 (1-based, header not counted)' of the store
+    folder, which has no rows to count, so the user could not tell which of its part files to mend or delete."""
+    out, (a, b) = _measured(tmp_path)
+    frame = pd.read_parquet(b)
+    frame["batch_size"] = "lots"
+    frame.to_parquet(b)
+    with pytest.raises(ProfileSchemaError) as info:
+        load_profiles(out)
+    text = str(info.value)
+    assert "'batch_size'" in text and f"which is the part {b}" in text, text

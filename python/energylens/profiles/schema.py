@@ -55,7 +55,7 @@ from energylens.profiles.reading import (
 from energylens.profiles.recheck import still_valid
 from energylens.profiles.row_names import as_read, origin_text, remember
 from energylens.profiles.row_names import default_index as _default_index
-from energylens.profiles.store_dir import STORE_MARKER, read_store_dir
+from energylens.profiles.store_dir import STORE_MARKER, part_origin, read_store_dir
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -236,6 +236,8 @@ def _load(path_or_frame, drop_invalid: bool, fill_architecture: bool, source: st
         frame = _as_read(frame, headers, add_energy)
         labelled = frame_rows or (isinstance(path_or_frame, pd.DataFrame) and not _default_index(frame.index))
         origin = (lambda rows: origin_text(frame, rows)) if src == DATAFRAME_SOURCE else None  # pd.concat's rows
+        if not isinstance(path_or_frame, pd.DataFrame) and (Path(path_or_frame) / STORE_MARKER).is_file():
+            origin = part_origin(path_or_frame, frame)  # a store's rows: the part files they are
         frame, out, dropped = raise_or_drop(frame, out, problems, src, drop_invalid,
                                             frame.index if labelled else None, names, DroppedRowsWarning, origin)
         extras = [(c, frame[c].array) for c in frame.columns if c not in _OUTPUT_COLUMNS]

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import os
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from energylens.errors import FailedRowsWarning, ProfileSchemaError, user_stacklevel
 
-__all__ = ["STORE_MARKER", "read_part", "read_store_dir"]
+__all__ = ["STORE_MARKER", "part_origin", "read_part", "read_store_dir"]
 
 #: File that marks a directory as a profiling-sweep store (energylens.profiling.store).
 STORE_MARKER = "energylens-store.json"
@@ -64,3 +66,16 @@ def read_store_dir(path: str | os.PathLike, *, include_failed: bool = False, war
                           stacklevel=user_stacklevel())
         frame = frame[ok].reset_index(drop=True)
     return frame
+
+
+def part_origin(path: str | os.PathLike, frame: pd.DataFrame) -> Callable[[np.ndarray], str]:
+    """For an error on rows (positions) of a store's table (:func:`read_store_dir`): ", which is the part
+    DIR/parts/<config_id>.parquet" (the first 5), so the user knows which file to mend or delete: "data row 2" of a
+    store folder counts rows no file shows."""
+    def origin(rows: np.ndarray) -> str:
+        if "config_id" not in frame or not len(rows):
+            return ""
+        files = [str(Path(path) / "parts" / f"{frame['config_id'].iloc[int(r)]}.parquet") for r in list(rows)[:5]]
+        more = f" and {len(rows) - 5} more" if len(rows) > 5 else ""
+        return f", which {'is the part' if len(rows) == 1 else 'are the parts'} {', '.join(files)}{more}"
+    return origin
