@@ -194,7 +194,7 @@ def reach_sentence(settings: dict[str, Any], bundled: bool = False) -> str:
                                      f"--max-num-seqs {','.join(map(str, reach['max_num_seqs_tried']))}"
                                      if reach["max_num_seqs_tried"] else "") if t)
     stack = "a model fitted on today's serving stack (--model-file: the bundled model's latencies are 2024's vLLM)"
-    parts, limited = [], False  # limited: a limit only a higher value (or a smaller job) reaches
+    parts, limited, said = [], False, False  # limited: a limit only a higher value (or a smaller job) reaches
     cheapest = reach.get("cheapest")
     if cheapest and cheapest["config"] is None:  # load mode: within the limits only on more than 2**20 GPUs
         parts.append(f"adding {tried} meets the limits only with more than 2**20 GPUs at this rate "
@@ -212,13 +212,14 @@ def reach_sentence(settings: dict[str, Any], bundled: bool = False) -> str:
         limit = settings.get(f"effective_{name}_limit_s") or settings.get(f"{name}_limit_s")  # the one applied
         gpus, short = _faster_text(settings, name, r, r["value_s"] / limit if limit else 0.0)
         where = (f"adding {tried} does not reach it either (lowest {name.upper()} {r['value_s']:.4g} s at "
-                 f"{r['config']})" if tried else "every tp a model's heads allow within a node, and max_num_seqs 1, "
-                 "were searched")
+                 f"{r['config']}); " if tried else "" if said else "every tp a model's heads allow within a node, "
+                 "and max_num_seqs 1, were searched; ")  # said once for both limits (it stood twice before 2026-12-07)
+        said = said or not tried
         if gpus:
-            parts.append(f"{where}; what could: {' or '.join(gpus + ([stack] if bundled else []))}")
+            parts.append(f"{where}what could: {' or '.join(gpus + ([stack] if bundled else []))}")
             continue
         only = f"only a higher --{name}-limit{_ALSO[name]} finds one"
-        parts.append(f"{where}; " + (f"{short}: {only}" if short else f"among these GPUs {only}"))
+        parts.append(where + (f"{short}: {only}" if short else f"among these GPUs {only}"))
         limited = True
     note = ("these are the bundled model's predictions, whose latencies are 2024's vLLM: a model fitted on today's "
             "serving stack (--model-file) predicts yours")
