@@ -363,3 +363,10 @@ def test_evaluation_slo_curve_table_is_its_result_file(method):
     section = _section(EVALUATION, "### With a TPOT SLO of 0.1 s")
     table = section[section.index("curve, Top-1 (issue rule) / strict"):]
     assert _method_line(table, method) == want, "`energylens evaluate bundled --tpot-slo 0.1 --splits curve --json`"
+
+
+def test_readme_sweep_comment_is_its_result_file():
+    """The README's fast-path example quotes the 1e6-row sweep of bench/bench_public.py --only features."""
+    r = next(r for r in _json("public_features")["predict_features"] if r["rows"] == 1_000_000)
+    figure = f"{r['public_sweep_s']['median_s'] * 1e3:.1f} ms on 2 cores, {r['ratio_sweep_vs_numpy']['median']:.0f}x NumPy"
+    assert figure in README, f"README should read '{figure}' (bench/results/public_features.json, rows 1e6)"
