@@ -5,6 +5,7 @@ driver they ended in NvmlUnavailableError, hiding the mistake; with a driver the
 import pytest
 
 from energylens.measure.sampler import PowerSampler
+from energylens.measure.trace import synthetic_trace
 
 
 @pytest.mark.parametrize("interval_s", [5, 2.5, 100])
@@ -64,3 +65,16 @@ def test_a_synthetic_timeline_out_of_order_names_its_seconds_and_row(t):
     with pytest.raises(ValueError, match=rf"timeline\[0\]: t_s must increase strictly: row {len(t) - 1} "
                                          rf"\({t[-1]!r} s\) after {t[-2]!r} s"):
         PowerSampler.synthetic([(t, [100.0] * len(t))])
+
+
+@pytest.mark.parametrize("kw", [{"realtime": "no"}, {"realtime": "False"}, {"rebase": "false"}, {"rebase": None}])
+def test_replay_flags_must_be_booleans(kw):
+    # realtime="no" is truthy: the trace played in real time; rebase=None played it on its own clock
+    name, value = next(iter(kw.items()))
+    with pytest.raises(ValueError, match=rf"{name} must be True or False, got {value!r}"):
+        PowerSampler.replay(synthetic_trace(duration_s=0.3)[0], **kw)
+
+
+def test_replay_speed_as_a_string_is_refused():
+    with pytest.raises(ValueError, match=r"speed must be a finite number, got '2'"):
+        PowerSampler.replay(synthetic_trace(duration_s=0.3)[0], speed="2")

@@ -26,7 +26,7 @@ from energylens import _core
 from energylens.errors import DcgmUnavailableError
 from energylens.measure.integrate import INTERVAL_SOURCES
 from energylens.measure.marks import steady_now_ns
-from energylens.measure.sampler_options import chain_names, check_nvml_intervals, gpu_list, seconds
+from energylens.measure.sampler_options import chain_names, check_nvml_intervals, flag, gpu_list, seconds
 from energylens.measure.signals import SIGNAL_TO_SOURCE, SIGNALS, signal_ids, signal_sources, trace_source_of
 from energylens.measure.trace import Trace, empty_kernels
 
@@ -319,6 +319,7 @@ class PowerSampler:
         be read: :meth:`Trace.load`).
         """
         where = "replay()"
+        realtime, rebase, speed = flag("realtime", realtime), flag("rebase", rebase), _finite("speed", speed)
         if isinstance(trace, (str, os.PathLike)):
             where = f"replay({os.fspath(trace)!r})"  # (an empty file's error named no file)
             trace = Trace.load(trace)
@@ -332,7 +333,7 @@ class PowerSampler:
             raise ValueError(f"{where}: the samples' gpu column holds {gpus[:10].tolist()}; it is the position "
                              "0..n-1 of each GPU in the trace (its device index belongs in meta['gpus'][i]['index'])")
         rows = _replay_rows(s)
-        src = _core.replay_source(*rows, bool(realtime), bool(rebase), float(speed))
+        src = _core.replay_source(*rows, realtime, rebase, speed)
         meta = {k: v for k, v in trace.meta.items() if k not in ("created", "energylens_version")}
         meta["sampler"] = "replay"
         if trace.meta.get("sampler") is not None:  # how its point readings were recorded (gaps.hold_limits)

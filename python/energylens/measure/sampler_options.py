@@ -10,7 +10,9 @@ import numbers
 from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["BUFFER_POLL_MAX_S", "seconds", "gpu_list", "chain_names", "check_nvml_intervals"]
+import numpy as np
+
+__all__ = ["BUFFER_POLL_MAX_S", "seconds", "flag", "gpu_list", "chain_names", "check_nvml_intervals"]
 
 #: The longest interval between drains of the driver's sample buffer (``nvmlDeviceGetSamples``): it holds ~120
 #: samples of ~20 ms, ~2.4 s (shared/docs/NVML-FACTS.md); a drain a second leaves room for a late one.
@@ -27,6 +29,14 @@ def seconds(name: str, value: Any, *, at_most: float | None = None, why: str = "
         raise ValueError(f"{name} must be a finite number of seconds {limit} (not milliseconds), got {value!r}"
                          + (f": {why}" if why else ""))
     return float(value)
+
+
+def flag(name: str, value: Any) -> bool:
+    """``value`` as a bool; a ValueError naming ``name`` for anything but True / False (``realtime="no"`` was
+    truthy: the trace played in real time; ``rebase=None`` falsy)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
 
 
 def gpu_list(gpus: Any) -> list[int] | None:
