@@ -230,8 +230,10 @@ def _line_of(text: str, key: str) -> int:
     current, header = "", 0
     for i, raw in enumerate(text.splitlines(), 1):
         stripped = raw.split("#", 1)[0].strip()
-        if stripped.startswith("[") and not stripped.startswith("[["):
+        if stripped.startswith("["):  # a table's header ([[grid]] too); [grid.extra] is the line of key grid.extra
             current = stripped.strip("[] \t")
+            if current == f"{table}.{name}" and name:
+                return i
             header = i if current == table and not header else header
             continue
         lhs = stripped.split("=", 1)[0].strip().replace('"', "").replace("'", "") if "=" in stripped else ""
@@ -454,12 +456,22 @@ def _check_server_requests(src: str, g: Mapping[str, list[Any]], sweep: Mapping[
                 "0: 4 x dp x max_num_seqs)")
 
 
+#: TOML's names of the types a value of a spec can have (an error says what was written).
+_TOML_TYPES = {str: "string", int: "integer", float: "float", bool: "boolean", list: "array"}
+
+
 def parse_spec(raw: Mapping[str, Any], *, source: str = "<spec>") -> SweepSpec:
     """Validate a spec already parsed from TOML (``{"sweep": {...}, "grid": {...}}``)."""
     for k in sorted(set(raw) - {"sweep", "grid"})[:1]:  # a table, or a key written above every table header
         raise _unknown(source, k, {"sweep", "grid"}, "table" if isinstance(raw[k], Mapping) else "key")
     for t in ("sweep", "grid"):
-        if not isinstance(raw.get(t), Mapping):
+        v = raw.get(t)
+        if isinstance(v, list) and v and all(isinstance(x, Mapping) for x in v):  # [[grid]]
+            raise _fail(source, t, f"is written [[{t}]] (an array of tables); write [{t}]")
+        if t in raw and not isinstance(v, Mapping):
+            raise _fail(source, t, f"is a {_TOML_TYPES.get(type(v), type(v).__name__)} ({v!r}), not a table: write "
+                        f"[{t}] with its keys on the lines under it")
+        if not isinstance(v, Mapping):
             raise _fail(source, t, f"missing table [{t}]")
     sweep = _parse_sweep(source, raw["sweep"])
     grid = _parse_grid(source, raw["grid"], sweep)
