@@ -86,3 +86,21 @@ def test_a_price_pair_without_a_gpu_name_says_so(price, says, capsys):
         main([*ARGS, "--price", price])
     err = capsys.readouterr().err
     assert exit_.value.code == 2 and says in err, err
+
+
+@pytest.mark.parametrize("value", ["1.5", "2"])
+def test_a_max_utilization_over_one_names_the_option(value, capsys):
+    """``--max-utilization 1.5`` read "max_utilization must be a finite number in (0, 1]" (the Python name), where
+    ``--max-utilization 0`` named the option."""
+    with pytest.raises(SystemExit) as exit_:
+        main([*ARGS, "--rate", "10", "--max-utilization", value])
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and "argument --max-utilization: must be in (0, 1]" in err and value in err, err
+
+
+def test_a_node_size_over_the_gpu_count_names_the_option(capsys):
+    """``--node-size 100000000`` (no --tp) read "tp: 2097152 is not a whole number in [1, 1048576]": a tp the user
+    never gave, from the default tp's powers of two up to the node."""
+    code, err = _run([*ARGS[:-4], "--node-size", "100000000"], capsys)
+    assert code == 2 and "node_size (--node-size) must be at most 1,048,576" in err and "100000000" in err, err
+    assert "tp:" not in err

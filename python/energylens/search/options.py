@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from energylens.profiles.schema import MAX_GPU_COUNT
 from energylens.search.memory import MEMORY_DEFAULTS
 from energylens.search.space import GIB
 
@@ -155,6 +156,9 @@ def native_options(*, top=10, tpot_limit_s=None, ttft_limit_s=None, rate_per_s=N
         if (value is not None or name == "top") and not _whole(value):  # top=None: int(None)'s TypeError before
             raise ValueError(f"{name} must be a whole number >= 1, got {value!r}"
                              + (" (None: each GPU's scale-up domain from the GPU table)" if name == "node_size" else ""))
+    if node_size is not None and node_size > MAX_GPU_COUNT:  # the default tp's powers of two would pass the cap
+        raise ValueError(f"node_size (--node-size) must be at most {MAX_GPU_COUNT:,} (2**20, the most GPUs energylens "
+                         f"counts), got {node_size!r}")
     if top > MAX_TOP:
         raise ValueError(f"top (--top) must be at most {MAX_TOP:,} (the engine keeps the top rows in memory), got {top!r}")
     opts["top_k"], opts["node_size"] = int(top), int(node_size or 0)

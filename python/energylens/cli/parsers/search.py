@@ -63,12 +63,18 @@ def _weights(text: str) -> list[float] | str:
                    " or 'equal'")
 
 
-def _fraction(text: str) -> float:
-    """A fraction in (0, 1] (``--gpu-memory-utilization``, as vLLM's option)."""
+def _fraction(text: str, what: str = "a fraction of GPU memory, e.g. 0.9") -> float:
+    """A fraction in (0, 1] (``--gpu-memory-utilization``, as vLLM's option; ``--max-utilization``)."""
     value = positive_float(text)
     if value > 1:
-        raise argparse.ArgumentTypeError(f"must be in (0, 1] (a fraction of GPU memory, e.g. 0.9), got {text}")
+        raise argparse.ArgumentTypeError(f"must be in (0, 1] ({what}), got {text}")
     return value
+
+
+def _utilization(text: str) -> float:
+    """``--max-utilization``: a share of a replica's throughput in (0, 1] (over 1 named the Python argument before
+    2026-12-07, where 0 named the option)."""
+    return _fraction(text, "a share of each replica's throughput at its cap, e.g. 0.8")
 
 
 def _prices(text: str) -> float | dict[str, float]:
@@ -135,7 +141,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    "bootstrap refits) meets the limit (0.5: the predicted value decides)")
     p.add_argument("--rate", type=positive_float,
                    help="requests per second: load-driven mode (running batch from Little's law, replicas, idle power)")
-    p.add_argument("--max-utilization", type=positive_float, metavar="U",
+    p.add_argument("--max-utilization", type=_utilization, metavar="U",
                    help="with --rate: size the replicas to run at most this share of their throughput at the "
                    "max_num_seqs cap, in (0, 1] (default 1: no headroom; queueing delay is not modelled, and it "
                    "grows without bound as a replica nears full use)")
