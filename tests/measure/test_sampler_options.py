@@ -4,6 +4,7 @@ driver they ended in NvmlUnavailableError, hiding the mistake; with a driver the
 
 import pytest
 
+from energylens.measure.monitor import EnergyMonitor
 from energylens.measure.sampler import PowerSampler
 from energylens.measure.trace import synthetic_trace
 
@@ -78,3 +79,18 @@ def test_replay_flags_must_be_booleans(kw):
 def test_replay_speed_as_a_string_is_refused():
     with pytest.raises(ValueError, match=r"speed must be a finite number, got '2'"):
         PowerSampler.replay(synthetic_trace(duration_s=0.3)[0], speed="2")
+
+
+@pytest.mark.parametrize("name", ["sync", "wait", "kernels"])
+def test_monitor_flags_must_be_booleans(name):
+    # sync="no" / wait="no" were truthy: every window edge synchronised the devices and waited
+    with pytest.raises(ValueError, match=rf"{name} must be True or False, got 'no'"):
+        EnergyMonitor(PowerSampler.synthetic([([0.0], [100.0])]), **{name: "no"})
+
+
+def test_an_energy_counter_flag_that_is_no_boolean_is_refused():
+    # energy_counter="no" read the counter all the same
+    with pytest.raises(ValueError, match=r"energy_counter must be True or False, got 'no'"):
+        PowerSampler.synthetic([([0.0], [100.0])], energy_counter="no")
+    with pytest.raises(ValueError, match=r"energy_counter must be True or False, got 'no'"):
+        PowerSampler.nvml(energy_counter="no")

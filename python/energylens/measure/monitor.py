@@ -47,6 +47,7 @@ from energylens.measure.integrate import (
 from energylens.measure.kernels import KernelTracer
 from energylens.measure.marks import collect_marks, mark, marks, marks_dropped, steady_now_ns
 from energylens.measure.sampler import Fallback, PowerSampler, SamplerResult, SourceInfo
+from energylens.measure.sampler_options import flag
 from energylens.measure.signals import SIGNAL_TO_SOURCE
 
 __all__ = [
@@ -236,9 +237,9 @@ class EnergyMonitor:
             raise ValueError("pass either sampler= or gpus=, not both")
         self._sampler = sampler
         self._gpus = gpus
-        self.sync = bool(sync)
-        self.wait = bool(wait)
-        self._want_kernels = bool(kernels)
+        self.sync = flag("sync", sync)  # (sync="no" was truthy)
+        self.wait = flag("wait", wait)
+        self._want_kernels = flag("kernels", kernels)
         self._tracer: Any = None
         self._kernels: list[Any] = []
         self._windows: dict[str, int] = {}

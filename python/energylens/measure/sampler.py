@@ -215,6 +215,7 @@ class PowerSampler:
                                                                             energy_interval_s, chain)
         if dcgm not in (False, True, "auto"):
             raise ValueError(f"dcgm must be False, True or 'auto', got {dcgm!r}")
+        energy_counter = flag("energy_counter", energy_counter)
         info = _core.nvml_gpus(requested)  # raises NvmlUnavailableError with the fix
         poll_ns = int(round(buffer_poll_s * 1e9))
         sources = [_core.nvml_source(kind, requested, poll_ns) for kind in chain]
@@ -292,7 +293,7 @@ class PowerSampler:
                 int(round(energy_read_cpu_s * 1e9)))
 
         sources = [make(s) for s in chain_names(chain, ("sample_buffer", "instant"))]
-        aux = [make("energy_counter")] if energy_counter else []
+        aux = [make("energy_counter")] if flag("energy_counter", energy_counter) else []
         meta = {
             "gpus": [{"index": g, "name": "synthetic", "uuid": f"GPU-synthetic-{g}"} for g in range(len(timeline))],
             "sampler": "synthetic",
