@@ -130,3 +130,40 @@ def test_a_killed_sweep_leaves_no_orphaned_worker_group(piped):
     finally:
         if sweep.poll() is None:
             sweep.kill()
+
+
+# A stand-in isolated worker as run_in_subprocess starts one: its config in a temporary energylens-worker-* folder
+# (which the sweep removes when the unit ends), watching its parent as worker._main does.
+_FOLDER_WORKER = ("import os, sys, time\n"
+                  "from pathlib import Path\n"
+                  "from energylens.profiling.worker import watch_parent\n"
+                  "watch_parent(os.getppid(), poll_s=0.05, grace_s=0.5, leftovers=Path(sys.argv[1]).parent)\n"
+                  "print('pids', os.getpid(), flush=True)\n"
+                  "time.sleep(120)\n")
+_SWEEP_WITH_FOLDER = ("import subprocess, sys, time\n"
+                      "w = subprocess.Popen([sys.executable, '-c', sys.argv[1], sys.argv[2]], start_new_session=True)\n"
+                      "time.sleep(120)\n")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_a_killed_sweeps_worker_removes_its_temporary_folder(tmp_path):
+    """SIGKILL of a sweep left the unit's energylens-worker-* folder (its config.json) in the temporary directory:
+    the sweep that removes it was gone (11 such folders in this box's /tmp). The orphaned worker removes it now,
+    and only its own files there: a folder that holds anything else is left."""
+    folder = tmp_path / "energylens-worker-abc"
+    folder.mkdir()
+    (folder / "config.json").write_text("{}")
+    sweep = subprocess.Popen([sys.executable, "-c", _SWEEP_WITH_FOLDER, _FOLDER_WORKER, str(folder / "config.json")],
+                             stdout=subprocess.PIPE, text=True)
+    try:
+        line = sweep.stdout.readline().split()
+        assert line[:1] == ["pids"], line
+        sweep.kill()
+        sweep.wait()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not _gone(int(line[1])):
+            time.sleep(0.05)
+        assert _gone(int(line[1])) and not folder.exists(), list(tmp_path.iterdir())
+    finally:
+        if sweep.poll() is None:
+            sweep.kill()

@@ -44,7 +44,7 @@ def test_an_unusable_result_file_becomes_a_failed_row(monkeypatch, script, expec
 def test_the_worker_writes_its_row_whole_or_not_at_all(tmp_path, monkeypatch):
     cfg_path, out = tmp_path / "config.json", tmp_path / "row.json"
     cfg_path.write_text(json.dumps(_cfg().to_dict()))
-    monkeypatch.setattr(worker, "watch_parent", lambda pid: None)
+    monkeypatch.setattr(worker, "watch_parent", lambda pid, **kw: None)
     monkeypatch.setattr(worker, "run_in_process", lambda cfg, source: {"status": "ok", "x": 1.0})
 
     def killed(*_):
@@ -55,7 +55,7 @@ def test_the_worker_writes_its_row_whole_or_not_at_all(tmp_path, monkeypatch):
         worker._main([str(cfg_path), str(out), "none"])
     assert not out.exists()
     monkeypatch.undo()
-    monkeypatch.setattr(worker, "watch_parent", lambda pid: None)
+    monkeypatch.setattr(worker, "watch_parent", lambda pid, **kw: None)
     monkeypatch.setattr(worker, "run_in_process", lambda cfg, source: {"status": "ok", "x": 1.0})
     assert worker._main([str(cfg_path), str(out), "none"]) == 0
     assert json.loads(out.read_text()) == {"status": "ok", "x": 1.0}

@@ -340,12 +340,14 @@ def cooldown(cfg: RunConfig) -> None:
         time.sleep(pause)
 
 
-def watch_parent(parent_pid: int, poll_s: float = 0.5, grace_s: float = STOP_GRACE_S) -> threading.Thread:
+def watch_parent(parent_pid: int, poll_s: float = 0.5, grace_s: float = STOP_GRACE_S,
+                 leftovers: Path | None = None) -> threading.Thread:
     """In an isolated worker (its own process group): when the sweep that started it dies without stopping
     it (SIGKILL, a lost node), end the group (the worker, vllm serve, its engine cores) instead of
     measuring on as an orphan: SIGTERM to the group, ``grace_s`` to shut down, then SIGKILL. While orphaned
     the worker ignores that SIGTERM so that it lives to send the SIGKILL; before, SIGTERM (the sweep's own
-    stop, :func:`_stop_group`) exits it as usual."""
+    stop, :func:`_stop_group`) exits it as usual. ``leftovers``: the unit's temporary folder, which the dead
+    sweep would have removed (:func:`_remove_leftovers`)."""
     orphaned = threading.Event()
 
     def on_term(signum, frame):
@@ -358,6 +360,7 @@ def watch_parent(parent_pid: int, poll_s: float = 0.5, grace_s: float = STOP_GRA
         while os.getppid() == parent_pid:
             time.sleep(poll_s)
         orphaned.set()
+        _remove_leftovers(leftovers)
         try:  # stderr is usually a pipe to the dead sweep: writing to it raises BrokenPipeError
             print(f"energylens worker {os.getpid()}: the sweep (pid {parent_pid}) is gone; ending this unit's "
                   "processes", file=sys.stderr, flush=True)
@@ -374,8 +377,28 @@ def watch_parent(parent_pid: int, poll_s: float = 0.5, grace_s: float = STOP_GRA
     return thread
 
 
+#: What :func:`run_in_subprocess` puts in a unit's temporary folder (energylens-worker-*).
+_WORKER_FILES = ("config.json", "row.json", "row.json.partial")
+
+
+def _remove_leftovers(folder: Path | None) -> None:
+    """Remove a dead sweep's ``energylens-worker-*`` folder of this unit: only the files the sweep and this worker
+    write there, then the folder if that left it empty (a SIGKILLed sweep left one per unit in the temp dir)."""
+    if folder is None or not folder.name.startswith("energylens-worker-"):
+        return
+    for name in _WORKER_FILES:
+        try:
+            (folder / name).unlink(missing_ok=True)
+        except OSError:
+            pass
+    try:
+        folder.rmdir()
+    except OSError:  # (anything else there is not ours)
+        pass
+
+
 def _main(argv: list[str]) -> int:
-    watch_parent(os.getppid())
+    watch_parent(os.getppid(), leftovers=Path(argv[0]).parent)
     cfg = RunConfig.from_dict(json.loads(Path(argv[0]).read_text()))
     row = run_in_process(cfg, argv[2])
     out = Path(argv[1])
