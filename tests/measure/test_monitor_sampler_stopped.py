@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from energylens.errors import EnergyLensError
 from energylens.measure.monitor import EnergyMonitor
 from energylens.measure.sampler import PowerSampler
 
@@ -21,3 +22,14 @@ def test_a_window_ending_after_the_sampler_was_stopped_names_the_stop():
         with pytest.raises(ValueError, match=r"end_window\('w'\): no power reading covers .* which ends after the "
                                              r"recording .*the sampler was stopped"):
             mon.end_window("w")
+
+
+def test_a_monitor_given_a_running_sampler_says_it_starts_the_sampler_itself():
+    # it said 'PowerSampler: already started; call stop() before starting it again', the user never having started it
+    # in the second monitor's case (the first monitor had), and the fix it named would end the first monitor's run
+    sampler = PowerSampler.synthetic([([0.0], [150.0])])
+    with EnergyMonitor(sampler, sync=False):
+        with pytest.raises(EnergyLensError, match=r"EnergyMonitor: its sampler is already running .*one sampler per "
+                                                  r"monitor"):
+            EnergyMonitor(sampler, sync=False).__enter__()
+        assert sampler.running  # the first monitor's run goes on

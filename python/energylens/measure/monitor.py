@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from energylens import _core
+from energylens.errors import EnergyLensError
 from energylens.measure.gaps import HOLD_S, hold_limits
 from energylens.measure.integrate import (
     POWER_PREFERENCE,
@@ -253,6 +254,10 @@ class EnergyMonitor:
             raise RuntimeError("EnergyMonitor is not reentrant")
         if self._sampler is None:
             self._sampler = PowerSampler.nvml(self._gpus)
+        elif self._sampler.running:  # (it said "call stop()", which would end the run of whoever started it)
+            raise EnergyLensError("EnergyMonitor: its sampler is already running (started by hand, or by another "
+                                  "monitor): a monitor starts and stops the sampler it is given, one sampler per "
+                                  "monitor; pass a sampler not started, or measure spans of that run with its monitor")
         if self._want_kernels:
             self._tracer = KernelTracer()
             self._tracer.start()
