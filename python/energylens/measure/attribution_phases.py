@@ -41,6 +41,10 @@ def mark_spans(marks: pd.DataFrame) -> MarkSpans:
         raise EnergyLensError(f"the trace has {len(marks)} mark(s): phases are spans between consecutive "
                               "marks, so at least two are needed")
     spans = MarkSpans(marks)
+    if (width := int(spans.end_ns.max() - spans.start_ns.min())) < 1000:  # (t_ns 0, 1, 2, 3 read 0.0 J a phase)
+        raise EnergyLensError(f"the marks span {width} ns from first to last (t_ns {int(spans.start_ns.min())} to "
+                              f"{int(spans.end_ns.max())}): mark times are steady-clock ns; seconds? (0.2 s is "
+                              "200_000_000 ns)")
     tied = np.flatnonzero(spans.end_ns == spans.start_ns)
     if tied.size:
         i = int(tied[0])
