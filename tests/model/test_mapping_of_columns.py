@@ -46,3 +46,12 @@ def test_the_same_columns_as_a_frame_or_as_rows_are_priced(model):
     rows = [dict(REQUEST), dict(REQUEST)]
     np.testing.assert_array_equal(model.predict(pd.DataFrame(columns)), model.predict(rows))
     assert model.predict(dict(REQUEST, tp=np.int64(1), batch_size=np.float64(64))).shape == (1,)  # NumPy scalars
+
+
+def test_zero_dimensional_arrays_are_the_scalars_they_hold(model):
+    """A value a scheduler took from NumPy as a 0-d array (``np.asarray(2)``, ``a.sum(keepdims=False)[()]`` done
+    halfway) crashed the schema with pandas' "TypeError: len() of unsized object"; it is the number it holds."""
+    zero_d = dict(REQUEST, tp=np.asarray(2), batch_size=np.asarray(64.0), output_tokens=np.asarray(256))
+    plain = dict(REQUEST, tp=2, batch_size=64.0, output_tokens=256)
+    np.testing.assert_array_equal(model.predict(zero_d), model.predict(plain))
+    np.testing.assert_array_equal(model.predict([plain, zero_d]), model.predict([plain, plain]))

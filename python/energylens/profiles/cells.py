@@ -145,6 +145,8 @@ def is_missing(values: np.ndarray) -> np.ndarray:
 
 
 def _number_cell(v: object) -> object:
+    if isinstance(v, np.ndarray) and v.ndim == 0:  # a 0-d array (np.asarray(2)) is the scalar it holds
+        v = v.item()
     if isinstance(v, bool):
         return np.nan  # True/False are not counts
     return v.strip() if isinstance(v, str) else v
