@@ -9,6 +9,7 @@ import io
 import pandas as pd
 import pytest
 
+from energylens.cli.main import main as cli_main
 from energylens.errors import ProfileSchemaError
 from energylens.profiles import load_profiles
 from energylens.profiling import Store, SweepSpecError, parse_spec, run_sweep
@@ -110,3 +111,25 @@ def test_a_bad_cell_in_a_store_names_its_part(tmp_path):
         load_profiles(out)
     text = str(info.value)
     assert "'batch_size'" in text and f"which is the part {b}" in text, text
+
+
+@pytest.mark.parametrize("what", ["file", "dangling-link"])
+def test_a_parts_folder_that_is_no_folder_is_named(tmp_path, capsys, what):
+    """A store whose parts/ is a file (or a link to a folder that is gone) ended --resume with a bare
+    '[Errno 17] File exists: 'runs/parts'', and --dry-run said the store held 0 of its units done."""
+    out, _ = _measured(tmp_path)
+    (out / "parts").rename(tmp_path / "parts-moved")
+    if what == "file":
+        (out / "parts").write_text("")
+    else:
+        (out / "parts").symlink_to(tmp_path / "gone")
+    spec = tmp_path / "s.toml"
+    spec.write_text('[sweep]\nbackend = "transformers"\ngpu = "H100"\n[grid]\nmodels = ["org/m"]\n'
+                    'max_num_seqs = [1, 2]\ninput_len = [8]\noutput_len = [4]\n')
+    assert cli_main(["profile", str(spec), "-o", str(out), "--resume", "--power-source", "none", "--dry-run"]) == 2
+    err = capsys.readouterr().err
+    assert f"{out / 'parts'} is not a folder" in err and "Errno" not in err, err
+    with pytest.raises(ValueError, match="is not a folder") as info:  # (a run: the units' own checks are stubbed)
+        run_sweep(_spec(), str(out), resume=True, power_source="none", out=io.StringIO(),
+                  run_one=lambda cfg, ps: pytest.fail("nothing may run"))
+    assert str(out / "parts") in str(info.value) and "Errno" not in str(info.value)

@@ -311,6 +311,10 @@ class Store:
 
     def check(self, manifest: Mapping[str, Any], *, resume: bool) -> None:
         """The refusals of :meth:`init` (ValueError), writing nothing: what ``--dry-run`` checks."""
+        if self.parts.is_symlink() and not self.parts.exists() or self.parts.exists() and not self.parts.is_dir():
+            what = "a file" if self.parts.exists() else f"a link to {os.readlink(self.parts)}, which does not exist"
+            raise ValueError(f"{self.parts} is not a folder but {what}: a sweep store keeps its rows in a folder "
+                             "parts/ (one Parquet file per finished unit); put that folder back or move this away")
         if self.exists():
             if not resume:
                 raise ValueError(f"{self.dir} already holds a sweep store; pass --resume to continue it "
