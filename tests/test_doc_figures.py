@@ -370,3 +370,13 @@ def test_readme_sweep_comment_is_its_result_file():
     r = next(r for r in _json("public_features")["predict_features"] if r["rows"] == 1_000_000)
     figure = f"{r['public_sweep_s']['median_s'] * 1e3:.1f} ms on 2 cores, {r['ratio_sweep_vs_numpy']['median']:.0f}x NumPy"
     assert figure in README, f"README should read '{figure}' (bench/results/public_features.json, rows 1e6)"
+
+
+def test_readme_confidence_sentence_is_its_result_file():
+    lv = _json("search_realism_confidence_rerun")["limit_confidence"]
+    share = {p: 100 * lv[p]["pick_violates_measured_limit_share"] for p in ("0.5", "0.8", "0.9")}
+    figure = (f"fall from {share['0.5']:.0f} % of groups to {share['0.8']:.1f} % at 0.8 and {share['0.9']:.1f} % at 0.9, "
+              f"at the price of costlier picks (hit rate {lv['0.5']['top1_search']:.3f} -> {lv['0.8']['top1_search']:.3f} / "
+              f"{lv['0.9']['top1_search']:.3f}) and fewer groups with any pick (no pick in {100 * lv['0.5']['no_pick_share']:.1f} % "
+              f"-> {100 * lv['0.8']['no_pick_share']:.1f} % / {100 * lv['0.9']['no_pick_share']:.1f} %)")
+    assert figure in re.sub(r"\s+", " ", README), f"README should read '{figure}'"
