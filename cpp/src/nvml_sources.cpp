@@ -345,7 +345,7 @@ class EnergyCounterSource final : public PowerSource {
 
   std::int64_t poll_interval_ns() const override { return poll_interval_ns_; }
   // The median interval between the first consecutive moves each seen by a read that came soon after the
-  // read before it (time_move). 0 until three such intervals.
+  // read before it (time_move). 0 until kTimedIntervals such intervals.
   std::int64_t update_period_ns() const override { return period_ns_; }
   bool period_detected() const override { return period_ns_ > 0; }
 
@@ -355,6 +355,7 @@ class EnergyCounterSource final : public PowerSource {
   // A move times the counter when the read that saw it came within 1.5 of this (or of the requested poll
   // interval, when shorter) after the read before it: NVML-FACTS's ~100 ms update period.
   static constexpr std::int64_t kTimingReadNs = 100'000'000;
+  static constexpr std::size_t kTimedIntervals = 5;  // the median of this many, at least
 
   // GPU 0's counter moved to a value stamped at `stamp`, seen by a read `bracket` ns after the read before it.
   // Reads sparser than the updates see a move every read: the intervals between moves were the reads' spacing
@@ -364,7 +365,7 @@ class EnergyCounterSource final : public PowerSource {
     const bool timed = bracket <= std::min(poll_interval_ns_, kTimingReadNs) * 3 / 2;
     if (timed && last_move_timed_ && last_change_ns_ > 0 && intervals_.size() < kDetectChanges) {
       intervals_.push_back(stamp - last_change_ns_);
-      if (intervals_.size() >= 3) {
+      if (intervals_.size() >= kTimedIntervals) {
         std::vector<std::int64_t> v(intervals_);
         std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2), v.end());
         period_ns_ = v[v.size() / 2];
