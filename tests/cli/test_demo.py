@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from energylens.cli.demo import run_demo
+from energylens.cli.demo import fit_status_words, run_demo
 
 
 def _demo(**kw) -> str:
@@ -81,3 +81,28 @@ def test_parameters_the_rows_never_exercise_are_named_not_given_a_nan_interval()
     line = next(x for x in text.splitlines() if x.startswith("pp_bubble "))
     assert "[not identified]" in line
     assert re.search(r"^not identified: .*pp_bubble", text, re.M)
+
+
+def test_the_fit_status_is_said_in_words_and_one_parameter_is_an_it():
+    """The demo's fit line read "converged_cost, 14 iterations" (the optimiser's status word) and its one
+    unidentified parameter was followed by "the training rows never exercise them"."""
+    text = _demo()
+    fitted = next(x for x in text.splitlines() if x.startswith("fitted "))
+    assert "converged_" not in fitted and "_" not in fitted.split(": ", 1)[1].split(",")[0]
+    assert re.search(r": converged \(", fitted), fitted
+    line = next(x for x in text.splitlines() if x.startswith("not identified: "))
+    assert line.startswith("not identified: pp_bubble (")  # the default run's only one
+    assert "never exercise it:" in line and "them" not in line
+
+
+@pytest.mark.parametrize(("status", "converged", "said"), [
+    ("converged_gradient", True, "converged (the gradient"),
+    ("converged_cost", True, "converged (the cost"),
+    ("converged_step", True, "converged (the steps"),
+    ("max_iterations", False, "NOT converged (the iteration budget"),
+    ("no_progress", False, "NOT converged (no step"),
+    ("non_finite", False, "NOT converged (the residuals"),
+    ("something_new", False, "NOT converged (something_new)"),
+])
+def test_every_fit_status_has_words(status, converged, said):
+    assert fit_status_words(status, converged).startswith(said)

@@ -81,6 +81,21 @@ def _cmd_demo(args: argparse.Namespace) -> int:
                     repeats=args.repeats or DEMO_REPEATS, compare=not args.no_compare)
 
 
+_FIT_STATUS_WORDS = {  # the optimiser's FitStatus names (cpp/src/least_squares.cpp), said to a reader
+    "converged_gradient": "the gradient vanished",
+    "converged_cost": "the cost stopped falling",
+    "converged_step": "the steps became negligible",
+    "max_iterations": "the iteration budget ran out first",
+    "no_progress": "no step lowered the cost further",
+    "non_finite": "the residuals were not finite at the start",
+}
+
+
+def fit_status_words(status: str, converged: bool) -> str:
+    """A fit's status as a reader says it: "converged (the cost stopped falling)", not "converged_cost"."""
+    return f"{'converged' if converged else 'NOT converged'} ({_FIT_STATUS_WORDS.get(status, status)})"
+
+
 def _fit(data: pd.DataFrame, seed: int, train_size: int, say) -> tuple[EnergyModel, pd.DataFrame]:
     """Fit on ``train_size`` random rows; print the parameters; return the model and the held-out rows."""
     rng = np.random.default_rng(seed)
@@ -90,7 +105,8 @@ def _fit(data: pd.DataFrame, seed: int, train_size: int, say) -> tuple[EnergyMod
     model = EnergyModel(seed=seed).fit(data.iloc[train_idx])
     s = model.summary
     assert s is not None
-    say(f"\nfitted {model.template_id} on {train_size} random rows (seed {seed}): {s.status}, "
+    say(f"\nfitted {model.template_id} on {train_size} random rows (seed {seed}): "
+        f"{fit_status_words(s.status, s.converged)}, "
         f"{s.iterations} iterations, {s.fit_seconds * 1e3:.0f} ms with {s.bootstrap_converged} bootstrap refits")
     say(f"{'parameter':<24} {'value':>10}  {'90% interval':>21}  meaning [unit]")
     unset = set(s.unidentified)
@@ -102,8 +118,9 @@ def _fit(data: pd.DataFrame, seed: int, train_size: int, say) -> tuple[EnergyMod
         say(f"no intervals: {s.n_distinct_configs} distinct configurations for {len(model.params)} parameters do "
             "not identify them (--train-size above the parameter count gives intervals)")
     if unset:
-        say(f"not identified: {', '.join(sorted(unset))} (the training rows never exercise them: start values, "
-            "no interval; docs/model.md)")
+        one = len(unset) == 1
+        say(f"not identified: {', '.join(sorted(unset))} (the training rows never exercise "
+            f"{'it: its start value' if one else 'them: start values'}, no interval; docs/model.md)")
     return model, data[test_mask]
 
 
