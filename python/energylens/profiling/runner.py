@@ -375,17 +375,19 @@ def run_sweep(spec: SweepSpec, out_dir: str, *, resume: bool = False, retry_fail
                 record(cfg, run_one(cfg, power_source))
         res = SweepResult(ran=counts["ok"] + counts["failed"], ok=counts["ok"], failed=counts["failed"],
                           skipped=skipped, total=len(configs), seconds=time.monotonic() - t0)
-        _closing_lines(label, res, counts, power_source, spec.sweep, out_dir, note, out)
+        _closing_lines(label, res, counts, power_source, spec.sweep, out_dir, note, out, budget)
     return res
 
 
 def _closing_lines(label: str, res: SweepResult, counts: dict[str, int], power_source: str, sweep: dict[str, Any],
-                   out_dir: str, note: str, out) -> None:
+                   out_dir: str, note: str, out, budget: int | None = None) -> None:
     """The sweep's summary (counted from this run's rows) and what its rows lack: energy, a window the power
     signal resolves (``short_windows``), a prefill-only run cheaper than the full run (until 2026-12-06 only the
     rows' columns said so)."""
-    print(f"{label}: {res.ok} ok, {res.failed} failed, {res.skipped} skipped, "
-          f"{res.seconds:.0f} s; rows in {out_dir}", file=out, flush=True)
+    left = res.total - res.skipped - res.ran  # (--budget stopped it short; an active stop says so in its note)
+    print(f"{label}: {res.ok} ok, {res.failed} failed, {res.skipped} skipped, {res.seconds:.0f} s; rows in {out_dir}"
+          + (f"; {left} of its {res.total} units are not measured (--budget {budget}): --resume with a larger "
+             "--budget measures them" if left > 0 and budget and not note else ""), file=out, flush=True)
     if counts["no_energy"] and power_source != "none":
         print(f"{label}: {counts['no_energy']} of the {res.ok} ok rows have no energy "
               f"(power source {power_source} gave none; see their power_source column): `energylens fit` "

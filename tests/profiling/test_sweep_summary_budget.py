@@ -1,0 +1,28 @@
+"""The closing line of a sweep that --budget stopped short says how many of its units are not measured yet: it said
+'1 ok, 0 failed, 0 skipped' of a 4-unit vLLM sweep run with --budget 1, which reads as a finished sweep."""
+
+from __future__ import annotations
+
+import io
+
+from energylens.profiling import parse_spec, run_sweep
+from energylens.profiling.worker import base_row
+
+SPEC = {"sweep": {"backend": "transformers", "gpu": "H100"},
+        "grid": {"models": ["org/m"], "max_num_seqs": [1, 2, 3], "input_len": [8], "output_len": [4]}}
+
+
+def _row(cfg, ps):
+    return base_row(cfg, ps) | {"config_id": cfg.config_id, "status": "ok", "error": "", "model": cfg.model,
+                                "gpu": "H100", "tp": 1, "pp": 1, "params_b": 8.0, "batch_size": 1.0,
+                                "input_tokens": 8.0, "output_tokens": 4.0, "energy_j": 1.0}
+
+
+def test_a_sweep_stopped_by_its_budget_says_what_is_left(tmp_path):
+    out = io.StringIO()
+    run_sweep(parse_spec(SPEC), str(tmp_path / "s"), power_source="none", budget=1, out=out, run_one=_row)
+    last = out.getvalue().splitlines()[-1]
+    assert "1 ok, 0 failed, 0 skipped" in last and "2 of its 3 units are not measured (--budget 1)" in last, last
+    out = io.StringIO()  # the rest: nothing left to say
+    run_sweep(parse_spec(SPEC), str(tmp_path / "s"), power_source="none", resume=True, out=out, run_one=_row)
+    assert "not measured" not in out.getvalue().splitlines()[-1]
