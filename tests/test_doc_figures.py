@@ -428,3 +428,66 @@ def test_model_round8_prior_coverage_and_costs_are_its_result_file():
         off, on = (round(v2[f"{key} w={w}"]["top1"], 3) for w in ("0", "0.01"))  # the cost of the figures shown
         figure = f"{off - on:.3f} ({off:.3f} -> {on:.3f}"
         assert figure in text, f"docs/model.md round 8 should read '{figure}' (bench/results/prior_transfer.json)"
+
+
+# ---- docs/discover.md and docs/robustness.md (audit of 2026-12-07) ------------------------------------------
+
+def _flat(doc: str) -> str:
+    return re.sub(r"\s+", " ", (ROOT / "docs" / doc).read_text(encoding="utf-8"))
+
+
+def _speedups(rows: list[dict], expression: str, threads: int, key: str = "speedup") -> list[float]:
+    return [r[key] for r in sorted(rows, key=lambda r: r["rows"]) if r["expression"] == expression
+            and r["threads"] == threads]
+
+
+def test_discover_quiet_box_rerun_is_its_result_file():
+    """docs/discover.md's "Quiet-box rerun" paragraph quotes bench/results/expression.json and
+    expression_floor.json (`python bench/bench_expression.py`, `python bench/expression_floor.py`)."""
+    e = _json("expression")
+    rows, template, short = e["evaluate"], "template energy formula", "short discovered-style formula"
+    both = " / ".join(f"{x:.1f}x" for x in _speedups(rows, template, 2))
+    one = " / ".join(f"{x:.1f}x" for x in _speedups(rows, template, 1))
+    interp = " / ".join(f"{x:.1f}x" for x in _speedups(rows, template, 2, "speedup_interpreter"))
+    ab = " / ".join(f"{r['median_ratio']:.2f}x" for r in e["ab_interpreter_vs_kernel_one_thread"])
+    build, refit = e["kernel_build"][template], e["refit_50_rows"]
+    short_both = _speedups(rows, short, 2)
+    floor = _json("expression_floor")["results"]
+    figures = [f"cores {both} at 1e3", f"one thread {one} (the interpreter: both cores {interp})",
+               f"alternating rounds {ab} at", f"first compile {build['first_build_s']:.2f} s",
+               f"cache hit {build['cache_hit_s']['median_s'] * 1e3:.1f} ms",
+               f"refit of {refit['constants']} constants on 50 rows {refit['timing']['median_s'] * 1e3:.2f} ms",
+               f"(kernel {min(short_both):.1f}x-{max(short_both):.1f}x on both cores)",
+               f"at most {min(r['floor_ratio'] for r in floor):.1f}-{max(r['floor_ratio'] for r in floor):.1f}x",
+               f"runs at {min(r['kernel_over_floor'] for r in floor):.2f}-{max(r['kernel_over_floor'] for r in floor):.2f}x"]
+    text = _flat("discover.md")
+    for figure in figures:
+        assert figure in text, f"docs/discover.md should read '{figure}' (bench/results/expression.json)"
+
+
+def test_discover_synthetic_recovery_row_is_its_result_file():
+    d = _json("discover_synthetic")
+    figure = (f"chosen held-out R^2 vs truth {d['chosen']['r2_vs_truth_heldout']:.5f}",
+              f"complexity {d['chosen']['complexity']}), best on the front {d['best_r2_vs_truth']:.6f}")
+    text = _flat("discover.md")
+    for f in figure:
+        assert f in text, f"docs/discover.md should read '{f}' (`python bench/discover_synthetic.py`)"
+
+
+def test_robustness_memory_table_is_its_result_file():
+    """docs/robustness.md's peak-memory table is bench/results/memory.json (`python bench/bench_memory.py`)."""
+    labels = {"predict": "`EnergyModel.predict(df)`", "interval": "`EnergyModel.predict_interval(df)`",
+              "evaluate": "`run_evaluation`"}
+    text = (ROOT / "docs" / "robustness.md").read_text(encoding="utf-8")
+    for r in _json("memory")["results"]:
+        cells = _cells(_table_line(text, labels[r["scenario"]]))
+        assert cells[1:5] == [f"{r['rows']:.0e}".replace("e+0", "e"), f"{r['peak_rss_mb'] / 1000:.2f} GB",
+                              f"{r['input_rss_mb'] / 1000:.2f} GB", f"{r['target_mb'] // 1024} GB"], r["scenario"]
+
+
+def test_robustness_kill_table_is_its_result_file():
+    """docs/robustness.md's kill table is bench/results/kill_outputs.json (`python bench/kill_outputs.py`)."""
+    text = (ROOT / "docs" / "robustness.md").read_text(encoding="utf-8")
+    for command, s in _json("kill_outputs")["summary"].items():
+        cells = _cells(_table_line(text, f"`{command} -o`" if command != "evaluate" else "`evaluate --report`"))
+        assert cells[1:] == [str(s["absent"]), str(s["valid"]), str(s["INVALID"]), str(s["partial_leftovers"])], command
