@@ -20,7 +20,7 @@ import pandas as pd
 from energylens import warning_sink
 from energylens.errors import ProfileSchemaError
 
-__all__ = ["Problems", "raise_or_drop", "rows_text", "problem_text", "column_label", "frame_source", "EMPTY_ROW", "EMPTY_ROW_REASON", "empty_rows", "refuse_empty_rows",
+__all__ = ["Problems", "container_cells", "raise_or_drop", "rows_text", "problem_text", "column_label", "frame_source", "EMPTY_ROW", "EMPTY_ROW_REASON", "empty_rows", "refuse_empty_rows",
            "HINT", "said", "closing_hints"]
 
 _MAX_ROWS_SHOWN = 20
@@ -213,3 +213,27 @@ def raise_or_drop(frame: pd.DataFrame, out: dict[str, np.ndarray], problems: Pro
         f"{src}: dropped {int(problems.bad.sum())} of {len(frame)} rows that violate schema v1 ({summary}); "
         "they are in result.attrs['dropped']", warning, stacklevel=4)
     return frame.loc[keep], {k: v[keep] for k, v in out.items()}, dropped
+
+
+#: Cells of a text column that hold several values: a JSON array or object read into a frame's cell.
+_CONTAINERS = (list, tuple, dict, set, frozenset, np.ndarray)
+
+
+def container_cells(raw: dict[str, object], columns: tuple[str, ...], problems: Problems) -> None:
+    """Record the cells of the text ``columns`` in ``raw`` that hold a list, dict, tuple, set or array (a JSON
+    file's ``"model": ["..."]``), naming the kind, and blank them (None) in a copy of the column, so the later
+    checks, which hash cells, see a missing value the problem already names. A str column is not looked at."""
+    for col in columns:
+        values = raw.get(col)
+        if not isinstance(values, np.ndarray) or values.dtype != object or not len(values):
+            continue
+        if pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty"):
+            continue  # no cell is a container (infer_dtype names lists and dicts 'mixed')
+        mask = np.fromiter((isinstance(v, _CONTAINERS) for v in values), dtype=bool, count=len(values))
+        for kind in dict.fromkeys(type(v).__name__ for v in values[mask]):
+            problems.add(mask & np.array([type(v).__name__ == kind for v in values]), col,
+                         f"a {kind} of values, where one text is expected (a JSON array or object read as a "
+                         f"cell?): write the row's one {col}", values)
+        if mask.any():
+            raw[col] = values = values.copy()
+            values[mask] = None

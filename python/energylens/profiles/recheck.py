@@ -124,7 +124,10 @@ def _column_ok(frame: pd.DataFrame, col: str, ok) -> bool:
     cells as they are (Arrow's per-call cost, ~5 us, was most of a one-row re-check)."""
     values = column_values(frame, col)
     if not isinstance(values.dtype, pd.StringDtype) or not hasattr(values, "__arrow_array__"):
-        return all(ok(v) for v in _distinct(values))
+        try:
+            return all(ok(v) for v in _distinct(values))
+        except TypeError:  # a list or dict in a cell (unhashable): not a cell validation writes
+            return False
     arrow = values.__arrow_array__()
     key = (col, id(arrow))
     ref = _CANONICAL.get(key)

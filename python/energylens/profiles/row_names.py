@@ -42,13 +42,17 @@ _LOCK = threading.Lock()  # remember() from several threads reading files: one e
 
 
 def _row_hashes(frame: pd.DataFrame, at: np.ndarray | None = None) -> np.ndarray | None:
-    """uint64 hash of each row's key columns (rows ``at`` only, positions); None when a key column is gone."""
+    """uint64 hash of each row's key columns (rows ``at`` only, positions); None when a key column is gone or a
+    cell cannot be hashed (a list)."""
     if not all(c in frame.columns for c in _KEY_COLUMNS):
         return None
     part = frame[list(_KEY_COLUMNS)]
     if at is not None:
         part = part.iloc[at]
-    return pd.util.hash_pandas_object(part, index=False).to_numpy(dtype=np.uint64)
+    try:
+        return pd.util.hash_pandas_object(part, index=False).to_numpy(dtype=np.uint64)
+    except TypeError:  # a list or dict in a key cell (unhashable): no row a file held
+        return None
 
 
 def remember(frame: pd.DataFrame) -> None:

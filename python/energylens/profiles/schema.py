@@ -41,6 +41,7 @@ from energylens.profiles.problems import (
     EMPTY_ROW,
     EMPTY_ROW_REASON,
     Problems,
+    container_cells,
     empty_rows,
     frame_source,
     raise_or_drop,
@@ -224,6 +225,7 @@ def _load(path_or_frame, drop_invalid: bool, fill_architecture: bool, source: st
         problems.add(comment_rows(arrays[0]), headers[0], COMMENT_REASON)
     problems.add(empty_rows(frame, np.asarray(pd.isna(raw["model"]), dtype=bool)), EMPTY_ROW,
                  EMPTY_ROW_REASON, arrays[0])
+    container_cells(raw, _TEXT_COLUMNS, problems)  # a JSON array in a cell: named, not pandas' 'unhashable'
     out = _parse_numeric(raw, required, problems)
     _check_ranges(out, problems, len(frame))
     check_feature_columns(raw, problems)
