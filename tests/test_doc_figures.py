@@ -491,3 +491,17 @@ def test_robustness_kill_table_is_its_result_file():
     for command, s in _json("kill_outputs")["summary"].items():
         cells = _cells(_table_line(text, f"`{command} -o`" if command != "evaluate" else "`evaluate --report`"))
         assert cells[1:] == [str(s["absent"]), str(s["valid"]), str(s["INVALID"]), str(s["partial_leftovers"])], command
+
+
+def test_discover_refit_and_jacobian_rows_are_its_result_file():
+    """docs/discover.md's table rows "native refit" and "Jacobian evaluation" named `python bench/bench_expression.py`
+    but quoted runs of 1 Dec (17 constants: 0.333 ms, 13 us) that bench/results/expression.json no longer holds (its
+    rerun of 2 Dec, 19 constants: 0.330 ms, 8.8 us); found by the docs audit of 2026-12-07."""
+    r = _json("expression")["refit_50_rows"]
+    t, j = r["timing"], r["jacobian_eval"]
+    text = _flat("discover.md")
+    for figure in (f"{r['constants']} constants (the quiet-box rerun of 2 Dec, bench/results/expression.json): "
+                   f"{t['median_s'] * 1e3:.3f} ms median ({t['min_s'] * 1e3:.3f}-{t['max_s'] * 1e3:.3f}, "
+                   f"p90 {t['p90_s'] * 1e3:.3f}); CPU {r['cpu_s_per_fit'] * 1e3:.2f} ms; {r['iterations']} iterations",
+                   f"{r['constants']} constants: {j['median_s'] * 1e6:.1f} us median"):
+        assert figure in text, f"docs/discover.md should read '{figure}' (bench/results/expression.json)"
