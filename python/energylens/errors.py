@@ -33,6 +33,7 @@ __all__ = [
     "ExtrapolationWarning",
     "MarksDroppedWarning",
     "FailedRowsWarning",
+    "NewerModelFileWarning",
 ]  # and user_stacklevel(), the warnings' helper (not an exception class)
 
 
@@ -143,6 +144,12 @@ class MarksDroppedWarning(UserWarning):
 class FailedRowsWarning(UserWarning):
     """A profiling-sweep store holds units that failed: their rows carry no measurement and are not read
     (energylens.profiles.store_dir)."""
+
+
+class NewerModelFileWarning(UserWarning):
+    """A model file was written by a newer energylens than the one installed: it loads (its file format is one
+    this version reads), but the tables and fixes it was fitted with may not be this version's
+    (energylens.model.persistence)."""
 
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep

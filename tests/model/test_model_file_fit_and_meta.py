@@ -11,7 +11,7 @@ import math
 import pytest
 
 from energylens.cli import main
-from energylens.errors import ModelFileError
+from energylens.errors import ModelFileError, NewerModelFileWarning
 from energylens.model import EnergyModel, LatencyModel, load_model
 from energylens.profiles.datasets import load_profiles_or_bundled
 
@@ -140,10 +140,11 @@ def test_a_file_without_the_writers_records_loads(doc, tmp_path, key):
     assert (load_model(_write(tmp_path, edited)).theta == load_model(_write(tmp_path, doc, "orig.json")).theta).all()
 
 
-def test_a_newer_energylens_version_with_a_supported_file_version_loads(doc, tmp_path, recwarn):
-    """The file's ``version`` says whether this energylens reads it; the writer's version is a record."""
+def test_a_newer_energylens_version_with_a_supported_file_version_loads(doc, tmp_path):
+    """The file's ``version`` says whether this energylens reads it; a newer writer is warned about (its tables and
+    fixes are not this version's: tests/model/test_model_file_newer_version.py), not refused."""
     edited = copy.deepcopy(doc)
     edited["energylens_version"] = "99.0.0"
-    back = load_model(_write(tmp_path, edited))
+    with pytest.warns(NewerModelFileWarning, match="99.0.0"):
+        back = load_model(_write(tmp_path, edited))
     assert (back.theta == load_model(_write(tmp_path, doc, "orig.json")).theta).all()
-    assert not [w for w in recwarn if "energylens" in str(w.message)]

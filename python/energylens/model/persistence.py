@@ -21,7 +21,9 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 import time
+import warnings
 from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -29,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from energylens import __version__
-from energylens.errors import ModelFileError, OutputError
+from energylens.errors import ModelFileError, NewerModelFileWarning, OutputError, user_stacklevel
 from energylens.model.intervals import RESIDUAL_SAMPLE_SIZE, residual_sample
 from energylens.outputs import atomic_file, energylens_json
 
@@ -370,9 +372,10 @@ def read_model_file(path: str | Path) -> dict[str, Any]:
 
 def _check_writer_fields(doc: dict[str, Any], p: Path) -> None:
     """ModelFileError unless ``created_unix_s`` is a time and ``energylens_version`` text where the file has
-    them (records of who wrote it and when, which nothing reads: a file assembled without them loads). A
-    version newer than this energylens is not refused, nor warned about: the file's ``version`` says whether
-    it is read (newer ones are refused), and a change of a template changes its id, which load checks."""
+    them (records of who wrote it and when: a file assembled without them loads). A version newer than this
+    energylens is not refused (the file's ``version`` says whether it is read, and a change of a template
+    changes its id, which load checks) but warned about: the GPU and model tables a prediction reads, and
+    fixes outside the templates, are this version's, so predictions can differ from the writer's."""
     created, version = doc.get("created_unix_s", 0.0), doc.get("energylens_version", "?")
     if isinstance(created, bool) or not isinstance(created, (int, float)) or not 0 <= created < math.inf:
         raise ModelFileError(f"{p}: created_unix_s = {created!r} must be the time the file was written (seconds "
@@ -380,6 +383,18 @@ def _check_writer_fields(doc: dict[str, Any], p: Path) -> None:
     if not isinstance(version, str) or not version.strip():
         raise ModelFileError(f"{p}: energylens_version = {version!r} must be the version text of the energylens "
                              "that wrote the file (such as '0.1.0')")
+    if _release(version) > _release(__version__) > (0, 0, 0):  # ("0.0.0+unknown": a source tree never installed)
+        warnings.warn(f"{p}: written by energylens {version}, newer than the installed {__version__}: it loads (its "
+                      f"file format, version {doc['version']}, is one this energylens reads), but the GPU and model "
+                      "tables and the fixes of the newer release are not here, so its predictions can differ from "
+                      "those it gives there: upgrade energylens to predict as it does", NewerModelFileWarning,
+                      stacklevel=user_stacklevel())
+
+
+def _release(version: str) -> tuple[int, int, int]:
+    """The release numbers (major, minor, micro) a version text starts with; (0, 0, 0) where it starts with none."""
+    m = re.match(r"\s*v?(\d+)\.(\d+)(?:\.(\d+))?", version)
+    return (int(m[1]), int(m[2]), int(m[3] or 0)) if m else (0, 0, 0)
 
 
 def summary_fields(fit: Mapping[str, Any], param_names: Sequence[str]) -> dict[str, Any]:
