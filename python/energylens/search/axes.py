@@ -22,7 +22,7 @@ from energylens.search.serving_limits import served_spec
 
 __all__ = ["DEFAULT_TP", "default_tp", "as_list", "checked_axis", "int_axis", "positive_axis", "check_distinct", "check_divisibility",
            "check_layers", "tp_node", "TP_RULE", "point_weights", "normalised_axis", "workload_points",
-           "check_kv_alike", "check_prices"]
+           "check_kv_alike", "check_prices", "vllm_kv_cache_dtype"]
 
 
 def as_list(value, name: str) -> list:
@@ -276,6 +276,19 @@ def normalised_axis(values, name: str, normalise, what: str) -> list[str]:
                              f"({key}); give each once")
         first[key] = raw
     return out
+
+
+def vllm_kv_cache_dtype(dtype: str) -> str:
+    """:func:`energylens.profiles.tables.normalize_kv_cache_dtype` of a searched KV-cache dtype, one vLLM's
+    ``--kv-cache-dtype`` takes: ValueError for fp32 / float32, which it has not (``CacheDType``: auto,
+    float16, bfloat16, fp8 ...; ``auto`` is the fp32 cache of fp32 weights). ``fp16`` is the package's
+    name of vLLM's float16 (docs/profile-schema.md), as ``fp8`` is of fp8_e4m3."""
+    key = tables.normalize_kv_cache_dtype(dtype)
+    if key == "fp32":
+        raise ValueError(f"kv_cache_dtype (--kv-cache-dtype): {dtype!r} is no KV cache vLLM keeps (its "
+                         "--kv-cache-dtype takes auto, float16, bfloat16, fp8, fp8_e4m3, fp8_e5m2 ...): auto keeps "
+                         "the cache in the activation dtype, fp32 for fp32 weights (--precision fp32)")
+    return key
 
 
 def check_kv_alike(kvs: Sequence[str], formats: Sequence[Sequence[str]]) -> None:

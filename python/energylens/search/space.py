@@ -41,6 +41,7 @@ from energylens.search.axes import (
     int_axis,
     normalised_axis,
     tp_node,
+    vllm_kv_cache_dtype,
     workload_points,
 )
 from energylens.search.combo_cache import memo_combo_values, memo_features
@@ -357,7 +358,7 @@ def build_space(models, gpus, *, input_tokens, output_tokens, tp=None, pp=(1,), 
     model_specs = [_resolve_model(m) for m in as_list(models, "models")]
     gpu_specs = [_resolve_gpu(g) for g in as_list(gpus, "gpus")]
     precisions = None if precision is None else normalised_axis(precision, "precision", axis_format, "weight format")
-    kvs = normalised_axis(kv_cache_dtype, "kv_cache_dtype", tables.normalize_kv_cache_dtype, "KV-cache dtype")
+    kvs = normalised_axis(kv_cache_dtype, "kv_cache_dtype", vllm_kv_cache_dtype, "KV-cache dtype")
     li, lo, weights = workload_points(input_tokens, output_tokens, workload_weights)
     node = tp_node(gpu_specs, node_size)  # the default tp reaches the largest scale-up domain (or --node-size)
     axes = {name: int_axis(v, name, MAX_GPU_COUNT) for name, v in (("tp", default_tp(node) if tp is None else tp),
