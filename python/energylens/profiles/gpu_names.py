@@ -51,16 +51,31 @@ def _close_matches(query: str, specs: Sequence, n: int = 5) -> list[str]:
         for alias in _all_names(spec):
             candidates.setdefault(normalize_name(alias), spec.name)
     hits = difflib.get_close_matches(normalize_name(query), list(candidates), n=4 * n, cutoff=0.5)
-    # the one table GPU a name starts (V100: V100-SXM2-32GB) first; difflib ranked H100-SXM5-80GB above it
-    return list(dict.fromkeys([*_variants(query, specs), *(candidates[h] for h in hits)]))[:n]
+    # the table GPUs a name starts (V100: V100-SXM2-32GB; H10: the H100 parts) first; difflib ranked others above
+    return list(dict.fromkeys([*_variants(query, specs, whole=False), *(candidates[h] for h in hits)]))[:n]
 
 
-def _variants(query: str, specs: Sequence) -> list[str]:
-    """Table GPUs one of whose names starts with ``query`` (``"A100"``: the four A100 parts)."""
+def _variants(query: str, specs: Sequence, whole: bool = True) -> list[str]:
+    """Table GPUs one of whose names starts with ``query`` (``"A100"``: the four A100 parts), where ``whole``, as
+    whole words of the name (:func:`_word_ends`): ``H10`` and ``MI3``, cut inside a model number, name no family."""
     key = normalize_name(query)
     if len(key) < 3:
         return []
-    return sorted({s.name for s in specs for n in _all_names(s) if normalize_name(n).startswith(key)})
+    return sorted({s.name for s in specs for n in _all_names(s)
+                   if normalize_name(n).startswith(key) and (not whole or len(key) in _word_ends(n))})
+
+
+def _word_ends(name: str) -> set[int]:
+    """Lengths of the prefixes of ``normalize_name(name)`` that end a word of the name: before a separator, at a
+    change between letters and digits, or at its end (``H100-SXM5-80GB``: h, h100, h100sxm, h100sxm5 ...)."""
+    plain = normalize_name(name)
+    spaced = fold_text(name).strip().lower().rsplit("/", 1)[-1].replace("nvidia", "")
+    words = re.findall(r"[a-z]+|[0-9]+|[^\s\-_.a-z0-9]+", spaced)
+    ends, at = set(), 0
+    for word in words:
+        at += len(word)
+        ends.add(at)
+    return ends if at == len(plain) else {len(plain)}  # (a name of other characters: its whole only)
 
 
 def _mapping(name: str, variants: Sequence[str]) -> str:
