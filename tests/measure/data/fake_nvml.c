@@ -1,6 +1,11 @@
 /* A stand-in libnvidia-ml for tests on machines without a GPU: loaded through
  * ENERGYLENS_NVML_LIBRARY, it implements the NVML calls the sampler uses with a known power:
  * GPU g draws (100 + 100 g) W, plus 200 W during every odd half second since nvmlInit.
+ * Clocks: the simulated GPU runs on CLOCK_MONOTONIC (steady_clock's), as a real GPU's power and counter do not
+ *   follow the wall clock; only the buffer's sample stamps are wall-clock microseconds, each stamped once, when
+ *   first handed out (drains come every ~0.1 s; a driver stamps at acquisition). Until 2026-12-07 everything ran
+ *   on the wall clock: a wall-clock step (a VM paused and resumed, an NTP step) moved the simulated GPU's time
+ *   with it, and a 1 s window's counter read 1004 J for 200 J after a 4 s step.
  * - nvmlDeviceGetSamples: a driver-like buffer of 20 ms samples (mean power of each 20 ms),
  *   wall-clock microsecond stamps, the last ~2.4 s, drained with lastSeenTimeStamp.
  * - NVML_FI_DEV_POWER_INSTANT: every 100 ms the power at that instant (+ k % 3 mW so it changes;
@@ -13,13 +18,16 @@
  * FAKE_NVML_STALL_AT_S / FAKE_NVML_STALL_S (the first read of GPU 1's field at or after STALL_AT_S seconds
  *   sleeps STALL_S first: the polling thread stalls, and GPU 0's next read comes that much later).
  * Test hooks (not NVML; read through ctypes, which shares this library's state with the sampler's dlopen):
- * fake_nvml_t0_wall() is nvmlInit's wall-clock second, and fake_nvml_reads(which, out, cap) copies the seconds
- * since then at which GPU 0's instant field (which 0) or energy counter (which 1) was read, so that a test
+ * fake_nvml_t0_wall() is nvmlInit's wall-clock second, fake_nvml_t0_mono() its CLOCK_MONOTONIC second (steady_clock
+ * t_ns / 1e9 - fake_nvml_t0_mono() is the simulated GPU's time, whatever the wall clock did), and
+ * fake_nvml_reads(which, out, cap) copies the seconds since then (monotonic) at which GPU 0's instant field
+ * (which 0) or energy counter (which 1) was read, so that a test
  * knows where the power stepped and how far apart the sampler's reads came, whatever the machine's load.
  * Build: cc -shared -fPIC -O2 -o libfake_nvml.so fake_nvml.c */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <time.h>
 
 typedef int nvmlReturn_t;
@@ -30,6 +38,7 @@ typedef struct { unsigned int fieldId; unsigned int scopeId; long long timestamp
 
 static struct { int index; } devices[16];
 static double t0_wall;   /* seconds since epoch at nvmlInit */
+static double t0_mono;   /* CLOCK_MONOTONIC seconds at nvmlInit: the simulated GPU's time is mono_now() - t0_mono */
 static int gpu_count = 2;
 static double lost_after = -1.0;
 
@@ -37,6 +46,36 @@ static double wall_now(void) {
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
   return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+static double mono_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+/* wall - monotonic seconds, from the tightest of three bracketing reads (a preempted read would shift a stamp) */
+static double wall_minus_mono(void) {
+  double best = 0.0, width = 1e9;
+  for (int i = 0; i < 3; ++i) {
+    double m1 = mono_now(), w = wall_now(), m2 = mono_now();
+    if (m2 - m1 < width) { width = m2 - m1; best = w - 0.5 * (m1 + m2); }
+  }
+  return best;
+}
+/* the wall-clock stamp (us) of buffer sample k, given once, when it is first handed out */
+#define STAMP_RING 1024
+static long long stamp_k[STAMP_RING];
+static unsigned long long stamp_us[STAMP_RING];
+static pthread_mutex_t stamp_lock = PTHREAD_MUTEX_INITIALIZER;
+static unsigned long long sample_stamp_us(long long k) {
+  pthread_mutex_lock(&stamp_lock);
+  int i = (int)(k % STAMP_RING);
+  if (stamp_k[i] != k) {
+    stamp_k[i] = k;
+    stamp_us[i] = (unsigned long long)((t0_mono + 0.02 * (double)k + wall_minus_mono()) * 1e6);
+  }
+  unsigned long long us = stamp_us[i];
+  pthread_mutex_unlock(&stamp_lock);
+  return us;
 }
 #define READ_LOG_CAP 65536
 static double read_log[2][READ_LOG_CAP]; /* GPU 0's reads, seconds since nvmlInit: instant field, counter */
@@ -49,6 +88,7 @@ static void log_read(int which, int gpu, double t) {
   __atomic_store_n(&read_count[which], n + 1, __ATOMIC_RELEASE);
 }
 double fake_nvml_t0_wall(void) { return t0_wall; }
+double fake_nvml_t0_mono(void) { return t0_mono; }
 int fake_nvml_reads(int which, double* out, int cap) {
   if (which < 0 || which > 1) return -1;
   int n = __atomic_load_n(&read_count[which], __ATOMIC_ACQUIRE);
@@ -75,6 +115,8 @@ nvmlReturn_t nvmlInit_v2(void) {
   lost_after = lost ? atof(lost) : -1.0;
   for (int i = 0; i < 16; ++i) devices[i].index = i;
   read_count[0] = read_count[1] = 0;
+  for (int i = 0; i < STAMP_RING; ++i) stamp_k[i] = -1;
+  t0_mono = mono_now();
   t0_wall = wall_now();
   return 0;
 }
@@ -101,13 +143,13 @@ nvmlReturn_t nvmlDeviceGetUUID(nvmlDevice_t d, char* u, unsigned int n) {
 }
 nvmlReturn_t nvmlDeviceGetName(nvmlDevice_t d, char* s, unsigned int n) { (void)d; snprintf(s, n, "Fake GPU"); return 0; }
 nvmlReturn_t nvmlDeviceGetPowerUsage(nvmlDevice_t d, unsigned int* mw) {
-  *mw = (unsigned int)(power_w(d->index, wall_now() - t0_wall) * 1000.0);
+  *mw = (unsigned int)(power_w(d->index, mono_now() - t0_mono) * 1000.0);
   return 0;
 }
 nvmlReturn_t nvmlDeviceGetTotalEnergyConsumption(nvmlDevice_t d, unsigned long long* mj) {
   const char* spin = getenv("FAKE_NVML_ENERGY_SPIN_MS"); /* a read that burns this much CPU */
-  if (spin) { double until = wall_now() + atof(spin) * 1e-3; while (wall_now() < until) {} }
-  double t = wall_now() - t0_wall;
+  if (spin) { double until = mono_now() + atof(spin) * 1e-3; while (mono_now() < until) {} }
+  double t = mono_now() - t0_mono;
   log_read(1, d->index, t);
   double t_upd = 0.1 * (double)(long long)(t / 0.1);
   *mj = (unsigned long long)(1.0e6 + energy_j(d->index, t_upd) * 1000.0);
@@ -116,7 +158,7 @@ nvmlReturn_t nvmlDeviceGetTotalEnergyConsumption(nvmlDevice_t d, unsigned long l
 static int stalled = 0;
 nvmlReturn_t nvmlDeviceGetFieldValues(nvmlDevice_t d, int count, nvmlFieldValue_t* values) {
   const char* stall_at = getenv("FAKE_NVML_STALL_AT_S");
-  if (stall_at && d->index == 1 && !stalled && wall_now() - t0_wall >= atof(stall_at)) {
+  if (stall_at && d->index == 1 && !stalled && mono_now() - t0_mono >= atof(stall_at)) {
     stalled = 1;
     struct timespec ts = {0, 0};
     double s = getenv("FAKE_NVML_STALL_S") ? atof(getenv("FAKE_NVML_STALL_S")) : 0.4;
@@ -124,7 +166,7 @@ nvmlReturn_t nvmlDeviceGetFieldValues(nvmlDevice_t d, int count, nvmlFieldValue_
     ts.tv_nsec = (long)((s - (double)ts.tv_sec) * 1e9);
     nanosleep(&ts, NULL);
   }
-  double t = wall_now() - t0_wall;
+  double t = mono_now() - t0_mono;
   log_read(0, d->index, t);
   for (int i = 0; i < count; ++i) {
     nvmlFieldValue_t* v = &values[i];
@@ -141,8 +183,7 @@ nvmlReturn_t nvmlDeviceGetFieldValues(nvmlDevice_t d, int count, nvmlFieldValue_
 nvmlReturn_t nvmlDeviceGetSamples(nvmlDevice_t d, int type, unsigned long long last_seen, int* value_type,
                                   unsigned int* count, nvmlSample_t* samples) {
   if (type != 0 || getenv("FAKE_NVML_NO_SAMPLES")) return 3;
-  double now = wall_now();
-  double t = now - t0_wall;
+  double t = mono_now() - t0_mono;
   if (lost_after >= 0.0 && t > lost_after) return 15;
   /* 20 ms samples ending at k * 20 ms after init, the last 120 of them (2.4 s) */
   long long k_end = (long long)(t / 0.02);
@@ -153,8 +194,8 @@ nvmlReturn_t nvmlDeviceGetSamples(nvmlDevice_t d, int type, unsigned long long l
   unsigned int n = 0;
   for (long long k = k_begin; k <= k_end; ++k) {
     if (skip > 0 && k % skip == 0) continue;
-    unsigned long long ts = (unsigned long long)((t0_wall + 0.02 * (double)k) * 1e6);
-    if (ts <= last_seen) continue;
+    unsigned long long ts = sample_stamp_us(k);
+    if (ts <= last_seen) continue; /* as a driver: its own stamps, so a wall clock set back hides new samples */
     if (samples != NULL) {
       if (n >= *count) return 7; /* insufficient size */
       double a = 0.02 * (double)(k - 1), b = 0.02 * (double)k;
