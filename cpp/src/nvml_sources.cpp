@@ -81,7 +81,11 @@ class SampleBufferSource final : public PowerSource {
     require(reinterpret_cast<const void*>(a.device_get_samples), "nvmlDeviceGetSamples");
     handles_ = handles_of(gpus_);
     last_seen_us_.assign(gpus_.size(), 0);
+    recent_us_.assign(gpus_.size(), {});
+    newest_us_.assign(gpus_.size(), 0);
+    recent_next_.assign(gpus_.size(), 0);
     buffer_.resize(256);
+    mapping_ = clock::wall_to_steady(3);
     // The first drain returns the buffer's history (~2.4 s): its timestamps give the update
     // period at once. The history itself predates the start and is not emitted.
     std::vector<std::int64_t> stamps;
@@ -95,6 +99,7 @@ class SampleBufferSource final : public PowerSource {
 
   void poll(std::int64_t, std::vector<PowerSample>& out) override {
     const clock::ClockMapping mapping = clock::wall_to_steady(3);  // once per drain
+    follow_wall_step(mapping);
     for (std::size_t g = 0; g < handles_.size(); ++g) {
       // Without history at start (a fresh driver), detect from the first samples that arrive.
       drain_one(g, mapping, out, (detected_ || g != 0) ? nullptr : &detect_stamps_);
@@ -110,6 +115,40 @@ class SampleBufferSource final : public PowerSource {
   bool period_detected() const override { return detected_; }
 
  private:
+  // The driver stamps its samples with the wall clock and returns those stamped after lastSeenTimeStamp. When the
+  // wall clock steps (an NTP step, a virtual machine resumed) by more than the mappings' error allows, the last
+  // sample seen is carried into the new wall time, so that the samples taken after the step are asked for:
+  // set back 0.5 s, the drains returned nothing new for 0.5 s (a 1 s window's power 140 J for 200 J; set back
+  // 3 s, end_window found no reading). The samples from before the step that the driver then returns again are
+  // known by their stamps (recent_us_) and skipped.
+  void follow_wall_step(const clock::ClockMapping& mapping) {
+    const std::int64_t step_ns = mapping_.offset_ns - mapping.offset_ns;  // > 0: the wall clock went forward
+    const std::int64_t tolerance_ns = kWallStepNs + mapping_.uncertainty_ns + mapping.uncertainty_ns;
+    mapping_ = mapping;
+    if (step_ns <= tolerance_ns && step_ns >= -tolerance_ns) return;
+    for (auto& seen : last_seen_us_) {
+      const std::int64_t moved = static_cast<std::int64_t>(seen) + step_ns / 1000;
+      seen = seen == 0 ? 0 : static_cast<unsigned long long>(std::max<std::int64_t>(moved, 1));
+    }
+  }
+
+  bool seen_before(std::size_t g, unsigned long long stamp_us) const {
+    if (stamp_us > newest_us_[g]) return false;  // the usual case: newer than any sample taken
+    const auto& r = recent_us_[g];
+    return std::find(r.begin(), r.end(), stamp_us) != r.end();
+  }
+
+  void remember(std::size_t g, unsigned long long stamp_us) {
+    auto& r = recent_us_[g];
+    if (r.size() < kRecentStamps) {
+      r.push_back(stamp_us);
+    } else {
+      r[recent_next_[g] % kRecentStamps] = stamp_us;
+    }
+    ++recent_next_[g];
+    newest_us_[g] = std::max(newest_us_[g], stamp_us);
+  }
+
   void drain_one(std::size_t g, const clock::ClockMapping& mapping, std::vector<PowerSample>& out,
                  std::vector<std::int64_t>* stamps) {
     const nvml::Api& a = nvml::api();
@@ -134,8 +173,9 @@ class SampleBufferSource final : public PowerSource {
               [](const nvml::Sample& x, const nvml::Sample& y) { return x.time_stamp_us < y.time_stamp_us; });
     for (unsigned int i = 0; i < count; ++i) {
       const nvml::Sample& s = buffer_[i];
-      if (s.time_stamp_us <= last_seen_us_[g]) continue;
+      if (s.time_stamp_us <= last_seen_us_[g] || seen_before(g, s.time_stamp_us)) continue;
       last_seen_us_[g] = s.time_stamp_us;
+      remember(g, s.time_stamp_us);
       if (stamps != nullptr) stamps->push_back(static_cast<std::int64_t>(s.time_stamp_us) * 1000);
       out.push_back({clock::wall_us_to_steady_ns(s.time_stamp_us, mapping), static_cast<std::int32_t>(g),
                      static_cast<std::int32_t>(Signal::kSampleBuffer), value_as_double(value_type, s.value) / 1000.0,
@@ -151,6 +191,15 @@ class SampleBufferSource final : public PowerSource {
   std::vector<std::int64_t> detect_stamps_;
   std::int64_t period_ns_ = 0;
   bool detected_ = false;
+  // A change of the wall clock's offset larger than this plus both mappings' error bounds (half their tightest
+  // bracket: ~0.1-0.2 us on the dev box) is a step; it is below the ~20 ms between two driver samples.
+  static constexpr std::int64_t kWallStepNs = 5'000'000;
+  // Stamps of each GPU's latest samples: more than the driver holds (~120, NVML-FACTS), to know them again.
+  static constexpr std::size_t kRecentStamps = 512;
+  clock::ClockMapping mapping_;                          // the previous drain's
+  std::vector<std::vector<unsigned long long>> recent_us_;  // per GPU
+  std::vector<unsigned long long> newest_us_;            // per GPU: the newest stamp in recent_us_
+  std::vector<std::size_t> recent_next_;                 // per GPU: where the next stamp goes
 };
 
 // ---- polled power readings (instant field, power usage) ---------------------------------------
