@@ -117,6 +117,21 @@ def test_nowhere_to_keep_the_row_puts_it_in_the_error(tmp_path, temp_dir, monkey
     assert row["energy_j"] == 101.0 and row["status"] == "ok"
 
 
+def test_a_rescue_folder_that_could_not_take_the_row_is_not_left_behind(tmp_path, temp_dir, monkeypatch):
+    out_dir = tmp_path / "s"
+    _failing_under(monkeypatch, out_dir)  # DIR/rescued/ is made, then its write fails: the temp dir keeps the row
+    with pytest.raises(PartNotWrittenError) as err:
+        run_sweep(_spec(), str(out_dir), power_source="none", run_one=_Measure())
+    assert err.value.rescued.is_relative_to(temp_dir) and not (out_dir / "rescued").exists()
+
+    out_dir = tmp_path / "t"
+    _failing_under(monkeypatch, out_dir, temp_dir)  # nowhere: no empty folder left in either place
+    with pytest.raises(PartNotWrittenError) as err:
+        run_sweep(_spec(), str(out_dir), power_source="none", run_one=_Measure())
+    assert err.value.rescued is None and not (out_dir / "rescued").exists()
+    assert not Store(out_dir).rescue_dirs()[1].exists()
+
+
 def test_rescued_rows_of_other_units_are_left_and_named(tmp_path, temp_dir, monkeypatch, capsys):
     out_dir = tmp_path / "s"
     run_sweep(_spec(), str(out_dir), power_source="none", run_one=_Measure())

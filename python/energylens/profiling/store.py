@@ -386,11 +386,15 @@ class Store:
             folders = folders[1:]
             what += f" (the store folder {self.dir} is gone: moved or deleted while the sweep ran)"
         for folder in folders:
+            made = [p for p in (folder, *folder.parents) if not p.exists()]  # (deepest first)
             try:
                 folder.mkdir(parents=True, exist_ok=True)
                 atomic_write_bytes(folder / f"{config_id}.parquet", data)
             except OSError as again:
                 tried.append(f"{folder} ({again.strerror or again})")
+                for empty in made:  # a folder made here that took no row is not left behind
+                    with contextlib.suppress(OSError):
+                        empty.rmdir()
                 continue
             kept = folder / f"{config_id}.parquet"
             fix = (f"put the store back at {self.dir}" if folders[0] != self.dir / RESCUE_NAME else
