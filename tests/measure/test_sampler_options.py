@@ -94,3 +94,21 @@ def test_an_energy_counter_flag_that_is_no_boolean_is_refused():
         PowerSampler.synthetic([([0.0], [100.0])], energy_counter="no")
     with pytest.raises(ValueError, match=r"energy_counter must be True or False, got 'no'"):
         PowerSampler.nvml(energy_counter="no")
+
+
+def test_a_per_window_sync_that_is_no_boolean_is_refused_and_leaves_the_windows_as_they_were():
+    # begin_window(key, sync="no") synchronised the devices all the same ("no" is truthy), though the
+    # constructor's sync="no" is refused; a mistaken end_window must not lose the open window either
+    with EnergyMonitor(PowerSampler.synthetic([([0.0], [100.0])]), sync=False) as mon:
+        with pytest.raises(ValueError, match=r"begin_window\('a'\): sync must be True, False or None \(the monitor.s\), got 'no'"):
+            mon.begin_window("a", sync="no")
+        assert mon.windows == ()
+        mon.begin_window("a")
+        with pytest.raises(ValueError, match=r"end_window\('a'\): sync must be True, False or None \(the monitor.s\), got 0"):
+            mon.end_window("a", sync=0)
+        assert mon.windows == ("a",)
+        with pytest.raises(ValueError, match=r"begin_window\('b'\): sync must be True, False or None \(the monitor.s\), got 'no'"):
+            with mon.window("b", sync="no"):
+                pass
+        assert mon.windows == ("a",)
+        mon.cancel_window("a")

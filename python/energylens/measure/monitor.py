@@ -306,6 +306,14 @@ class EnergyMonitor:
         if not self._entered:
             raise RuntimeError("use EnergyMonitor inside its with block")
 
+    def _sync_edge(self, caller: str, key: str, sync: Any) -> None:
+        """Synchronise the devices at a window edge per ``sync`` (None: the monitor's); a ValueError for anything
+        but True / False / None, checked before the window changes (sync="no" was truthy and synchronised)."""
+        if sync is not None and not isinstance(sync, (bool, np.bool_)):
+            raise ValueError(f"{caller}({key!r}): sync must be True, False or None (the monitor's), got {sync!r}")
+        if self.sync if sync is None else sync:
+            _core.synchronize_active_devices()
+
     # -- windows --
     @property
     def windows(self) -> tuple[str, ...]:
@@ -317,8 +325,7 @@ class EnergyMonitor:
         self._require_running()
         if key in self._windows:
             raise ValueError(f"window {key!r} is already open; end or cancel it first")
-        if self.sync if sync is None else sync:
-            _core.synchronize_active_devices()
+        self._sync_edge("begin_window", key, sync)
         self._windows[key] = steady_now_ns()
         self.sampler.hold_auxiliary(True)  # the counter read within ~1 update period of both edges
 
@@ -337,8 +344,7 @@ class EnergyMonitor:
         self._require_running()
         if key not in self._windows:
             raise KeyError(f"no open window {key!r} (open: {sorted(self._windows)})")
-        if self.sync if sync is None else sync:
-            _core.synchronize_active_devices()
+        self._sync_edge("end_window", key, sync)
         end_ns = steady_now_ns()
         start_ns = self._windows.pop(key)
         try:
