@@ -191,6 +191,9 @@ def test_a_ray_sweeps_line_names_every_unit_that_was_in_flight(tmp_path, temp_di
     assert f"in all 2 measured units' rows are kept in {store.dir / 'rescued'} (aaaa, bbbb)" in line
     assert "1 part written after all (dddd)" in line and "2 units not started (eeee, ffff): --resume runs them" in line
     assert json.loads(line.split("the rows kept nowhere, as JSON: cccc: ", 1)[1].split("; ")[0])["energy_j"] == 7.5
+    one = str(_drained_error(errors[0], errors[2:], [], []))  # one row rescued (aaaa), one kept nowhere
+    assert (f"in all 1 measured unit's row is kept in {store.dir / 'rescued'} (aaaa): --resume takes it in "
+            "without measuring it again;") in one
     alone = _drained_error(errors[0], [], [], ["eeee"])
     assert str(alone) == f"{errors[0].message}; 1 unit not started (eeee): --resume runs it"
     assert alone.rescued == errors[0].rescued and alone.config_id == "aaaa"

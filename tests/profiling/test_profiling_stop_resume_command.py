@@ -41,6 +41,22 @@ def test_the_resume_command_of_the_stop_line_keeps_the_runs_options(tmp_path, mo
     assert _options(command[5:-1]) == _options([a for a in extra if a != "--resume"]), line
 
 
+@pytest.mark.parametrize("n, said", [(1, "keeps 1 unit's row ("), (2, "keeps 2 units' rows (")])
+def test_the_stop_line_counts_one_row_and_many(tmp_path, monkeypatch, capsys, n, said):
+    """'keeps 1 units' rows' read as a typo in the line a user reads after Ctrl-C."""
+    spec = tmp_path / "s.toml"
+    spec.write_text('[sweep]\nbackend = "vllm"\ngpu = "H100"\n[grid]\nmodels = ["org/m"]\nmax_num_seqs = [1]\n'
+                    'input_len = [8]\noutput_len = [4]\n')
+    monkeypatch.setattr(profile_cli, "run_sweep", lambda *a, **k: (_ for _ in ()).throw(KeyboardInterrupt()))
+    out = tmp_path / "out"
+    (out / "parts").mkdir(parents=True)
+    for k in range(n):
+        (out / "parts" / f"{k}.parquet").write_bytes(b"")
+    assert cli_main(["profile", str(spec), "-o", str(out), "--power-source", "synthetic:200"]) == 130
+    line = capsys.readouterr().err.strip().splitlines()[-1]
+    assert f"the store {out} {said}every unit that finished); `" in line, line
+
+
 def test_a_sweep_stopped_before_its_first_unit_finished_says_how_to_go_on(tmp_path, monkeypatch, capsys):
     """Ctrl-C before any unit finished left the store's marker: the same command again is refused (the directory
     holds a store), and until 2026-12-06 the stop line said only 'no unit had finished, DIR holds no rows'."""

@@ -51,7 +51,8 @@ def _kept(args: argparse.Namespace) -> str:
         return f"; no unit had finished, {args.output} holds no rows yet; `{_resume_command(args)}` starts it again"
     if n == 0:
         return f"; no unit had finished, {args.output} holds no rows"
-    return (f"; the store {args.output} keeps {n} units' rows (every unit that finished); `{_resume_command(args)}` "
+    rows = "unit's row" if n == 1 else "units' rows"
+    return (f"; the store {args.output} keeps {n} {rows} (every unit that finished); `{_resume_command(args)}` "
             "measures the rest")
 
 

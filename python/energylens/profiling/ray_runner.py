@@ -217,8 +217,9 @@ def _drained_error(first: PartNotWrittenError, kept: list[PartNotWrittenError], 
     if kept and folders:
         where = " and ".join(f"{folder} ({', '.join(ids)})" for folder, ids in folders.items())
         n = sum(map(len, folders.values()))
-        clauses.append(f"in all {n} measured {'unit' if n == 1 else 'units'}' rows are kept in {where}: "
-                       "--resume takes them in without measuring them again")
+        clauses.append(f"in all {n} measured " + (f"unit's row is kept in {where}: --resume takes it in without "
+                       "measuring it again" if n == 1 else f"units' rows are kept in {where}: --resume takes them "
+                       "in without measuring them again"))
     if written:
         clauses.append(f"{plural(len(written), 'part')} written after all ({', '.join(written)})")
     if lost:
