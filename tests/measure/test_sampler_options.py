@@ -112,3 +112,26 @@ def test_a_per_window_sync_that_is_no_boolean_is_refused_and_leaves_the_windows_
                 pass
         assert mon.windows == ("a",)
         mon.cancel_window("a")
+
+
+@pytest.mark.parametrize("budget", [5, 1.5, 25])
+def test_a_cpu_budget_over_one_core_is_refused_as_a_fraction_not_a_percentage(budget):
+    # auxiliary_cpu_budget is a fraction of one core (0.0025: 0.25 %); 5 (meant as 5 %) was taken as 500 %, more
+    # than a thread can use: the counter thread never backed off
+    with pytest.raises(ValueError, match=rf"auxiliary_cpu_budget must be a fraction of one core in \[0, 1\].*"
+                                         rf"got {budget!r}"):
+        PowerSampler.synthetic([([0.0], [100.0])], auxiliary_cpu_budget=budget)
+    with pytest.raises(ValueError, match=r"auxiliary_cpu_budget"):  # before NVML loads
+        PowerSampler.nvml(auxiliary_cpu_budget=budget)
+
+
+@pytest.mark.parametrize("budget", ["0.01", True, float("nan"), -0.1])
+def test_a_cpu_budget_that_is_no_fraction_names_the_option(budget):
+    # "0.01" read 'could not convert string to float' (or was taken), True was one whole core
+    with pytest.raises(ValueError, match=r"auxiliary_cpu_budget must be a fraction of one core"):
+        PowerSampler.synthetic([([0.0], [100.0])], auxiliary_cpu_budget=budget)
+
+
+@pytest.mark.parametrize("budget", [0, 0.0025, 0.05, 1])
+def test_cpu_budgets_from_off_to_one_core_are_taken(budget):
+    PowerSampler.synthetic([([0.0], [100.0])], auxiliary_cpu_budget=budget)

@@ -26,7 +26,14 @@ from energylens import _core
 from energylens.errors import DcgmUnavailableError
 from energylens.measure.integrate import INTERVAL_SOURCES
 from energylens.measure.marks import steady_now_ns
-from energylens.measure.sampler_options import chain_names, check_nvml_intervals, flag, gpu_list, seconds
+from energylens.measure.sampler_options import (
+    chain_names,
+    check_nvml_intervals,
+    cpu_budget,
+    flag,
+    gpu_list,
+    seconds,
+)
 from energylens.measure.signals import SIGNAL_TO_SOURCE, SIGNALS, signal_ids, signal_sources, trace_source_of
 from energylens.measure.trace import Trace, empty_kernels
 
@@ -175,7 +182,8 @@ class PowerSampler:
 
     ``auxiliary_cpu_budget``: each auxiliary source (the energy counter: milliseconds per read on
     H100/H200) polls no more often than keeps its thread's CPU time within this fraction of one core
-    (default 0.25 %); the interval it settled on is ``SourceInfo.poll_interval_s``. 0 disables it.
+    (default 0.25 %); the interval it settled on is ``SourceInfo.poll_interval_s``. 0 disables it; a fraction
+    in [0, 1] (5, meant as 5 %, is refused).
     """
 
     def __init__(self, chain: Sequence[Any], auxiliary: Sequence[Any] = (), *, interval_s: float | None = None,
@@ -185,7 +193,7 @@ class PowerSampler:
             interval_s = seconds("interval_s", interval_s)
         self._native = _core.PowerSampler(list(chain), list(auxiliary),
                                           int(round((interval_s or 0.0) * 1e9)), int(ring_capacity),
-                                          auxiliary_cpu_budget=float(auxiliary_cpu_budget))
+                                          auxiliary_cpu_budget=cpu_budget(auxiliary_cpu_budget))
         self.kind = kind
         self.meta: dict[str, Any] = dict(meta or {})
         self._chunks: list[dict[str, np.ndarray]] = []
@@ -216,6 +224,7 @@ class PowerSampler:
         if dcgm not in (False, True, "auto"):
             raise ValueError(f"dcgm must be False, True or 'auto', got {dcgm!r}")
         energy_counter = flag("energy_counter", energy_counter)
+        auxiliary_cpu_budget = cpu_budget(auxiliary_cpu_budget)
         info = _core.nvml_gpus(requested)  # raises NvmlUnavailableError with the fix
         poll_ns = int(round(buffer_poll_s * 1e9))
         sources = [_core.nvml_source(kind, requested, poll_ns) for kind in chain]

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["BUFFER_POLL_MAX_S", "seconds", "flag", "gpu_list", "chain_names", "check_nvml_intervals"]
+__all__ = ["BUFFER_POLL_MAX_S", "seconds", "flag", "cpu_budget", "gpu_list", "chain_names", "check_nvml_intervals"]
 
 #: The longest interval between drains of the driver's sample buffer (``nvmlDeviceGetSamples``): it holds ~120
 #: samples of ~20 ms, ~2.4 s (shared/docs/NVML-FACTS.md); a drain a second leaves room for a late one.
@@ -37,6 +37,18 @@ def flag(name: str, value: Any) -> bool:
     if not isinstance(value, (bool, np.bool_)):
         raise ValueError(f"{name} must be True or False, got {value!r}")
     return bool(value)
+
+
+def cpu_budget(value: Any) -> float:
+    """``auxiliary_cpu_budget`` as a fraction of one core in [0, 1] (0: no back-off); a ValueError naming it for
+    anything else (5, meant as 5 %, was 500 %: more than a thread can use, the counter thread never backed off;
+    ``"0.01"`` read 'could not convert string to float')."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real) or not 0.0 <= value <= 1.0:
+        raise ValueError("auxiliary_cpu_budget must be a fraction of one core in [0, 1] (0.0025 is 0.25 %, the "
+                         f"default; 0 turns the back-off off), got {value!r}"
+                         + (f": a percentage? {value:g} % is {value / 100:g}" if isinstance(value, numbers.Real)
+                            and not isinstance(value, bool) and 1 < value <= 100 else ""))
+    return float(value)
 
 
 def gpu_list(gpus: Any) -> list[int] | None:
