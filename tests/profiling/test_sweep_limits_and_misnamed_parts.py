@@ -41,6 +41,18 @@ def test_an_integer_past_toml_64_bits_is_refused_naming_its_key(table, key, valu
     assert _spec("sweep", "seed", 2**63 - 1).sweep["seed"] == 2**63 - 1  # the largest one TOML has is taken
 
 
+def test_a_vllm_seed_past_32_bits_is_refused_naming_vllms_limit():
+    """vLLM (0.32, utils/torch_utils.set_random_seed) seeds numpy's global generator with the seed, which takes
+    0 .. 2**32 - 1: a larger seed passed the spec and then failed every unit's engine start."""
+    raw = {"sweep": {"backend": "vllm", "gpu": "H100", "seed": 2**32}, "grid": dict(SPEC["grid"])}
+    with pytest.raises(SweepSpecError) as info:
+        parse_spec(raw, source="s.toml")
+    assert info.value.key == "sweep.seed" and "4,294,967,295" in str(info.value) and "vLLM" in str(info.value)
+    assert "4,294,967,296" in str(info.value), str(info.value)
+    raw["sweep"]["seed"] = 2**32 - 1
+    assert parse_spec(raw, source="s.toml").sweep["seed"] == 2**32 - 1
+
+
 @pytest.mark.parametrize(("table", "key", "value", "where", "count"), [
     ("sweep", "repetitions", 10**8, "sweep.repetitions", "200,000,000 units"),   # hung, memory growing, no line
     ("grid", "input_len", list(range(1, 1001)), "grid", "2,000,000 units (max_num_seqs 2 x input_len 1,000 x "

@@ -23,7 +23,7 @@ from typing import Any
 
 from energylens.profiles import limits
 from energylens.profiling.model_paths import is_local_path, load_path
-from energylens.profiling.spec_values import MAX_UNITS, SweepSpecError, check_unit_count
+from energylens.profiling.spec_values import MAX_UNITS, VLLM_SEED_MAX, SweepSpecError, check_unit_count
 from energylens.profiling.spec_values import choice as _choice
 from energylens.profiling.spec_values import fail as _fail
 from energylens.profiling.spec_values import integer as _int
@@ -358,6 +358,9 @@ def _parse_sweep(src: str, s: Mapping[str, Any]) -> dict[str, Any]:
     out["image_size"] = [_int(src, f"sweep.image_size[{i}]", x, 1) for i, x in enumerate(size)]
     if out["mode"] == "server" and out["backend"] != "vllm":
         raise _fail(src, "sweep.mode", "mode 'server' needs backend 'vllm' (vllm serve)")
+    if out["backend"] == "vllm" and out["seed"] > VLLM_SEED_MAX:  # (its workers' np.random.seed(seed))
+        raise _fail(src, "sweep.seed", f"vLLM seeds numpy's generator with it, which takes at most "
+                    f"{VLLM_SEED_MAX:,} (2**32 - 1), got {out['seed']:,}: every unit's engine start would fail")
     if out["server_port"] > 65535:
         raise _fail(src, "sweep.server_port", f"must be a TCP port <= 65535 (0: any free one), got {out['server_port']}")
     for k in ("server_requests", "server_port"):

@@ -10,11 +10,15 @@ from typing import Any
 
 from energylens.errors import EnergyLensError
 
-__all__ = ["INT64_MAX", "MAX_UNITS", "SweepSpecError", "check_unit_count", "choice", "fail", "integer", "number"]
+__all__ = ["INT64_MAX", "MAX_UNITS", "VLLM_SEED_MAX", "SweepSpecError", "check_unit_count", "choice", "fail", "integer", "number"]
 
 #: The largest integer a spec may write: TOML's integers are 64-bit (Python's reader takes larger ones), and so are a
 #: row's integer columns (a larger seed ran its unit, then the row's write raised OverflowError and the row was lost).
 INT64_MAX = 2**63 - 1
+
+#: The largest seed vLLM takes: its workers seed numpy's global generator with it (vllm/utils/torch_utils.py
+#: set_random_seed, vLLM 0.32), and ``np.random.seed`` takes 0 .. 2**32 - 1; a larger one failed each engine start.
+VLLM_SEED_MAX = 2**32 - 1
 
 #: The most units (configurations x repetitions) one spec may make: each is planned, listed and named in the store's
 #: manifest before the first runs (``repetitions = 100000000``, a typo, hung a --dry-run until the memory ran out).
