@@ -9,6 +9,13 @@ which takes the light path since 2026-12-06, against the schema pass a dict took
 smallest request (no params_b, no pp: the model table's count and 1) on the light path against the same request
 with a blank params_b, which takes the full path every such request took before.
 
+``--concat`` runs only the concatenations of validated frames (1e5 rows of the bundled table): predict on
+``pd.concat`` of frames read from one source (pandas keeps the schema mark), from two sources (pandas drops
+differing attrs, the mark with them) and of validated and raw rows (no mark), each as a ratio to the same rows
+as a fresh 8-column table, and to a frame validated by ``load_profiles``, in the same run, sampled in
+alternation (text rows only: the 8 columns
+drop an image row's modality); it prints and writes nothing.
+
 Medians of 15 samples (a sample of a call shorter than 2 ms repeats it and divides). Writes
 bench/results/validated_predict.json.
 
@@ -19,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 import warnings
 from pathlib import Path
 
@@ -29,7 +37,7 @@ from energylens.model import EnergyModel
 from energylens.model.configs import load_configs
 from energylens.profiles.datasets import mlenergy_v2
 from energylens.profiles.features import build_features, features_of
-from energylens.profiles.schema import as_profiles
+from energylens.profiles.schema import as_profiles, load_profiles
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_public import sample  # noqa: E402  (the benches' shared sampler)
@@ -43,11 +51,50 @@ def median_seconds(fn, repeats: int = 15) -> float:
     return sample(fn, repeats)["median_s"]
 
 
+def concatenations(model: EnergyModel, data: pd.DataFrame, n: int = 100_000, repeats: int = 7) -> None:
+    """predict on concatenated validated frames against the same ``n`` rows as a fresh 8-column table (see the
+    module docstring): medians of ``repeats`` samples, one call of each frame per round. Text rows only: the 8
+    columns drop an image row's modality and image tokens, which a validated frame prices (printed)."""
+    image = (data["modality"] != "text").to_numpy()
+    eight = pd.DataFrame({c: data[c].to_numpy() for c in RAW})
+    shift = np.abs(model.predict(data)[image] / model.predict(eight)[image] - 1)
+    print(f"{image.sum()} image rows as 8 columns: energy {shift.max() * 1e2:.0f} % off the validated frame's at most")
+    data = data[~image]
+    reps = -(-n // len(data))
+    one_source = pd.concat([data] * reps, ignore_index=True).iloc[:n]
+    a, b = data.copy(), data.copy()
+    a.attrs["source"], b.attrs["source"] = "a.csv", "b.csv"  # two files' frames: attrs differ
+    two_sources = pd.concat([a, b] * (reps // 2 + 1), ignore_index=True).iloc[:n]
+    fresh = pd.DataFrame({c: one_source[c].to_numpy() for c in RAW})
+    with_raw = pd.concat([one_source.iloc[:-len(data)], fresh.iloc[-len(data):]], ignore_index=True)
+    frames = {"fresh 8-column table": fresh, "validated by load_profiles": load_profiles(one_source, require_energy=False),
+              "concat, one source (marked)": one_source, "concat, two sources (mark dropped)": two_sources,
+              "concat, validated + raw (no mark)": with_raw}
+    expected = model.predict(fresh)
+    times: dict[str, list[float]] = {k: [] for k in frames}
+    for _ in range(repeats + 1):  # the first round warms up
+        for name, frame in frames.items():
+            t0 = time.perf_counter()
+            got = model.predict(frame)
+            times[name].append(time.perf_counter() - t0)
+            assert np.allclose(got, expected, rtol=1e-12, atol=0), name
+    base = float(np.median(times["fresh 8-column table"][1:]))
+    for name, ts in times.items():
+        t = float(np.median(ts[1:]))
+        marked = frames[name].attrs.get("schema_version") is not None
+        print(f"{n} rows, {name:36s} {t * 1e3:8.1f} ms ({t / base:4.1f}x the fresh table; mark {marked})")
+
+
 def main(argv: list[str] | None = None) -> None:
-    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args(argv)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--concat", action="store_true", help="only the concatenations (prints, writes nothing)")
+    args = parser.parse_args(argv)
     warnings.simplefilter("ignore")
     data = mlenergy_v2()
     model = EnergyModel(bootstrap=0, n_starts=1).fit(data.sample(50, random_state=0))
+    if args.concat:
+        concatenations(model, data)
+        return
     rows = []
     for n in (1, 50, len(data)):
         validated = data.iloc[:n]
