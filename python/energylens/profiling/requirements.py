@@ -54,10 +54,11 @@ def check_ray() -> ModuleType:
     return require("ray", "ray", "energylens profile --ray (one Ray task per configuration)")
 
 
-def check_local_models(spec: SweepSpec) -> None:
+def check_local_models(spec: SweepSpec, *, present_only: bool = False) -> None:
     """Raise :class:`~energylens.profiling.spec.SweepSpecError` (file, line, ``grid.models[i]``) for a model
     given as a path that is not a model folder on this machine: missing, a file (vLLM: a ``.gguf`` file is
-    one), or a folder without ``config.json`` (vLLM also reads Mistral's ``params.json``)."""
+    one), or a folder without ``config.json`` (vLLM also reads Mistral's ``params.json``). ``present_only``
+    (``--dry-run``, a plan perhaps for another machine): only the checks of the folders this machine has."""
     vllm = spec.backend == "vllm"
     for i, model in enumerate(spec.grid["models"]):
         if not is_local_path(model):
@@ -69,6 +70,8 @@ def check_local_models(spec: SweepSpec) -> None:
         path = Path(load_path(model))
         bare = not model.startswith(("/", "./", "../", "~"))  # a name that exists here: vLLM loads the folder
         where = "" if path.is_absolute() else f" (relative to the working directory {os.getcwd()})"
+        if present_only and not path.is_dir():
+            continue
         if not path.exists():
             problem = (f"the model folder {model!r} does not exist{where}; a path (starting with /, ./, ../ or ~) "
                        "names a folder on this machine, a Hugging Face id is written as org/name")
@@ -81,6 +84,8 @@ def check_local_models(spec: SweepSpec) -> None:
             if vllm and isinstance(text := _text_config(path / "config.json"), dict):
                 _check_tp_divides_heads(spec, model, text)
                 _check_lengths_fit(spec, model, text)
+            continue
+        elif present_only:
             continue
         else:
             problem = (f"the folder {model!r}{where} holds no config.json, so it is not a Hugging Face model folder "

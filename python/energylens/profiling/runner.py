@@ -268,12 +268,14 @@ def plan_sweep(spec: SweepSpec, out_dir: str, *, resume: bool = False, retry_fai
                power_source: str = "nvml", budget: int | None = None, strategy: str = "grid",
                ray_address: str | None = None, changed_engine_args: str | None = None, stop: str | None = None,
                known_width: float | None = None) -> SweepPlan:
-    """The checks :func:`run_sweep` makes before it runs (arguments, power source, the store against this
-    spec and ``resume``, rows measured under other engine arguments) and the units it would run, writing nothing
-    (``energylens profile --dry-run``). Whether the backend is installed is not checked: a dry run plans for the
-    machine that will run it."""
+    """The checks :func:`run_sweep` makes before it runs (arguments, power source, model folders' config.json, the
+    store against this spec and ``resume``, engine arguments changed) and the units it would run, writing nothing
+    (``--dry-run``); not the backend's install nor a folder missing here: it plans for the machine that runs it."""
     _check_arguments(power_source, strategy, budget, ray_address, changed_engine_args, stop, known_width)
     configs = spec.configs()
+    if ray_address in (None, "local"):  # (tp against the heads, lengths against the context, media models)
+        check_local_models(spec, present_only=True)
+        check_media_models(spec)
     store = Store(out_dir)
     store.check(_manifest(spec, configs, power_source), resume=resume)
     statuses = store.statuses() if store.exists() else {}
