@@ -2,11 +2,14 @@
 where a list goes. Each is refused before NVML is loaded, naming the option and the value (on this box without a
 driver they ended in NvmlUnavailableError, hiding the mistake; with a driver they ran on)."""
 
+import warnings
+
 import pytest
 
 from energylens.measure.monitor import EnergyMonitor
 from energylens.measure.sampler import PowerSampler
 from energylens.measure.trace import synthetic_trace
+from energylens.measure.units import UnitsWarning
 
 
 @pytest.mark.parametrize("interval_s", [5, 2.5, 100])
@@ -135,3 +138,30 @@ def test_a_cpu_budget_that_is_no_fraction_names_the_option(budget):
 @pytest.mark.parametrize("budget", [0, 0.0025, 0.05, 1])
 def test_cpu_budgets_from_off_to_one_core_are_taken(budget):
     PowerSampler.synthetic([([0.0], [100.0])], auxiliary_cpu_budget=budget)
+
+
+@pytest.mark.parametrize("name", ["update_period_s", "averaging_window_s", "buffer_period_s", "buffer_poll_s"])
+@pytest.mark.parametrize("value", [0, -0.1, 1e-12])
+def test_a_synthetic_period_that_is_no_positive_time_names_the_option_and_value(name, value):
+    # the native check read 'synthetic source: need update_period > 0, 0 < averaging_window <= update_period,
+    # buffer_period > 0 and buffer_poll > 0', naming neither the option given nor its value
+    with pytest.raises(ValueError, match=rf"PowerSampler.synthetic: {name} must be a finite number of seconds.*"
+                                         rf"got {value!r}"):
+        PowerSampler.synthetic([([0.0], [100.0])], **{name: value})
+
+
+def test_a_synthetic_averaging_window_longer_than_its_update_period_names_both():
+    with pytest.raises(ValueError, match=r"averaging_window_s=0\.2 s is longer than update_period_s=0\.1 s"):
+        PowerSampler.synthetic([([0.0], [100.0])], averaging_window_s=0.2)
+
+
+def test_a_synthetic_timeline_in_milliwatts_is_warned_naming_the_gpu_and_value():
+    # 300000 (NVML's mW of a 300 W GPU) was taken as 300 kW: every window read 1000x without a word
+    with pytest.warns(UnitsWarning, match=r"timeline\[1\]: power_w up to 300000 W.*mW left undivided"):
+        PowerSampler.synthetic([([0.0], [300.0]), ([0.0, 1.0], [120000.0, 300000.0])])
+
+
+def test_a_synthetic_timeline_in_watts_is_not_warned():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UnitsWarning)
+        PowerSampler.synthetic([([0.0, 1.0], [90.0, 1200.0])])

@@ -33,6 +33,8 @@ from energylens.measure.sampler_options import (
     flag,
     gpu_list,
     seconds,
+    synthetic_periods,
+    synthetic_timeline,
 )
 from energylens.measure.signals import SIGNAL_TO_SOURCE, SIGNALS, signal_ids, signal_sources, trace_source_of
 from energylens.measure.trace import Trace, empty_kernels
@@ -266,29 +268,13 @@ class PowerSampler:
         to exercise fallbacks; ``energy_read_latency_s`` makes counter reads slow (waiting) and
         ``energy_read_cpu_s`` makes them burn CPU (spinning).
         """
-        if not timeline:
-            raise ValueError("timeline needs at least one GPU")
-        t_ns, power = [], []
-        for g, pair in enumerate(timeline):
-            if len(pair) != 2:
-                raise ValueError(f"timeline[{g}] must be (t_s, power_w)")
-            t = np.asarray(pair[0], dtype=np.float64)
-            p = np.asarray(pair[1], dtype=np.float64)
-            bad = ~(np.abs(t) < 2.0**62 / 1e9)  # not finite, or past int64 ns (inf was cast to int64's minimum)
-            if bad.any():
-                raise ValueError(f"timeline[{g}]: t_s must be finite seconds (rows {np.flatnonzero(bad)[:10].tolist()})")
-            if (back := np.flatnonzero(np.diff(t) <= 0)).size:  # (the native check said "t_ns" of these seconds)
-                i = int(back[0]) + 1
-                raise ValueError(f"timeline[{g}]: t_s must increase strictly: row {i} ({float(t[i])!r} s) after {float(t[i - 1])!r} s")
-            t_ns.append(np.round(t * 1e9).astype(np.int64))
-            power.append(p)
+        t_ns, power = synthetic_timeline(timeline)
         fails = {k: _finite(f"fail_after_s[{k!r}]", v) for k, v in (fail_after_s or {}).items()}
-        update_period_s, averaging_window_s, buffer_period_s, buffer_poll_s, energy_offset_j, energy_read_latency_s, \
-            energy_read_cpu_s = (_finite(k, v) for k, v in (
-                ("update_period_s", update_period_s), ("averaging_window_s", averaging_window_s),
-                ("buffer_period_s", buffer_period_s), ("buffer_poll_s", buffer_poll_s),
-                ("energy_offset_j", energy_offset_j), ("energy_read_latency_s", energy_read_latency_s),
-                ("energy_read_cpu_s", energy_read_cpu_s)))
+        update_period_s, averaging_window_s, buffer_period_s, buffer_poll_s = synthetic_periods(
+            update_period_s, averaging_window_s, buffer_period_s, buffer_poll_s)
+        energy_offset_j, energy_read_latency_s, energy_read_cpu_s = (_finite(k, v) for k, v in (
+            ("energy_offset_j", energy_offset_j), ("energy_read_latency_s", energy_read_latency_s),
+            ("energy_read_cpu_s", energy_read_cpu_s)))
         unknown = set(fails) - {"sample_buffer", "instant", "energy_counter"}
         if unknown:
             raise ValueError(f"fail_after_s keys must be signals sample_buffer/instant/energy_counter: {sorted(unknown)}")

@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import math
 import numbers
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-__all__ = ["BUFFER_POLL_MAX_S", "seconds", "flag", "cpu_budget", "gpu_list", "chain_names", "check_nvml_intervals"]
+from energylens.measure.units import MAX_PLAUSIBLE_W, UnitsWarning
+
+__all__ = ["BUFFER_POLL_MAX_S", "seconds", "flag", "cpu_budget", "synthetic_timeline", "synthetic_periods", "gpu_list", "chain_names", "check_nvml_intervals"]
 
 #: The longest interval between drains of the driver's sample buffer (``nvmlDeviceGetSamples``): it holds ~120
 #: samples of ~20 ms, ~2.4 s (shared/docs/NVML-FACTS.md); a drain a second leaves room for a late one.
@@ -97,3 +100,45 @@ def check_nvml_intervals(interval_s: Any, buffer_poll_s: Any, energy_interval_s:
     buffer_poll_s = seconds("buffer_poll_s", buffer_poll_s, at_most=BUFFER_POLL_MAX_S, why=buffer_why)
     energy_interval_s = seconds("energy_interval_s", energy_interval_s)
     return interval_s, buffer_poll_s, energy_interval_s
+
+
+def synthetic_timeline(timeline: Sequence[Any]) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """:meth:`~energylens.measure.sampler.PowerSampler.synthetic`'s ``timeline`` as per-GPU int64 ns and W, checked
+    (a ValueError naming the GPU and row); a :class:`~energylens.measure.units.UnitsWarning` for a GPU whose power
+    passes :data:`~energylens.measure.units.MAX_PLAUSIBLE_W` (300000, NVML's mW of a 300 W GPU, read as 300 kW)."""
+    if not timeline:
+        raise ValueError("timeline needs at least one GPU")
+    t_ns, power = [], []
+    for g, pair in enumerate(timeline):
+        if len(pair) != 2:
+            raise ValueError(f"timeline[{g}] must be (t_s, power_w)")
+        t = np.asarray(pair[0], dtype=np.float64)
+        p = np.asarray(pair[1], dtype=np.float64)
+        bad = ~(np.abs(t) < 2.0**62 / 1e9)  # not finite, or past int64 ns (inf was cast to int64's minimum)
+        if bad.any():
+            raise ValueError(f"timeline[{g}]: t_s must be finite seconds (rows {np.flatnonzero(bad)[:10].tolist()})")
+        if (back := np.flatnonzero(np.diff(t) <= 0)).size:  # (the native check said "t_ns" of these seconds)
+            i = int(back[0]) + 1
+            raise ValueError(f"timeline[{g}]: t_s must increase strictly: row {i} ({float(t[i])!r} s) after "
+                             f"{float(t[i - 1])!r} s")
+        top = p[np.isfinite(p)].max(initial=0.0)
+        if top > MAX_PLAUSIBLE_W:
+            warnings.warn(f"PowerSampler.synthetic: timeline[{g}]: power_w up to {top:.0f} W, more than one GPU draws "
+                          f"(> {MAX_PLAUSIBLE_W:.0f} W): were NVML's mW left undivided? the timeline holds W: divide "
+                          "mW by 1000", UnitsWarning, stacklevel=3)
+        t_ns.append(np.round(t * 1e9).astype(np.int64))
+        power.append(p)
+    return t_ns, power
+
+
+def synthetic_periods(update_period_s: Any, averaging_window_s: Any, buffer_period_s: Any,
+                      buffer_poll_s: Any) -> tuple[float, float, float, float]:
+    """The synthetic sampler's periods in seconds, each > 0 and the averaging window within the update period; a
+    ValueError naming the option and value (the native check named neither: 'need update_period > 0, ...')."""
+    update, window, period, poll = (seconds(f"PowerSampler.synthetic: {k}", v) for k, v in (
+        ("update_period_s", update_period_s), ("averaging_window_s", averaging_window_s),
+        ("buffer_period_s", buffer_period_s), ("buffer_poll_s", buffer_poll_s)))
+    if window > update:
+        raise ValueError(f"PowerSampler.synthetic: averaging_window_s={window:g} s is longer than update_period_s="
+                         f"{update:g} s: each update publishes the mean over the last averaging_window_s")
+    return update, window, period, poll
