@@ -46,3 +46,10 @@ def test_a_dry_run_of_a_folder_this_machine_lacks_still_plans(tmp_path, capsys):
     spec = _spec(tmp_path, "[1, 4]", config=False)
     assert main(["profile", str(spec), "-o", str(tmp_path / "runs"), "--power-source", "none", "--dry-run"]) == 0
     assert "a run would measure 2 now" in capsys.readouterr().out
+
+
+def test_a_dry_run_refuses_images_for_a_text_only_folder(tmp_path, capsys):
+    spec = _spec(tmp_path)
+    spec.write_text(spec.read_text().replace("[grid]\n", '[grid]\nmodality = ["text", "image"]\n'))
+    assert main(["profile", str(spec), "-o", str(tmp_path / "runs"), "--power-source", "none", "--dry-run"]) == 2
+    assert f"{spec}:4: key 'grid.modality[1]': '{tmp_path / 'm'}' is a text-only model" in capsys.readouterr().err
