@@ -82,7 +82,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--known-width", type=_width, default=None, metavar="W",
                    help=f"with --stop known: the relative interval width that counts as known (default: {WIDTH:g})")
     p.add_argument("--dry-run", action="store_true",
-                   help="check the spec, power source and store as a run would, list every unit with its state in "
+                   help="check the spec, power source, store and local model folders' config.json (tp against heads, "
+                        "context, image input) as a run would, list every unit with its state in "
                         "DIR and the units a run would measure now, in order (active: those it would measure first, "
                         "the start design; later ones depend on the energies measured); run and write nothing")
     p.set_defaults(func=Run("profile", "run"))
