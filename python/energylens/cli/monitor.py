@@ -261,6 +261,8 @@ def _report(mon: EnergyMonitor, args: argparse.Namespace, error: Error | None, i
             total, trace, error = _close(mon, error, bool(args.output))
         finally:
             try:
+                if "total" in mon.windows:  # left open by a sampler error: totals from what was recorded
+                    mon.cancel_window("total")  # (not an OpenWindowWarning)
                 mon.__exit__(None, None, None)
             except Error as exc:  # stop() re-raises the sampler's stored error: in hand already, or new
                 error = error or exc
@@ -344,6 +346,7 @@ def run_monitor(args: argparse.Namespace) -> int:
         mon.__exit__(*sys.exc_info())
         raise
     if isinstance(child, int):  # the command could not be started: no totals, no trace
+        mon.cancel_window("total")
         with contextlib.suppress(Error):
             mon.__exit__(None, None, None)
         return child

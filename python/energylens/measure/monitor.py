@@ -57,6 +57,7 @@ __all__ = [
     "WindowResult",
     "ShortWindowWarning",
     "AveragedPowerWarning",
+    "OpenWindowWarning",
     # re-exported (see the module docstring)
     "PowerSampler",
     "SamplerResult",
@@ -83,6 +84,10 @@ class AveragedPowerWarning(UserWarning):
     """A window's ``energy_j`` was integrated from ``nvml_average`` (nvmlDeviceGetPowerUsage), a ~1 s moving
     average that lags every change of power: on the real H200 trace 0.7 s across a load step read 178 J where
     the energy counter read 454 J. The counter's figure (``counter_energy_j``) is the one to use."""
+
+
+class OpenWindowWarning(UserWarning):
+    """An EnergyMonitor ended (its ``with`` block left without an exception) with windows still open: not measured."""
 
 
 def _warn_averaged(m: Measurement) -> None:
@@ -281,6 +286,7 @@ class EnergyMonitor:
 
     def __exit__(self, exc_type, exc, tb) -> None:
         self._entered = False
+        now, left_open = steady_now_ns(), dict(self._windows)
         self._windows.clear()
         try:
             if self._tracer is not None:
@@ -288,6 +294,11 @@ class EnergyMonitor:
         finally:
             if exc_type is None:
                 self.result = self._sampler.stop()
+                if left_open:  # (dropped without a word; an exception or the sampler's error says why)
+                    warnings.warn(f"EnergyMonitor ended with window(s) {', '.join(map(repr, left_open))} still open "
+                                  f"(for {', '.join(f'{(now - t) * 1e-9:.2f} s' for t in left_open.values())}): not "
+                                  "measured; end_window(key) before the block ends, or cancel_window(key)",
+                                  OpenWindowWarning, stacklevel=2)
             else:
                 try:
                     self.result = self._sampler.stop()
