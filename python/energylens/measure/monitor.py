@@ -295,10 +295,9 @@ class EnergyMonitor:
             if exc_type is None:
                 self.result = self._sampler.stop()
                 if left_open:  # (dropped without a word; an exception or the sampler's error says why)
-                    warnings.warn(f"EnergyMonitor ended with window(s) {', '.join(map(repr, left_open))} still open "
-                                  f"(for {', '.join(f'{(now - t) * 1e-9:.2f} s' for t in left_open.values())}): not "
-                                  "measured; end_window(key) before the block ends, or cancel_window(key)",
-                                  OpenWindowWarning, stacklevel=2)
+                    ages = ", ".join(f"{k!r} (open {(now - t) * 1e-9:.2f} s)" for k, t in left_open.items())
+                    warnings.warn(f"EnergyMonitor ended with window(s) {ages} still open: not measured; end_window(key)"
+                                  " before the block ends, or cancel_window(key)", OpenWindowWarning, stacklevel=2)
             else:
                 try:
                     self.result = self._sampler.stop()
@@ -400,11 +399,16 @@ class EnergyMonitor:
                 + "spans are steady-clock ns (steady_now_ns(), mark() times) that have already passed")
         return self._measure(key, start_ns, end_ns, recorded=recorded, caller="measure")
 
-    def _refuse_outside(self, caller: str, key: str, start_ns: int, end_ns: int) -> None:
-        """A ValueError for a span that no power reading covers (NaN, source "", without a word until now), naming
-        the recorded range; nothing when nothing was recorded (the NaN measurement stands)."""
+    def _refuse_outside(self, caller: str, key: str, start_ns: int, end_ns: int, counter_j: float) -> None:
+        """A ValueError for a span that no power reading covers (NaN, source "", without a word until now): the
+        recorded range, or that all power readings are NaN; nothing when none was recorded (the NaN stands)."""
         s = self.sampler.samples(collect=False, check=False)
-        t = s["t_ns"][np.isfinite(s["power_w"])]
+        t, nan = s["t_ns"][np.isfinite(s["power_w"])], s["source"][np.isin(s["source"], POWER_PREFERENCE)]
+        if not t.size and nan.size:
+            raise ValueError(f"{caller}({key!r}): no power reading covers [{start_ns}, {end_ns}] ns: the {nan.size} "
+                             f"power readings recorded ({', '.join(sorted(set(nan)))}) are all NaN (the GPU reported "
+                             "no power, or the trace lost it)" + (f"; the energy counter read {counter_j:.1f} J over "
+                                                                  "it" if math.isfinite(counter_j) else ""))
         if not t.size:
             return
         lo, hi = int(t.min()), int(t.max())  # (an end past them first: a start in the buffer's first interval is read)
@@ -439,7 +443,7 @@ class EnergyMonitor:
         m = _measurement(key, start_ns, end_ns, integrate_window(samples, sampler.gpu_count, start_ns, end_ns, periods,
                                                                 hold_s=hold_limits(sampler.meta)), periods)
         if not m.source:
-            self._refuse_outside(caller, key, start_ns, end_ns)
+            self._refuse_outside(caller, key, start_ns, end_ns, m.counter_energy_j)
         _refuse_uncovered_gpu(caller, key, start_ns, end_ns, samples, sampler.gpu_count, m.update_period_s)
         if m.short_window:
             warnings.warn(f"window {key!r} lasted {m.duration_s * 1e3:.2f} ms, shorter than the "
