@@ -64,3 +64,18 @@ def test_a_window_whose_power_readings_are_all_nan_is_refused_saying_so(counter)
                                              r"nvml_instant\) are all NaN"
                                              + (r".*energy counter read 210\.0 J over it$" if counter else r" \(.*\)$")):
             mon.measure("prefill", int(0.6 * S), int(1.3 * S), recorded=True)
+
+
+def test_a_gpu_whose_power_readings_are_all_nan_beside_one_read_is_named():
+    # two GPUs, the second's readings all NaN: energy_j NaN (energy_j_per_gpu (210.0, nan)), source
+    # 'nvml_instant', and nothing said which GPU or why
+    n, t = 40, np.arange(40, dtype=np.int64) * (S // 20)
+    trace = Trace(samples={"t_ns": np.concatenate([t, t]), "gpu": np.repeat([0, 1], n),
+                           "power_w": np.concatenate([np.full(n, 300.0), np.full(n, np.nan)]),
+                           "energy_j": np.full(2 * n, np.nan), "source": ["nvml_instant"] * (2 * n)},
+                  meta={"gpus": [{"index": 0, "name": "x", "uuid": ""}, {"index": 1, "name": "x", "uuid": ""}],
+                        "update_period_s": {"nvml_instant": 0.05}})
+    with EnergyMonitor(PowerSampler.replay(trace, realtime=False, rebase=False), sync=False, wait=False) as mon:
+        with pytest.raises(ValueError, match=r"measure\('decode'\): GPU 1's 40 power readings are all NaN, where "
+                                             r"other GPUs were read"):
+            mon.measure("decode", int(0.6 * S), int(1.3 * S), recorded=True)

@@ -4,7 +4,7 @@ update period.
 
 Modules, one concept each: ``marks``, ``signals`` (naming), ``sampler`` (``PowerSampler``),
 ``integrate`` (window energy) with ``gaps`` (holes in the driver buffer) and ``ties`` (readings at one time),
-``monitor`` (``EnergyMonitor``, ``Measurement``), ``kernels`` (CUPTI, stream marks), ``trace`` and ``synthetic``
+``monitor`` (``EnergyMonitor``, ``Measurement``) with ``coverage`` (every GPU read over a span), ``kernels`` (CUPTI, stream marks), ``trace`` and ``synthetic``
 (the format; the synthetic NVML world),
 ``attribution`` with ``attribution_design`` and ``attribution_reference``.
 

@@ -35,7 +35,8 @@ import numpy as np
 
 from energylens import _core
 from energylens.errors import EnergyLensError
-from energylens.measure.gaps import HOLD_S, hold_limits
+from energylens.measure.coverage import refuse_uncovered_gpu
+from energylens.measure.gaps import hold_limits
 from energylens.measure.integrate import (
     POWER_PREFERENCE,
     WindowEnergy,
@@ -174,31 +175,6 @@ def _measurement(key: str, start_ns: int, end_ns: int, w: WindowEnergy,
                        counter_energy_j=ctotal, counter_energy_j_per_gpu=w.counter_energy_j_per_gpu,
                        source=w.source, sample_count=w.sample_count, update_period_s=period, short_window=short,
                        bridged_s=w.bridged_s, gap_count=w.gap_count, gap_s=w.gap_s)
-
-
-def _refuse_uncovered_gpu(caller: str, key: str, start_ns: int, end_ns: int, samples: Mapping[str, np.ndarray],
-                          gpu_count: int, period_s: float) -> None:
-    """A ValueError naming the GPU whose power readings begin after ``start_ns`` or end before ``end_ns`` by more
-    than a held value's re-send (1 s) and two update periods, where another GPU's cover the span: its first or last
-    reading was held over the rest without a word (a trace of GPUs of different lengths: 1102.6 J for a GPU read
-    for half the window, more than the one read throughout)."""
-    ok = np.isin(samples["source"], POWER_PREFERENCE) & np.isfinite(samples["power_w"])
-    t, gpu = samples["t_ns"][ok], samples["gpu"][ok]
-    tol = int((HOLD_S + 2 * (period_s if math.isfinite(period_s) else 0.1)) * 1e9)
-    ranges = {g: (int(t[gpu == g].min()), int(t[gpu == g].max())) for g in range(gpu_count) if (gpu == g).any()}
-    if len(ranges) < 2:
-        return
-    for g, (lo, hi) in ranges.items():
-        others = [r for h, r in ranges.items() if h != g]
-        if hi < end_ns - tol and any(b >= end_ns - tol for _, b in others):
-            edge = f"end at t_ns {hi}, {(end_ns - hi) * 1e-9:.3g} s before the window ends"
-        elif lo > start_ns + tol and any(a <= start_ns + tol for a, _ in others):
-            edge = f"begin at t_ns {lo}, {(lo - start_ns) * 1e-9:.3g} s after the window starts"
-        else:
-            continue
-        raise ValueError(f"{caller}({key!r}): GPU {g}'s power readings {edge} [{start_ns}, {end_ns}], where other GPUs "
-                         "were read: its energy would hold one reading over time nothing recorded; measure a span "
-                         "every GPU's readings cover")
 
 
 class WindowResult:
@@ -444,7 +420,7 @@ class EnergyMonitor:
                                                                 hold_s=hold_limits(sampler.meta)), periods)
         if not m.source:
             self._refuse_outside(caller, key, start_ns, end_ns, m.counter_energy_j)
-        _refuse_uncovered_gpu(caller, key, start_ns, end_ns, samples, sampler.gpu_count, m.update_period_s)
+        refuse_uncovered_gpu(caller, key, start_ns, end_ns, samples, sampler.gpu_count, m.update_period_s)
         if m.short_window:
             warnings.warn(f"window {key!r} lasted {m.duration_s * 1e3:.2f} ms, shorter than the "
                           f"{m.source} update period ({m.update_period_s * 1e3:.1f} ms): energy_j is an "
