@@ -9,3 +9,16 @@ from pathlib import Path
 SHARED_DATA = Path(os.environ.get("ENERGYLENS_SHARED_DATA", "/work/shared/data"))
 V3 = SHARED_DATA / "mlenergy-v3-h100" / "llm_configs_h100.csv"
 SPLITWISE = SHARED_DATA / "splitwise-perf-model" / "perf_model.csv"
+
+
+def read_v3_rows(absent: str):
+    """The v3 H100 rows as ``read_profiles`` reads them, index 0..n-1; ``None`` after saying on stderr that the
+    export is not at ``V3`` and what the caller therefore skips (``absent``, e.g. "nothing to diagnose")."""
+    import sys
+
+    if not V3.is_file():
+        print(f"{V3} not found: {absent}", file=sys.stderr)
+        return None
+    from energylens.profiles import read_profiles
+
+    return read_profiles(str(V3)).reset_index(drop=True)

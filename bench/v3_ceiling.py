@@ -36,14 +36,12 @@ import numpy as np
 import pandas as pd
 
 import accuracy_ceiling  # bench/: the per-series oracle
-from data_paths import V3 as V3_CSV
+from data_paths import read_v3_rows
 from energylens.compare.methods import ClosedForm, MethodBase
 from energylens.compare.result import summarize
 from energylens.compare.runner import run_evaluation
 from energylens.model import EnergyModel
-from energylens.profiles import read_profiles
 
-V3 = V3_CSV
 OUT = Path(__file__).parent / "results" / "v3_ceiling.json"
 SERIES_BY = ["task", "model", "n_gpus"]
 CONFIG_BY = ["task", "model", "n_gpus", "max_num_seqs"]
@@ -109,11 +107,10 @@ def main(argv=None) -> int:
     ap.add_argument("--repeats", type=int, default=20)
     ap.add_argument("--json", type=Path, default=OUT)
     args = ap.parse_args(argv)
-    if not V3.is_file():
-        print(f"{V3} not found: nothing to measure", file=sys.stderr)
-        return 0
     warnings.simplefilter("ignore")
-    df = read_profiles(str(V3)).reset_index(drop=True)
+    df = read_v3_rows("nothing to measure")
+    if df is None:
+        return 0
     df["row_id"] = np.arange(len(df))
     fixed = {"energylens, fitted on all 405 rows (in-sample)": in_sample_template(df)}
     for name, basis in BASES.items():

@@ -34,14 +34,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from data_paths import V3 as V3_CSV
+from data_paths import read_v3_rows
 from energylens.compare.splits import random_splits
 from energylens.model import EnergyModel
 from energylens.model import reference as R
-from energylens.profiles import read_profiles
 from energylens.profiles.features import build_features
 
-V3 = V3_CSV
 OUT = Path(__file__).parent / "results" / "v3_top1_misses.json"
 GROUP = ["task", "model", "gpu"]
 SERIES = ["task", "model", "n_gpus"]
@@ -147,11 +145,10 @@ def main(argv=None) -> int:
     ap.add_argument("--repeats", type=int, default=20)
     ap.add_argument("--json", type=Path, default=OUT)
     args = ap.parse_args(argv)
-    if not V3.is_file():
-        print(f"{V3} not found: nothing to diagnose", file=sys.stderr)
-        return 0
     warnings.simplefilter("ignore")
-    df = read_profiles(str(V3)).reset_index(drop=True)
+    df = read_v3_rows("nothing to diagnose")
+    if df is None:
+        return 0
     full = EnergyModel(bootstrap=0, seed=0).fit(df)
     insample = full.predict(df, check_range=False)
     smooth, rep = smooth_scatter(df), repeat_scatter(df)

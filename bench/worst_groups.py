@@ -23,10 +23,9 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).parent))
 import v3_top1_misses as M  # noqa: E402
-from data_paths import V3  # noqa: E402
+from data_paths import read_v3_rows  # noqa: E402
 from energylens.model import EnergyModel  # noqa: E402
 from energylens.model import reference as R  # noqa: E402
-from energylens.profiles import read_profiles  # noqa: E402
 from energylens.profiles.features import build_features  # noqa: E402
 
 OUT = Path(__file__).parent / "results" / "worst_groups.json"
@@ -50,11 +49,10 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--json", type=Path, default=OUT)
     args = ap.parse_args(argv)
-    if not V3.is_file():
-        print(f"{V3} not found: nothing to diagnose", file=sys.stderr)
-        return 0
     warnings.simplefilter("ignore")
-    df = read_profiles(str(V3)).reset_index(drop=True)
+    df = read_v3_rows("nothing to diagnose")
+    if df is None:
+        return 0
     full = EnergyModel(bootstrap=0, seed=0).fit(df)
     t = table(df, full)
     ends = t.sort_values("batch_size").groupby(SERIES, sort=False)
