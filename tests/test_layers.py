@@ -22,7 +22,8 @@ import pytest
 SRC = Path(__file__).resolve().parents[1] / "python" / "energylens"
 
 #: Modules every layer may import (they import nothing of the layers themselves).
-SHARED = {"errors", "extras", "capabilities", "outputs", "parallel", "signal_handlers", "warning_sink", "_core", ""}
+SHARED = {"errors", "extras", "capabilities", "outputs", "parallel", "signal_handlers", "warning_sink", "arguments",
+          "_core", ""}
 
 #: Subpackage -> the subpackages it may import (besides itself and SHARED).
 ALLOWED: dict[str, set[str]] = {

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from energylens.arguments import flag  # re-exported: sampler and monitor take it from here
 from energylens.measure.units import MAX_PLAUSIBLE_W, UnitsWarning
 
 __all__ = ["BUFFER_POLL_MAX_S", "seconds", "flag", "cpu_budget", "synthetic_timeline", "synthetic_periods", "gpu_list", "chain_names", "check_nvml_intervals"]
@@ -32,14 +33,6 @@ def seconds(name: str, value: Any, *, at_most: float | None = None, why: str = "
         raise ValueError(f"{name} must be a finite number of seconds {limit} (not milliseconds), got {value!r}"
                          + (f": {why}" if why else ""))
     return float(value)
-
-
-def flag(name: str, value: Any) -> bool:
-    """``value`` as a bool; a ValueError naming ``name`` for anything but True / False (``realtime="no"`` was
-    truthy: the trace played in real time; ``rebase=None`` falsy)."""
-    if not isinstance(value, (bool, np.bool_)):
-        raise ValueError(f"{name} must be True or False, got {value!r}")
-    return bool(value)
 
 
 def cpu_budget(value: Any) -> float:

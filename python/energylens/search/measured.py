@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from energylens import _core
+from energylens.arguments import flag
 from energylens.search.candidates import measured_latencies
 from energylens.search.confidence import DEFAULT_CONFIDENCE, check_confidence, confidence_limits
 from energylens.search.deferred import Deferred
@@ -83,9 +84,7 @@ class MeasuredLatency:
 def check_measured(measured_latency, candidates, rate_per_s) -> bool:
     """``measured_latency`` as a bool; ValueError where it cannot apply: not a boolean, no candidate table (a
     measurement belongs to a table's row), or with a request rate (module docstring)."""
-    if not isinstance(measured_latency, (bool, np.bool_)):
-        raise ValueError(f"measured_latency must be True or False, got {measured_latency!r}")
-    if not measured_latency:
+    if not flag("measured_latency", measured_latency):
         return False
     if candidates is None:
         raise ValueError("measured_latency=True (--measured-latency) reads the measured ttft_s / tpot_s of a candidate "

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from energylens.arguments import flag
 from energylens.profiles.schema import MAX_GPU_COUNT
 from energylens.search.memory import MEMORY_DEFAULTS
 from energylens.search.space import GIB
@@ -64,13 +65,6 @@ def _number(name: str, value, *, low: float = 0.0, high: float = math.inf, close
     return f
 
 
-def _flag(name: str, value) -> bool:
-    """A real boolean (``"no"`` or 0 would read as a choice the user did not make); ValueError otherwise."""
-    if not isinstance(value, (bool, np.bool_)):
-        raise ValueError(f"{name} must be True or False, got {value!r}")
-    return bool(value)
-
-
 def _reserve(name: str, value) -> float:
     """A memory reserve: a finite number >= 0 (NaN would switch the memory check off)."""
     return 0.0 if _is_zero(value) else _number(name, value)
@@ -93,7 +87,7 @@ def check_call_options(*, bootstrap, bootstrap_seed, progress):
     ``progress`` None, a boolean or a callable(done, total); ValueError naming the keyword otherwise. Returns
     ``progress`` as the search reads it: a NumPy boolean as Python's (``np.True_`` passed the check, was not
     ``True`` to the search and went to the engine as the callable: "'numpy.bool' object is not callable")."""
-    _flag("bootstrap", bootstrap)
+    flag("bootstrap", bootstrap)
     if not _whole(bootstrap_seed) and not _is_zero(bootstrap_seed):
         raise ValueError(f"bootstrap_seed must be a whole number >= 0, got {bootstrap_seed!r}")
     if progress is not None and not isinstance(progress, (bool, np.bool_)) and not callable(progress):
@@ -144,7 +138,7 @@ def native_options(*, top=10, tpot_limit_s=None, ttft_limit_s=None, rate_per_s=N
         raise ValueError(f"objective must be one of {', '.join(OBJECTIVES)}, got {objective!r}")
     if objective == "carbon" and carbon_g_per_kwh is None:
         raise ValueError("objective 'carbon' needs carbon_g_per_kwh > 0 (--carbon: grid intensity, g CO2 per kWh)")
-    opts = {"objective": objective, "per_token": _flag("per_token", per_token),
+    opts = {"objective": objective, "per_token": flag("per_token", per_token),
             "gpu_memory_utilization": _number("gpu_memory_utilization", gpu_memory_utilization, high=1.0),
             **_runtime_reserve(runtime_reserve_gib),
             "activation_tokens": _reserve("activation_tokens", activation_tokens)}
