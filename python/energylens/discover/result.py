@@ -85,14 +85,19 @@ class DiscoveryResult:
         missing = [k for k in _RESULT_KEYS if k not in doc]
         if missing:
             raise ValueError(f"{source}: the discovery result lacks {', '.join(map(repr, missing))}")
+        if not isinstance(doc["front"], list):
+            kind = {"dict": "object", "str": "string"}.get(type(doc["front"]).__name__, type(doc["front"]).__name__)
+            raise ValueError(f"{source}: 'front' is a JSON {kind}, not a list of expressions")
         try:
             front = [_entry(e) for e in doc["front"]]
-            return cls(**{k: doc[k] for k in _RESULT_KEYS if k not in ("front", "template")}, front=front,
+            result = cls(**{k: doc[k] for k in _RESULT_KEYS if k not in ("front", "template")}, front=front,
                        template=_nan(doc["template"]), residual_test=doc.get("residual_test"),
                        dropped=doc.get("dropped", []), merged=doc.get("merged", []), profiles=doc.get("profiles", ""),
                        settings=doc.get("settings", {}), search=doc.get("search", {}))
         except (TypeError, KeyError, AttributeError) as exc:
             raise ValueError(f"{source}: a malformed discovery result ({type(exc).__name__}: {exc})") from None
+        _check_indices(result, doc, source)
+        return result
 
     def to_json(self) -> str:
         """The result as strict JSON: a score the held-out rows cannot give (NaN) or an infinite CV error is
@@ -115,6 +120,25 @@ class DiscoveryInterrupted(KeyboardInterrupt):
 
 _RESULT_KEYS = ("target", "backend", "backend_reason", "seed", "n_train", "n_heldout", "variables", "front",
                 "template", "chosen", "seconds")
+
+
+def _whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check_indices(result: DiscoveryResult, doc: dict[str, Any], source: str) -> None:
+    """``chosen`` an index of the front (or None: an interrupted run that scored none) and each complexity a whole
+    number; a ValueError naming ``source`` otherwise. Before 2026-12-07 a hand-edited ``chosen`` of 99 was an
+    IndexError traceback from ``fit --expression``, -1 fitted the last entry and ``true`` the second."""
+    n = len(result.front)
+    for i, e in enumerate(result.front):
+        if not _whole(e.complexity):
+            raise ValueError(f"{source}: front[{i}]'s complexity {e.complexity!r} is not a whole number")
+    chosen = doc["chosen"]
+    if chosen is not None and not (_whole(chosen) and 0 <= chosen < n):
+        where = f"an index of its front, 0..{n - 1}" if n else "null: its front is empty"
+        raise ValueError(f"{source}: 'chosen' is {chosen!r}, where it must be {where} (or null where no expression "
+                         "was scored)")
 
 
 def _entry(e: dict[str, Any]) -> FrontEntry:
