@@ -249,7 +249,7 @@ def test_a_missing_backend_is_said_before_the_run_says_it_reads_the_profiles(mon
     monkeypatch.setattr(sel, "_has", lambda module: module == "pyoperon")
     assert main(["discover", "bundled", "--backend", "pysr", "-o", "/dev/null"]) == 2
     err = capsys.readouterr().err
-    assert "PySR is not installed (pip install pysr, and a Julia runtime" in err
+    assert "PySR is not installed: pip install pysr; PySR also needs Julia" in err
     assert "discover: reading" not in err
 
 

@@ -85,7 +85,7 @@ def test_pysr_asked_for_by_name_and_absent_says_operon_would_run(monkeypatch):
     """--backend pysr without PySR named PySR's install only, not that the default backend (installed) runs
     without the option."""
     monkeypatch.setattr(sel, "_has", lambda module: module == "pyoperon")
-    with pytest.raises(sel.BackendUnavailable, match=r"PySR is not installed .*the default backend, operon "
+    with pytest.raises(sel.BackendUnavailable, match=r"PySR is not installed: .*the default backend, operon "
                                                      r"\(pyoperon\), is installed: leave out --backend pysr"):
         sel.select_backend("pysr")
     monkeypatch.setattr(sel, "_has", lambda module: False)  # neither: no such hint

@@ -17,7 +17,8 @@ __all__ = ["BackendUnavailable", "BackendChoice", "select_backend", "julia_execu
            "OPERON_INSTALL", "PYSR_INSTALL"]
 
 OPERON_INSTALL = "pip install 'energylens[sr]'  (or: pip install pyoperon)"
-PYSR_INSTALL = "pip install pysr, and a Julia runtime (julia on PATH or PYTHON_JULIAPKG_EXE)"
+PYSR_INSTALL = ("pip install pysr; PySR also needs Julia, installed apart from pip (julia on PATH, or its path in "
+                "PYTHON_JULIAPKG_EXE): energylens does not let PySR download it")
 
 
 class BackendUnavailable(EnergyLensError):
@@ -64,9 +65,11 @@ def select_backend(name: str = "auto") -> BackendChoice:
         why = "requested" if name == "operon" else "auto: pyoperon is installed (the default backend)"
         return BackendChoice("operon", why)
     if not pysr:  # (asked for by name with operon installed, it did not say that operon would run without it)
-        hint = (f"; or the default backend: {OPERON_INSTALL}" if name != "pysr" else
-                "; the default backend, operon (pyoperon), is installed: leave out --backend pysr" if operon else "")
-        raise BackendUnavailable(f"backend '{name}': PySR is not installed ({PYSR_INSTALL}){hint}")
+        if name == "auto":  # (neither: it named PySR's install first and the default backend's as an afterthought)
+            raise BackendUnavailable(f"no symbolic-regression backend is installed: the default, operon: "
+                                     f"{OPERON_INSTALL}; or PySR: {PYSR_INSTALL}")
+        hint = "; the default backend, operon (pyoperon), is installed: leave out --backend pysr" if operon else ""
+        raise BackendUnavailable(f"backend 'pysr': PySR is not installed: {PYSR_INSTALL}{hint}")
     if julia is None:
         wrong = [f"{v} = {os.environ[v]!r} is not an executable file" for v in JULIA_VARIABLES if os.environ.get(v)]
         raise BackendUnavailable(
