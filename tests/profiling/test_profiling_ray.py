@@ -5,14 +5,18 @@ are in test_profiling_ray_cluster.py."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 import pytest
 
 from energylens.cli import main
+from energylens.profiles import load_profiles
 from energylens.profiling import Store, parse_spec
 from energylens.profiling.ray_runner import gpu_shortage
 
@@ -27,11 +31,11 @@ def _spec(path, tiny_model: str, sweep: str = "", max_num_seqs: str = "[1, 2]", 
     return path
 
 
-def _ray_sweep(spec, store) -> subprocess.Popen:
+def _ray_sweep(spec, store, env: dict[str, str] | None = None) -> subprocess.Popen:
     """``energylens profile SPEC -o STORE --ray local --ray-no-gpus`` in a process of its own, output piped."""
     return subprocess.Popen([sys.executable, "-m", "energylens.cli.main", "profile", str(spec), "-o", str(store),
                              "--ray", "local", "--ray-no-gpus", "--power-source", "synthetic:150"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
 
 
 def _terminated(sweep: subprocess.Popen, ready) -> str:
@@ -104,6 +108,40 @@ def test_sigterm_while_ray_starts_exits_143(tiny_model, tmp_path):
 
     _terminated(sweep, starting)
     assert not Store(tmp_path / "store").statuses(), "no unit ran"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="POSIX signals")
+def test_ctrl_c_of_a_ray_sweep_leaves_no_worker_folders_and_resume_finishes_it(tiny_model, tmp_path):
+    """Ctrl-C of a `--ray local` sweep shut Ray down under its running units: Ray killed each isolated worker
+    before the task could remove the unit's energylens-worker-* folder (one per running unit left in the
+    temporary directory; the local sweep removes its one). The running units are now stopped as the local
+    sweep stops its one, their folders removed, and --resume measures what had not finished."""
+    pytest.importorskip("ray", reason="needs Ray (pip install 'energylens[ray]')")
+    spec = _spec(tmp_path / "ray.toml", tiny_model, 'isolation = "process"\nmin_window_s = 1.0\n', "[1, 2]", "[3]")
+    store = tmp_path / "store"
+    temp = Path(tempfile.mkdtemp(prefix="el-ray-"))  # short: Ray's socket paths go under TMPDIR too
+    try:
+        sweep = _ray_sweep(spec, store, dict(os.environ, TMPDIR=str(temp)))
+        try:
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline and not list(temp.glob("energylens-worker-*")) and sweep.poll() is None:
+                time.sleep(0.1)
+            assert list(temp.glob("energylens-worker-*")), "no unit's worker started"
+            sweep.send_signal(signal.SIGINT)
+            _, err = sweep.communicate(timeout=120)
+        finally:
+            if sweep.poll() is None:
+                sweep.kill()
+        assert sweep.returncode == 130, err
+        assert "energylens profile: interrupted (Ctrl-C)" in err
+        time.sleep(1.0)  # (nothing may remove a folder after the sweep exited: a late removal is not one)
+        assert not list(temp.glob("energylens-worker-*")), "the interrupted units' worker folders were left behind"
+    finally:
+        shutil.rmtree(temp, ignore_errors=True)
+    assert len(Store(store).statuses()) < 2
+    assert main(["profile", str(spec), "-o", str(store), "--ray", "local", "--ray-no-gpus", "--resume",
+                 "--power-source", "synthetic:150"]) == 0
+    assert sorted(load_profiles(store)["max_num_seqs"]) == [1, 2]
 
 
 def test_units_that_reserve_more_gpus_than_the_cluster_has_are_named():

@@ -28,7 +28,7 @@ from energylens.outputs import plural
 from energylens.profiling.requirements import check_ray
 from energylens.profiling.spec import RunConfig
 from energylens.profiling.store import PartNotWrittenError
-from energylens.profiling.worker import base_row, error_text, execute
+from energylens.profiling.worker import STOP_GRACE_S, base_row, error_text, execute
 
 __all__ = ["run_on_ray", "gpu_shortage"]
 
@@ -141,20 +141,43 @@ def run_on_ray(configs: list[RunConfig], power_source: str, address: str,
         gate = ray.remote(num_cpus=0)(_Gate).remote()
         remote = ray.remote(_task)
         pending = {}
-        for cfg in configs:
-            opts = {"num_gpus": cfg.n_gpus if reserve_gpus else 0, "num_cpus": 1, "max_retries": 0}
-            pending[remote.options(**opts).remote(cfg.to_dict(), power_source, gate)] = cfg
-        while pending:
-            ready, _ = ray.wait(list(pending), num_returns=1)
-            for ref in ready:
-                cfg = pending.pop(ref)
-                try:
-                    record(cfg, _result(ray, ref, cfg, power_source))
-                except PartNotWrittenError as exc:
-                    _drain(ray, gate, pending, power_source, record, exc, out or sys.stdout)
+        try:
+            for cfg in configs:
+                opts = {"num_gpus": cfg.n_gpus if reserve_gpus else 0, "num_cpus": 1, "max_retries": 0}
+                pending[remote.options(**opts).remote(cfg.to_dict(), power_source, gate)] = cfg
+            while pending:
+                ready, _ = ray.wait(list(pending), num_returns=1)
+                for ref in ready:
+                    cfg = pending.pop(ref)
+                    try:
+                        record(cfg, _result(ray, ref, cfg, power_source))
+                    except PartNotWrittenError as exc:
+                        _drain(ray, gate, pending, power_source, record, exc, out or sys.stdout)
+        except KeyboardInterrupt:  # Ctrl-C, or SIGTERM (the command line's Terminated)
+            _stop_units(ray, gate, list(pending))
+            raise
     finally:
         if started_here:
             ray.shutdown()
+
+
+def _stop_units(ray: Any, gate: Any, refs: list[Any], grace_s: float = STOP_GRACE_S + 5.0) -> None:
+    """On Ctrl-C or SIGTERM of the sweep, before Ray is shut down (which kills each task's processes at once,
+    leaving an isolated unit's energylens-worker-* folder behind): no queued unit starts (the gate closes, the
+    queued tasks are cancelled), and each running one is stopped as a local sweep stops its one (the task's
+    cancellation is a KeyboardInterrupt in it: its worker's process group ended, the folder removed), waited for
+    up to ``grace_s``. Their rows are not recorded: ``--resume`` runs them. A second interrupt cuts the wait short."""
+    try:
+        ray.get(gate.close.remote(), timeout=5)
+    except Exception:  # noqa: BLE001 - the gate's actor lost: the cancellations below still stop every unit
+        pass
+    for ref in refs:
+        try:
+            ray.cancel(ref)
+        except Exception:  # noqa: BLE001 - (finished meanwhile) nothing to stop
+            pass
+    if refs:
+        ray.wait(refs, num_returns=len(refs), timeout=grace_s)
 
 
 def _result(ray: Any, ref: Any, cfg: RunConfig, power_source: str) -> dict[str, Any] | None:

@@ -33,7 +33,7 @@ from energylens.profiling.meter import Meter, make_sampler
 from energylens.profiling.spec import RunConfig, is_local_path
 
 __all__ = ["execute", "run_in_process", "run_in_subprocess", "base_row", "run_layout", "watch_parent", "cooldown", "package_versions",
-           "unit_visible_devices", "error_text", "STOP_GRACE_S", "ERROR_CHARS", "WORKER_TAIL"]
+           "unit_visible_devices", "error_text", "STOP_GRACE_S", "WAIT_SLICE_S", "ERROR_CHARS", "WORKER_TAIL"]
 
 #: On Ctrl-C or SIGTERM of the sweep, how long the worker's process group gets to exit after SIGTERM
 #: (vLLM shuts its engine down) before SIGKILL.
@@ -282,6 +282,28 @@ def _read_result(path: Path) -> dict[str, Any] | str:
     return row
 
 
+#: The longest an isolated unit's wait for its worker blocks at once: a Ray task's cancellation (how an interrupted
+#: Ray sweep stops its running units) is a KeyboardInterrupt scheduled in the task's main thread, not a signal, so
+#: it acts only when the wait returns (one wait of the whole timeout_s ignored it, and Ray's shutdown then killed
+#: the worker, its energylens-worker-* folder left behind).
+WAIT_SLICE_S = 0.5
+
+
+def _communicate(proc: subprocess.Popen, timeout: float) -> tuple[bytes, str]:
+    """The worker's output once it exits, and ``""``; or, ``timeout`` seconds on, its group killed, what it wrote
+    and why (the row's error). Waits in slices of :data:`WAIT_SLICE_S` (retrying communicate loses no output)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        left = deadline - time.monotonic()
+        try:
+            return proc.communicate(timeout=max(min(left, WAIT_SLICE_S), 0.0))[0], ""
+        except subprocess.TimeoutExpired:
+            if left > WAIT_SLICE_S:
+                continue
+        os.killpg(proc.pid, signal.SIGKILL)  # the worker and anything it started (vllm serve)
+        return proc.communicate()[0], f"timeout: no result after {timeout:g} s (sweep.timeout_s); killed"
+
+
 def run_in_subprocess(cfg: RunConfig, power_source: str) -> dict[str, Any]:
     """Measure ``cfg`` in a fresh Python process (own CUDA context, own memory; killed on timeout), which sees
     only the unit's GPUs (:func:`unit_visible_devices`)."""
@@ -295,12 +317,7 @@ def run_in_subprocess(cfg: RunConfig, power_source: str) -> dict[str, Any]:
                                 env=env)
         t0 = time.monotonic()
         try:
-            log, _ = proc.communicate(timeout=timeout)
-            error = ""
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)  # the worker and anything it started (vllm serve)
-            log, _ = proc.communicate()
-            error = f"timeout: no result after {timeout:g} s (sweep.timeout_s); killed"
+            log, error = _communicate(proc, timeout)
         except BaseException:  # Ctrl-C / SIGTERM of the sweep: the worker's own session would outlive it
             _stop_group(proc)
             raise
