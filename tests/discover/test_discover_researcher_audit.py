@@ -150,7 +150,7 @@ def test_the_printed_table_shows_the_error_that_chose_and_names_the_variables(mo
     assert "CV%: the 5-fold cross-validated mean |relative error| on the training rows" in printed
     assert "variables: E_mem = " in printed and "E_pf = " in printed
     page = (tmp_path / "r" / "discovery.md").read_text()
-    assert "CV error: the 5-fold cross-validated mean |relative error| on the training rows" in page
+    assert "CV %: the 5-fold cross-validated mean |relative error| on the training rows" in page
 
 
 def test_a_search_under_a_tenth_of_a_second_does_not_read_as_no_time():

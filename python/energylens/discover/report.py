@@ -103,7 +103,7 @@ def write_report(result: DiscoveryResult, directory: str | Path) -> Path:
              f"Backend {result.backend} ({result.backend_reason}); seed {result.seed}; {result.n_train} training "
              f"rows, {result.n_heldout} held-out rows; {result.seconds:.1f} s.", *_search_lines(result), "",
              "![front](front.png)", "",
-             "| | complexity | held-out R^2 | Top-1 | TP x PP choice | pairwise | MAPE % | CV error |",
+             "| | complexity | held-out R^2 | Top-1 | TP x PP choice | pairwise | MAPE % | CV % |",
              "|---|---|---|---|---|---|---|---|",
              f"| template | {len(ENERGY_PARAM_NAMES)} params | {shown(t['r2'], '.4f')} | {shown(t['top1'], '.3f')} | "
              f"{shown(t['parallelism_top1'], '.3f')} | {shown(t['pairwise'], '.3f')} | {shown(t['mape'], '.2f')} | |"]
@@ -112,12 +112,13 @@ def write_report(result: DiscoveryResult, directory: str | Path) -> Path:
         mark = " (chosen)" if i == result.chosen else ""
         lines.append(f"| {i}{mark} | {e.complexity} | {shown(h['r2'], '.4f')} | {shown(h['top1'], '.3f')} | "
                      f"{shown(h['parallelism_top1'], '.3f')} | {shown(h['pairwise'], '.3f')} | {shown(h['mape'], '.2f')} | "
-                     f"{shown(e.cv_error, '.4f')} |")
+                     f"{shown(100 * e.cv_error, '.2f')} |")  # (as printed: it was 0.0985 for 9.85)
     if heldout_counts(t):
         lines += ["", "H" + heldout_counts(t)[1:] + "."]
-    lines += ["", ("CV error: the 5-fold cross-validated mean |relative error| on the training rows" if result.target != "residual"
-                   else "CV error: the 5-fold cross-validated mean |error| of the log-correction g on the training rows")
-              + "; the chosen expression has the lowest."]
+    lines += ["", ("CV %: the 5-fold cross-validated mean |relative error| on the training rows" if result.target != "residual"
+                   else "CV %: the 5-fold cross-validated mean |error| of the log-correction g on the training rows "
+                   "(x 100; about a relative error)")
+              + " (`cv_error` in discovery.json, a fraction); the chosen expression has the lowest."]
     lines += ["", "R^2 and MAPE are of the predicted energy" + (
         " (template x exp(g)); the R^2 of g itself on the held-out log-residuals is `r2_residual` in "
         "discovery.json" if result.target == "residual" else "") + "."]
@@ -127,7 +128,7 @@ def write_report(result: DiscoveryResult, directory: str | Path) -> Path:
     if result.merged:
         lines += ["", f"Merged: {len(result.merged)} front expression(s), each into an entry above (the same expression "
                   "up to its constants, or the same predictions on every row): " + "; ".join(
-                      f"`{m['expression']}` into {m['into']}: {m['why']}" for m in result.merged) + "."]
+                      f"complexity {m['complexity']}, `{m['expression']}` into {m['into']}: {m['why']}" for m in result.merged) + "."]
     if result.dropped:
         lines += ["", f"Left out: {len(result.dropped)} front expression(s) whose constants no fit could give a "
                   "finite error on the training rows: " + "; ".join(f"`{d['expression']}`" for d in result.dropped) + "."]
