@@ -32,6 +32,7 @@ from energylens.measure.sampler_options import (
     cpu_budget,
     flag,
     gpu_list,
+    not_negative,
     seconds,
     synthetic_periods,
     synthetic_timeline,
@@ -269,12 +270,15 @@ class PowerSampler:
         ``energy_read_cpu_s`` makes them burn CPU (spinning).
         """
         t_ns, power = synthetic_timeline(timeline)
-        fails = {k: _finite(f"fail_after_s[{k!r}]", v) for k, v in (fail_after_s or {}).items()}
+        fails = {k: not_negative(f"fail_after_s[{k!r}]", _finite(f"fail_after_s[{k!r}]", v))
+                 for k, v in (fail_after_s or {}).items()}
         update_period_s, averaging_window_s, buffer_period_s, buffer_poll_s = synthetic_periods(
             update_period_s, averaging_window_s, buffer_period_s, buffer_poll_s)
         energy_offset_j, energy_read_latency_s, energy_read_cpu_s = (_finite(k, v) for k, v in (
             ("energy_offset_j", energy_offset_j), ("energy_read_latency_s", energy_read_latency_s),
             ("energy_read_cpu_s", energy_read_cpu_s)))
+        energy_read_latency_s = not_negative("energy_read_latency_s", energy_read_latency_s)
+        energy_read_cpu_s = not_negative("energy_read_cpu_s", energy_read_cpu_s)
         unknown = set(fails) - {"sample_buffer", "instant", "energy_counter"}
         if unknown:
             raise ValueError(f"fail_after_s keys must be signals sample_buffer/instant/energy_counter: {sorted(unknown)}")

@@ -16,7 +16,7 @@ import numpy as np
 from energylens.arguments import flag  # re-exported: sampler and monitor take it from here
 from energylens.measure.units import MAX_PLAUSIBLE_W, UnitsWarning
 
-__all__ = ["BUFFER_POLL_MAX_S", "seconds", "flag", "cpu_budget", "synthetic_timeline", "synthetic_periods", "gpu_list", "chain_names", "check_nvml_intervals"]
+__all__ = ["BUFFER_POLL_MAX_S", "seconds", "flag", "cpu_budget", "synthetic_timeline", "synthetic_periods", "not_negative", "gpu_list", "chain_names", "check_nvml_intervals"]
 
 #: The longest interval between drains of the driver's sample buffer (``nvmlDeviceGetSamples``): it holds ~120
 #: samples of ~20 ms, ~2.4 s (shared/docs/NVML-FACTS.md); a drain a second leaves room for a late one.
@@ -122,6 +122,14 @@ def synthetic_timeline(timeline: Sequence[Any]) -> tuple[list[np.ndarray], list[
         t_ns.append(np.round(t * 1e9).astype(np.int64))
         power.append(p)
     return t_ns, power
+
+
+def not_negative(name: str, value: float) -> float:
+    """``value`` (a finite float, :func:`~energylens.measure.sampler._finite`'s) if >= 0, else a ValueError naming
+    ``name`` and the value: a negative counter read time read as none, a negative fail_after_s as never."""
+    if value < 0:
+        raise ValueError(f"PowerSampler.synthetic: {name} must be >= 0 s, got {value!r}")
+    return value
 
 
 def synthetic_periods(update_period_s: Any, averaging_window_s: Any, buffer_period_s: Any,

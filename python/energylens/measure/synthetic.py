@@ -9,6 +9,8 @@ fixed order, so a seed fixes the whole trace.
 
 from __future__ import annotations
 
+import math
+import numbers
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -280,18 +282,58 @@ def synthetic_meta(gpu: int, truth: SyntheticTruth, update_period_s: dict[str, f
     }
 
 
-def check_synthetic(powers: dict[str, float], duration_s: float, update_period_s: float,
-                    averaging_window_s: float, kernel_duration_s: tuple[float, float],
-                    gap_s: tuple[float, float]) -> None:
-    """ValueError for arguments of ``synthetic_trace`` that make no NVML-like trace."""
+def _number(name: str, value: Any, *, positive: bool = False) -> float:
+    """``value`` as a finite float >= 0 (> 0 where ``positive``); else a ValueError naming ``name`` and the value."""
+    if isinstance(value, (bool, np.bool_, str)) or not isinstance(value, numbers.Real) or not math.isfinite(value) \
+            or value < 0 or (positive and value == 0):
+        raise ValueError(f"synthetic_trace: {name} must be a finite number {'>' if positive else '>='} 0, got {value!r}")
+    return float(value)
+
+
+def _span(name: str, value: Any, low: str) -> None:
+    """A ValueError naming ``name`` unless ``value`` is (min, max) with ``low`` (``"0 <"`` or ``"0 <="``) min <= max,
+    both finite."""
+    ok = isinstance(value, (tuple, list)) and len(value) == 2
+    if ok:
+        try:
+            lo, hi = (_number(name, v, positive=low == "0 <") for v in value)
+        except ValueError:
+            ok = False
+        else:
+            ok = lo <= hi
+    if not ok:
+        raise ValueError(f"synthetic_trace: {name} must be (min, max) seconds with {low} min <= max, got {value!r}")
+
+
+def check_synthetic(powers: dict[str, float], *, duration_s: Any, update_period_s: Any, averaging_window_s: Any,
+                    kernel_duration_s: Any, gap_s: Any, buffer_period_s: Any = None, buffer_jitter_s: Any = 0.0,
+                    noise_w: Any = 0.0, kernel_power_cv: Any = 0.0, energy_resolution_j: Any = 0.0,
+                    kernels_per_phase: Any = (1, 1)) -> None:
+    """ValueError for arguments of ``synthetic_trace`` that make no NVML-like trace, naming the option and the value
+    (a negative, NaN or infinite time or amount was taken silently: a negative buffer period drew millions of
+    buffer steps, a negative noise was none)."""
     if not powers:
         raise ValueError("class_power_w must name at least one class")
-    if duration_s <= 0 or update_period_s <= 0:
-        raise ValueError("duration_s and update_period_s must be positive")
-    if not 0 < averaging_window_s <= update_period_s:
-        raise ValueError("averaging_window_s must be in (0, update_period_s]")
-    lo, hi = kernel_duration_s
-    if not 0 < lo <= hi:
-        raise ValueError("kernel_duration_s must be (min, max) with 0 < min <= max")
-    if not 0 <= gap_s[0] <= gap_s[1]:
-        raise ValueError("gap_s must be (min, max) with 0 <= min <= max")
+    _number("duration_s", duration_s, positive=True)
+    update = _number("update_period_s", update_period_s, positive=True)
+    window = averaging_window_s
+    if not (isinstance(window, numbers.Real) and not isinstance(window, bool) and 0 < window <= update):
+        raise ValueError(f"synthetic_trace: averaging_window_s must be in (0, update_period_s], got {window!r} "
+                         f"(update_period_s={update:g})")
+    _span("kernel_duration_s", kernel_duration_s, "0 <")
+    _span("gap_s", gap_s, "0 <=")
+    jitter = _number("buffer_jitter_s", buffer_jitter_s)
+    if buffer_period_s is not None and buffer_period_s != 0:  # (None or 0: no driver buffer)
+        period = _number("buffer_period_s", buffer_period_s, positive=True)
+        if jitter >= period:
+            raise ValueError(f"synthetic_trace: buffer_jitter_s={jitter:g} must be less than buffer_period_s="
+                             f"{period:g}: each step is buffer_period_s +- buffer_jitter_s, and one of 0 s or less puts "
+                             "buffer readings out of time order")
+    for name, value in (("noise_w", noise_w), ("kernel_power_cv", kernel_power_cv),
+                        ("energy_resolution_j", energy_resolution_j)):
+        _number(name, value)
+    k = kernels_per_phase
+    if not (isinstance(k, (tuple, list)) and len(k) == 2 and all(isinstance(v, numbers.Integral) for v in k)
+            and 1 <= k[0] <= k[1]):
+        raise ValueError(f"synthetic_trace: kernels_per_phase must be (min, max) integers with 1 <= min <= max, "
+                         f"got {k!r}")

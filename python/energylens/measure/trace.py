@@ -470,7 +470,11 @@ def synthetic_trace(
     parameters with the truth (``meta["synthetic"]``). Deterministic for a given ``seed``.
     """
     powers = dict(DEFAULT_CLASS_POWER_W if class_power_w is None else class_power_w)
-    check_synthetic(powers, duration_s, update_period_s, averaging_window_s, kernel_duration_s, gap_s)
+    check_synthetic(powers, duration_s=duration_s, update_period_s=update_period_s, gap_s=gap_s,
+                    averaging_window_s=averaging_window_s, kernel_duration_s=kernel_duration_s,
+                    buffer_period_s=buffer_period_s, buffer_jitter_s=buffer_jitter_s, noise_w=noise_w,
+                    kernel_power_cv=kernel_power_cv, energy_resolution_j=energy_resolution_j,
+                    kernels_per_phase=kernels_per_phase)
     names = list(powers)
     rng = np.random.default_rng(seed)
     t_end = t0_ns + int(round(duration_s * 1e9))
