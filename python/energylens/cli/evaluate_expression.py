@@ -58,7 +58,7 @@ def expression_methods(args: argparse.Namespace) -> tuple[dict[str, Callable[[in
     is a discovery result, ``--pick`` in its front, its target energy or residual, each formula readable."""
     path = args.expression
     result = read_discovery(path)
-    _note_same_profiles(result, args.profiles, path)
+    same = _note_same_profiles(result, args.profiles, path)
     out: dict[str, Callable[[int, object], Any]] = {}
     about: list[dict] = []
     for index in picked_indices(result, args.pick, path):
@@ -71,14 +71,15 @@ def expression_methods(args: argparse.Namespace) -> tuple[dict[str, Callable[[in
         name = expression_method_name(result, index)
         out[name] = lambda seed, _gpu, index=index: DiscoveredExpression(result, index, seed=seed)
         about.append({"method": name, "file": str(path), "index": index, "complexity": method.complexity,
-                      "chosen": index == result.chosen, "target": result.target, "expression": method.expression})
+                      "chosen": index == result.chosen, "target": result.target, "expression": method.expression,
+                      "same_profiles": same})  # (the report and --json did not say it: only stderr)
     return out, about, expression_legend(about)
 
 
-def _note_same_profiles(result: DiscoveryResult, profiles: str, path: str) -> None:
-    """A discovery run on the profiles evaluated here chose its structure seeing rows the splits hold out (its
-    constants are refitted per split, its form is not): said on stderr, since its row then reads better than on
-    profiles it has not seen."""
+def _note_same_profiles(result: DiscoveryResult, profiles: str, path: str) -> bool:
+    """Whether the discovery was run on the profiles evaluated here: it chose its structure seeing rows the splits
+    hold out (its constants are refitted per split, its form is not), said on stderr, since its row then reads
+    better than on profiles it has not seen."""
     same = result.profiles == profiles or (os.path.isfile(profiles) and os.path.isfile(result.profiles)
                                            and os.path.samefile(profiles, result.profiles))
     if same:
@@ -86,6 +87,7 @@ def _note_same_profiles(result: DiscoveryResult, profiles: str, path: str) -> No
               "expression's form was chosen seeing rows the splits hold out (only its constants are refitted per "
               "split), so its rows are optimistic against the other methods'; for an unbiased figure, discover on "
               "other rows than those you evaluate on", file=sys.stderr)
+    return bool(same)
 
 
 def expression_legend(about: list[dict]) -> str:

@@ -284,7 +284,10 @@ def _expression_note(e: dict) -> str:
     chosen = ", the discovery's chosen one" if e.get("chosen") else ""
     return (f"- {e['method']}: front entry {e['index']} of `{e['file']}` (complexity {e['complexity']}"
             f"{chosen}), refitted on each split's training rows: "
-            f"energy_j = `{what}{e['expression']}`" + (f"; fits converged: {conv}" if conv else "") + ".")
+            f"energy_j = `{what}{e['expression']}`" + (f"; fits converged: {conv}" if conv else "")
+            + ("; discovered on these same profiles: its form was chosen seeing rows the splits hold out (only its "
+               "constants are refitted per split), so its figures are optimistic against the other methods'"
+               if e.get("same_profiles") else "") + ".")
 
 
 def _plot_caption(result: EvaluationResult, name: str) -> str:
