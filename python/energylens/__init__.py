@@ -4,7 +4,8 @@ Public API (everything else is private):
 
 - ``EnergyModel`` / ``LatencyModel``: the 12-parameter closed-form energy model (prefill + decode) and
   its latency companion: fit, predict, phases, intervals, save/load (docs/model.md).
-- ``load_profiles``: read and validate a profile table (schema v1, docs/profile-schema.md);
+- ``load_profiles``: read and validate profiles (schema v1, docs/profile-schema.md), from a frame, a file or
+  store, or any data set a command takes (``"bundled"``, ML.ENERGY v2 / v3, Splitwise);
   ``energylens.profiles.datasets`` converts real data sets, the bundled ML.ENERGY v2 data among them;
   ``energylens.profiles.tables`` holds the GPU and model reference tables.
 - ``EnergyMonitor``, ``PowerSampler``, ``mark``: native NVML power sampling, marks and energy windows;
@@ -92,7 +93,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from energylens.model.closed_form import EnergyModel, LatencyModel
     from energylens.model.device import evaluate_device
     from energylens.model.fit_summary import FitSummary, Param
-    from energylens.profiles.schema import load_profiles
+    from energylens.profiles.loading import load_profiles
     from energylens.search import SearchResult, search
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 import warnings
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 
@@ -370,21 +371,42 @@ def load_profiles_or_bundled(name_or_path: str, *, require_energy: bool = True) 
     ML.ENERGY v3 LLM export (recognised by its header, :func:`energylens.profiles.mlenergy_v3.mlenergy_v3`); else the
     validated schema-v1 profile file (``require_energy=False``: ``energy_j`` may be absent, e.g. in
     latency-only profiles, and a Splitwise perf_model CSV is read with :func:`splitwise`)."""
-    if name_or_path in BUNDLED_NAMES:
-        return mlenergy_v2()
-    header = _csv_header(name_or_path)
-    if _has_columns(header, MLENERGY_V2_SIGNATURE):
-        return mlenergy_v2(name_or_path)
-    if is_mlenergy_v3_table(header):
-        return mlenergy_v3(name_or_path)
-    if _has_columns(header, SPLITWISE_SIGNATURE):
-        if require_energy:
-            raise ProfileSchemaError(f"{name_or_path}: a Splitwise table holds latency only (no energy_j); "
-                                     "it fits the latency model (energylens fit)", source=str(name_or_path),
-                                     column="energy_j")
-        return splitwise(name_or_path)
-    _near_miss(name_or_path, header)
+    found = dataset_reader(name_or_path)
+    if found is not None:
+        return found[1](require_energy)
     return load_profiles(name_or_path, require_energy=require_energy)
+
+
+def dataset_reader(name_or_path: str | os.PathLike) -> tuple[str, Callable[[bool], pd.DataFrame]] | None:
+    """For a bundled name or a data set recognised by its header (ML.ENERGY v2 or v3, Splitwise): (the reader, as
+    messages name it; a function of ``require_energy`` that reads it). None for anything else, which
+    :func:`~energylens.profiles.schema.load_profiles` reads as a schema-v1 table or store. A path that names nothing
+    is a FileNotFoundError (``Bundled`` offered ``bundled``: no longer "unsupported file type '(no suffix)'"); a
+    header that is most of an export's is a ProfileSchemaError naming the columns it lacks."""
+    if isinstance(name_or_path, str) and name_or_path in BUNDLED_NAMES:
+        return "energylens.profiles.datasets.mlenergy_v2()", lambda require_energy: mlenergy_v2()
+    path = os.fspath(name_or_path)
+    if not os.path.lexists(path):
+        near = next((name for name in BUNDLED_NAMES if str(path).strip().lower() == name), None)
+        raise FileNotFoundError(f"profile table not found: {path}" + (
+            f" (did you mean {near!r}, the bundled ML.ENERGY v2 rows? names are exact)" if near else ""))
+    header = _csv_header(path)
+    if _has_columns(header, MLENERGY_V2_SIGNATURE):
+        return "energylens.profiles.datasets.mlenergy_v2(path)", lambda require_energy: mlenergy_v2(path)
+    if is_mlenergy_v3_table(header):
+        return "energylens.profiles.mlenergy_v3.mlenergy_v3(path)", lambda require_energy: mlenergy_v3(path)
+    if _has_columns(header, SPLITWISE_SIGNATURE):
+        return "energylens.profiles.datasets.splitwise(path)", lambda require_energy: _splitwise(path, require_energy)
+    _near_miss(path, header)
+    return None
+
+
+def _splitwise(path: str, require_energy: bool) -> pd.DataFrame:
+    if require_energy:
+        raise ProfileSchemaError(f"{path}: a Splitwise table holds latency only (no energy_j); it fits the latency "
+                                 "model: energylens fit, or in Python load_profiles(path, require_energy=False) and "
+                                 "LatencyModel().fit(...)", source=str(path), column="energy_j")
+    return splitwise(path)
 
 
 def _near_miss(path: str, header: tuple[str, ...]) -> None:
