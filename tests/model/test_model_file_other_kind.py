@@ -57,3 +57,23 @@ def test_the_other_pairings(files):
         EnergyModel.load(files["latency"])
     with pytest.raises(ModelFileError, match="expr.json: holds no latency model"):
         LatencyModel.load(files["expr"])
+
+
+def test_an_energy_load_of_a_latency_file_names_what_reads_it(files):
+    """EnergyModel.load of a latency-only file said only 'holds no energy model' (ExpressionEnergyModel.load said
+    which model it holds and what reads it); it now says the same."""
+    with pytest.raises(ModelFileError, match=r"latency.json: holds no energy model \(a LatencyModel only: "
+                                             r"LatencyModel.load or load_model reads it\)"):
+        EnergyModel.load(files["latency"])
+    assert type(load_model(files["latency"])) is LatencyModel  # what the message offers reads it
+
+
+@pytest.mark.parametrize("name, holds", [("energy", "an EnergyModel fitted without latency"),
+                                         ("expr", "an ExpressionEnergyModel")])
+def test_a_latency_load_of_a_file_without_one_says_what_it_holds(files, name, holds):
+    """LatencyModel.load of an energy-only file said only 'holds no latency model'."""
+    with pytest.raises(ModelFileError, match=rf"{name}.json: holds no latency model \({holds} only: "
+                                             r"EnergyModel.load or load_model reads it") as exc:
+        LatencyModel.load(files[name])
+    assert "ttft_s" in str(exc.value) and "tpot_s" in str(exc.value)  # how to get one
+    assert type(load_model(files[name])) is {"energy": EnergyModel, "expr": ExpressionEnergyModel}[name]

@@ -195,7 +195,7 @@ class LatencyModel(ClosedFormModel):
         """The latency model of a model file (one written by either model); ModelFileError when it has none."""
         state = read_model_file(path)
         if not state.get("latency"):
-            raise ModelFileError(f"{path}: holds no latency model")
+            raise ModelFileError(f"{path}: holds no latency model{_energy_only(state)}")
         return cls._from_state(state["latency"], str(path))
 
     def to_sympy(self, *, numeric: bool = True):
@@ -401,7 +401,8 @@ class EnergyModel(ClosedFormModel):
         ModelFileError naming the path when it is missing, malformed or holds no energy model."""
         state = read_model_file(path)
         if not state.get("energy"):
-            raise ModelFileError(f"{path}: holds no energy model")
+            only = " (a LatencyModel only: LatencyModel.load or load_model reads it)" if state.get("latency") else ""
+            raise ModelFileError(f"{path}: holds no energy model{only}")
         if state["energy"].get("template") == EXPRESSION_MODEL_ID:
             from energylens.model.expression import ExpressionEnergyModel  # SymPy loads on first use
 
@@ -460,6 +461,17 @@ def resolve_prior(prior: Any, desc: Any) -> tuple[float, ...] | None:
             raise ValueError("prior: the EnergyModel given is not fitted yet; fit it, or give 'bundled' or a model file")
         return tuple(map(float, prior.theta))
     return prior_values(prior, desc)
+
+
+def _energy_only(state: dict[str, Any]) -> str:
+    """What a model file without a latency model holds instead, and what reads it ("" for neither model)."""
+    energy = state.get("energy")
+    if not energy:
+        return ""
+    kind = ("an ExpressionEnergyModel" if isinstance(energy, dict) and energy.get("template") == EXPRESSION_MODEL_ID
+            else "an EnergyModel fitted without latency")
+    return (f" ({kind} only: EnergyModel.load or load_model reads it; a latency model is fitted from profiles with "
+            "ttft_s / tpot_s measurements)")
 
 
 def load_model(path: str | Path) -> EnergyModel | LatencyModel | ExpressionEnergyModel:
