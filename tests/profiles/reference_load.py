@@ -131,10 +131,10 @@ def _parse_numeric(frame: pd.DataFrame, required: tuple[str, ...], problems: Pro
         nan = values.isna().to_numpy()
         problems.add(~nan & ~finite, col, "non-finite value (inf)", cells_)
         if col in required:
-            problems.add(nan & ~non_numeric, col, "missing value (NaN/empty) in a required column" + (
-                " (the model table does not know the model, so its parameter count, in billions, is needed, or its "
-                "row in a user model table: --model-table FILE, docs/reference-tables.md)"
-                if col == "params_b" else ""), cells_)
+            missing = nan & ~non_numeric  # the unknown models named (a rule made since)
+            problems.add(missing, col, "missing value (NaN/empty) in a required column" + (
+                _architecture.unknown_models_said(frame["model"].to_numpy(), missing)
+                if col == "params_b" and missing.any() else ""), cells_)
         out[col] = values
     return out
 

@@ -245,3 +245,14 @@ def table_params_b(models: object, params_b: np.ndarray) -> np.ndarray:
             out[idx] = float(spec.params_b)
     return out
 
+
+
+def unknown_models_said(models: object, missing: np.ndarray) -> str:
+    """The note of a blank ``params_b`` in the ``missing`` rows: which of their models the model table does not
+    know (up to five, each once; a blank model cell is its own problem), and the ways to give the count."""
+    names = list(dict.fromkeys(m.strip() for m in np.asarray(models, dtype=object)[missing]
+                               if isinstance(m, str) and m.strip()))
+    which = "the model" if not names else f"the model{'s' * (len(names) > 1)} " + ", ".join(
+        repr(n) for n in names[:5]) + (f" (and {len(names) - 5} more)" if len(names) > 5 else "")
+    return (f" (the model table does not know {which}, so its parameter count, in billions, is needed, or its row "
+            "in a user model table: --model-table FILE, docs/reference-tables.md)")

@@ -331,10 +331,9 @@ def _parse_numeric(raw: Mapping[str, object], required: tuple[str, ...], problem
         nan = np.isnan(values)
         problems.add(~nan & ~np.isfinite(values), col, "non-finite value (inf)")
         if col in required:
-            problems.add(nan & ~non_numeric, col, "missing value (NaN/empty) in a required column" + (
-                " (the model table does not know the model, so its parameter count, in billions, is needed, or its "
-                "row in a user model table: --model-table FILE, docs/reference-tables.md)"
-                if col == "params_b" else ""))
+            missing = nan & ~non_numeric  # a model the table does not know, without params_b: named
+            problems.add(missing, col, "missing value (NaN/empty) in a required column" + (
+                _architecture.unknown_models_said(raw["model"], missing) if col == "params_b" and missing.any() else ""))
         out[col] = values
     return out
 
