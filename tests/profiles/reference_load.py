@@ -22,7 +22,7 @@ from energylens.profiles import architecture as _architecture
 from energylens.profiles import cells, precision, tables
 from energylens.profiles.bare_fp4 import AmbiguousPrecisionWarning
 from energylens.profiles.checkpoints import checkpoint_precision
-from energylens.profiles.header import (check_column_spelling, check_pp_synonyms, check_required_columns,
+from energylens.profiles.header import (check_column_spelling, check_parallel_synonyms, check_required_columns,
                                         check_unique_columns)
 from energylens.profiles.number_cells import non_numeric_problems
 from energylens.profiles.limits import (LIMITS, MAX_GPU_COUNT, MAX_TOKENS, MIN_GPU_POWER_W, POWER_PER_GPU_TEXT,
@@ -84,7 +84,7 @@ def load(path_or_frame, drop_invalid: bool, fill_architecture: bool, source: str
     check_required_columns(frame.columns, tuple(c for c in required if c != "params_b" or "model" not in frame.columns),
                            src)
     check_column_spelling(frame.columns, _SPELLED_COLUMNS, src)  # ' n_gpus' / 'Precision' silently ignored
-    check_pp_synonyms(frame.columns, src)  # pp optional (a rule made since): 'pipeline_parallel_size' not ignored
+    check_parallel_synonyms(frame.columns, src)  # pp optional (a rule made since): 'pipeline_parallel_size' not ignored
     if not require_energy and "energy_j" not in frame.columns:
         frame = frame.copy()
         frame["energy_j"] = np.nan

@@ -22,7 +22,7 @@ import pandas as pd
 from energylens.errors import ProfileSchemaError
 
 __all__ = ["csv_header", "check_unique_columns", "check_unique_csv_header", "check_required_columns", "columns_list",
-           "check_column_spelling", "check_column_typos", "column_typos", "folded", "spelled_like", "drop_empty_unnamed_columns", "pp_synonyms", "check_pp_synonyms", "missing_said"]
+           "check_column_spelling", "check_column_typos", "column_typos", "folded", "spelled_like", "drop_empty_unnamed_columns", "parallel_synonyms", "check_parallel_synonyms", "missing_said"]
 
 _MAX_NAMES_SHOWN = 30
 _BRACKETED_UNIT = re.compile(r"\s*[(\[]\s*([^)\]]*?)\s*[)\]]")
@@ -207,7 +207,7 @@ def drop_empty_unnamed_columns(frame: pd.DataFrame, header: list[str], src: str,
 
 
 #: Other names of the required columns and of pp (engines', benchmarks' and papers' spellings), for the hint of
-#: :func:`check_required_columns` and :func:`check_pp_synonyms`; a column is never read under them.
+#: :func:`check_required_columns` and :func:`check_parallel_synonyms`; a column is never read under them.
 _SYNONYMS = {
     "batch_size": ("batch", "bs", "max_num_seqs", "num_seqs", "concurrency", "batch size"),
     "input_tokens": ("input_len", "input_length", "prompt_tokens", "prompt_len", "isl", "input"),
@@ -219,7 +219,14 @@ _SYNONYMS = {
 }
 
 
-_PP_OTHER_NAMES = frozenset(s.lower() for s in _SYNONYMS["pp"])
+#: Schema column -> (what it counts, its default as said, the other names a table may give it).
+_PARALLEL_NAMES = {
+    "pp": ("pipeline-parallel", "pp = 1, the default", frozenset(s.lower() for s in _SYNONYMS["pp"])),
+    "ep": ("expert-parallel", "ep = 1, the default", frozenset({"expert_parallel", "expert_parallel_size", "ep_size"})),
+    "dp": ("data-parallel", "dp's default (n_gpus / (tp * pp) where n_gpus is given, else 1)",
+           frozenset({"data_parallel", "data_parallel_size", "dp_size"})),
+}
+_ANY_PARALLEL_NAME = frozenset().union(*(other for _, _, other in _PARALLEL_NAMES.values()))
 
 
 def _similar_hint(missing: list[str], names: list[object]) -> str:
@@ -236,22 +243,28 @@ def _similar_hint(missing: list[str], names: list[object]) -> str:
     return f"; did you mean {', '.join(pairs)}? (rename the column: names are exact)" if pairs else ""
 
 
-def pp_synonyms(names: Iterable[object]) -> list[str]:
-    """The columns of a table without ``pp`` that are another name of it (``pipeline_parallel_size``, ``pp_size``,
-    ...; case and surrounding spaces aside), else []."""
+def parallel_synonyms(names: Iterable[object]) -> list[tuple[str, str]]:
+    """(column, the schema column it names) for each column that is another name of ``pp``, ``ep`` or ``dp``
+    (``pipeline_parallel_size``, ``expert_parallel``, ``data_parallel_size``, ...; case and surrounding spaces
+    aside) in a table without that schema column, else []."""
     names = [str(n) for n in names]
-    if "pp" in names:
+    hits = [n for n in names if n.strip().lower() in _ANY_PARALLEL_NAME]  # one pass: a scheduler's request pays ~2 us
+    if not hits:
         return []
-    return [n for n in names if n.strip().lower() in _PP_OTHER_NAMES]
+    return [(n, col) for col, (_, _, other) in _PARALLEL_NAMES.items() if col not in names
+            for n in hits if n.strip().lower() in other]
 
 
-def check_pp_synonyms(names: Iterable[object], src: str) -> None:
-    """ProfileSchemaError naming ``src`` and the column of :func:`pp_synonyms`: kept as an unknown column, its
-    values would be ignored and every row would take pp's default, 1 (until 2026-12-06 pp was required and such a
-    table was told to rename the column; it still is)."""
-    hits = pp_synonyms(names)
+def check_parallel_synonyms(names: Iterable[object], src: str) -> None:
+    """ProfileSchemaError naming ``src`` and the first column of :func:`parallel_synonyms`: kept as an unknown
+    column, its values would be ignored and every row would take the schema column's default (until 2026-12-06 pp
+    was required and such a table was told to rename the column; ep and dp's other names were ignored until
+    2026-12-07)."""
+    hits = parallel_synonyms(names)
     if hits:
+        name, col = hits[0]
+        what, default, _ = _PARALLEL_NAMES[col]
         raise ProfileSchemaError(
-            f"{src}: column {hits[0]!r} looks like the pipeline-parallel degree, which schema v1 reads from a column "
-            f"named 'pp' only; {hits[0]!r} would not be read and every row would take pp = 1, the default: rename "
-            "it to 'pp'", source=src, column=hits[0], rows=[])
+            f"{src}: column {name!r} looks like the {what} degree, which schema v1 reads from a column named {col!r} "
+            f"only; {name!r} would not be read and every row would take {default}: rename it to {col!r}",
+            source=src, column=name, rows=[])

@@ -29,7 +29,7 @@ from energylens.profiles.cells import Coded
 from energylens.profiles.checkpoints import checkpoint_precision
 from energylens.profiles.features import ARCH_LOOKUP, features_of
 from energylens.profiles.gpu_table import gpu_spec
-from energylens.profiles.header import column_typos, pp_synonyms
+from energylens.profiles.header import column_typos, parallel_synonyms
 from energylens.profiles.limits import LIMITS, power_too_low
 from energylens.profiles.parallelism import DEFAULT_PP
 from energylens.profiles.schema import (
@@ -122,7 +122,7 @@ def light_profiles(frame: object, *, require_energy: bool) -> LightProfiles | No
         return None
     required = [c for c in REQUIRED_COLUMNS if require_energy or c != "energy_j"]
     # params_b may be left out, as the schema allows: _filled takes each known model's count from the table
-    if any(c not in names for c in required if c != "params_b") or pp_synonyms(names):  # ('pipeline_parallel_size': the schema's error)
+    if any(c not in names for c in required if c != "params_b") or parallel_synonyms(names):  # ('pipeline_parallel_size': the schema's error)
         return None
     if column_typos(tuple(names), _SPELLED_COLUMNS):  # 'ppp': the schema's error
         return None

@@ -29,7 +29,7 @@ from energylens.profiles.files import suffix_kind
 from energylens.profiles.header import (
     check_column_spelling,
     check_column_typos,
-    check_pp_synonyms,
+    check_parallel_synonyms,
     check_required_columns,
     check_unique_columns,
 )
@@ -208,7 +208,7 @@ def _load(path_or_frame, drop_invalid: bool, fill_architecture: bool, source: st
     # params_b may be left out where the model table knows the model (_parse_numeric fills it)
     check_required_columns(headers, tuple(c for c in required if c != "params_b" or "model" not in headers), src)
     check_column_spelling(headers, _SPELLED_COLUMNS, src)  # ' n_gpus' / 'Precision' silently ignored
-    check_pp_synonyms(headers, src)  # 'pipeline_parallel_size' silently ignored, pp = 1
+    check_parallel_synonyms(headers, src)  # 'pipeline_parallel_size' silently ignored, pp = 1 (ep, dp alike)
     check_column_typos(headers, _SPELLED_COLUMNS, src)  # 'ppp' silently ignored, pp = 1
     # the columns' values, read once (a Series per column and check cost more than a small table's whole pass)
     arrays = cells.column_arrays(frame)
