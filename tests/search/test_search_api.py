@@ -156,9 +156,10 @@ def test_latency_limits_that_leave_nothing_are_answered_with_what_the_space_reac
     closest = r.settings["without_latency_limits"]
     assert closest["feasible"] == free.feasible == r.rejected["tpot_limit"] and closest["unmet"] == ["tpot"]
     assert closest["min_tpot_s"] == pytest.approx(fast["tpot_s"], rel=1e-12)
-    assert closest["min_tpot_config"] == fast["config"]
+    plain = fast["config"].replace(" EP1/2 ", " ")  # the note names the deployment without EP (its twin priced alike)
+    assert closest["min_tpot_config"] == plain
     why = r.why_empty()
-    assert f"the lowest predicted TPOT is {fast['tpot_s']:.4g} s ({fast['config']}; limit" in why
+    assert f"the lowest predicted TPOT is {fast['tpot_s']:.4g} s ({plain}; limit" in why
     assert f"raise --tpot-limit to at least {fast['tpot_s']:.4g} s" in why and "pick --ep" not in why
     assert not energylens.search("mixtral-8x7b", "H100", tpot_limit_s=fast["tpot_s"] * 1.001, **axes).empty
 
@@ -189,8 +190,9 @@ def test_no_latency_record_when_limits_rejected_nothing_or_something_passed(mode
 
 
 def test_an_exact_tie_is_explained_as_a_tie(model):
-    # TP 2 with and without EP 2 (dp 1): the same bytes per GPU and vLLM's TP all-reduce either way
-    r = energylens.search("mixtral-8x7b", "H100", input_tokens=512, output_tokens=256, tp=[2], ep=[1, 2],
+    # a dense model's DP 1 and DP 2 at one batch per rank (fixed-batch mode); TP 2 with and without EP 2, the
+    # example until 2026-12-07, is one row now that says why they price alike (test_search_ep_ties.py)
+    r = energylens.search(L70, "H100", input_tokens=512, output_tokens=256, tp=[4], dp=[1, 2],
                           max_num_seqs=[8], energy_model=model)
     assert len(r.top) == 2 and r.top["energy_j"].iloc[0] == r.top["energy_j"].iloc[1]
     assert "It ties with" in r.explain(0) and "It beats" not in r.explain(0)
@@ -397,10 +399,11 @@ def test_device_front_points_is_checked_before_the_device(model):
 
 
 def test_exact_ties_share_p_best(model):
-    """TP 2 with and without EP 2 (dp 1: the experts combine in the TP all-reduce) price alike in every
-    replicate, so they split P(best) instead of the first-ranked taking it all."""
-    r = energylens.search("mistralai/Mixtral-8x7B-Instruct-v0.1", "H100", input_tokens=512, output_tokens=256,
-                          tp=[2], ep=[1, 2], max_num_seqs=[64], energy_model=model)
+    """A dense model's DP 1 and DP 2 at one batch per rank (fixed-batch mode: twice the GPUs, the same energy per
+    request) price alike in every replicate, so they split P(best) instead of the first-ranked taking it all.
+    (TP 2 with and without EP 2, the example here until 2026-12-07, is now one row: test_search_ep_ties.py.)"""
+    r = energylens.search("meta-llama/Llama-3.1-8B-Instruct", "H100", input_tokens=512, output_tokens=256,
+                          tp=[1], dp=[1, 2], max_num_seqs=[64], energy_model=model)
     top = r.top
     assert len(top) == 2 and top["energy_j"].iloc[0] == top["energy_j"].iloc[1]
     assert top["p_best"].tolist() == [0.5, 0.5]

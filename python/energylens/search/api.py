@@ -30,11 +30,10 @@ from energylens.profiles.datasets import mlenergy_v2
 from energylens.search import measured as measured_mode
 from energylens.search.assumed import weights_room
 from energylens.search.candidates import candidate_space
-from energylens.search.caps import engine_top_k
 from energylens.search.confidence import DEFAULT_CONFIDENCE, confidence_limits
 from energylens.search.device import check_device, cuda_errors
 from energylens.search.extrapolation import explained
-from energylens.search.frames import lowest_row, result_tables
+from energylens.search.frames import engine_rows, lowest_row, result_tables
 from energylens.search.layout import tp_beyond_domain, tp_limit
 from energylens.search.layout_room import ep_room, layout_room
 from energylens.search.options import (
@@ -402,7 +401,7 @@ def _engine_tables(space: SearchSpace, em: EnergyModel, options: dict[str, Any],
     ``measured``: the rows' latency limits decided on their measurements (:func:`.measured.run`), the tables
     saying per row whether its TTFT / TPOT is measured or predicted (``ttft_source``, ``tpot_source``)."""
     callback = progress_printer(space.size) if progress is True else (progress or None)
-    opts = dict(options, top_k=engine_top_k(options["top_k"], len(space.max_num_seqs), collapse, space.size, len(space.dp)))
+    opts = dict(options, top_k=engine_rows(space, options["top_k"], collapse, labels, device))
     out = (run_engine(space, em.theta, em.latency_model.theta, opts, callback, device, indices) if measured is None
            else measured_mode.run(space, em.theta, em.latency_model.theta, opts, measured, callback))
     top, fronts, over = result_tables(space, out, em.theta, em.latency_model.theta, options, labels, collapse)

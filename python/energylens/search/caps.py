@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["collapse_caps", "collapse_dp", "complete_caps", "engine_top_k", "caps_text", "TIE_RTOL"]
+__all__ = ["collapse_caps", "collapse_dp", "ep_groups", "complete_caps", "engine_top_k", "caps_text", "TIE_RTOL"]
 
 #: Objectives this close (relative) are one value: configurations the model prices alike in exact arithmetic
 #: (a dense model's dp replicas at one batch per rank: n = tp pp dp GPUs over dp B sequences) differ in the
@@ -31,12 +31,15 @@ _KEY = ("model", "gpu", "precision", "kv_cache_dtype", "tp", "pp", "dp", "ep", "
         "replicas")
 
 
-def engine_top_k(top: int, n_caps: int, load_mode: bool, space_size: int | None = None, n_dp: int = 1) -> int:
+def engine_top_k(top: int, n_caps: int, load_mode: bool, space_size: int | None = None, n_dp: int = 1,
+                 ep_twins: bool = False) -> int:
     """How many rows to ask the engine for so that ``top`` deployments remain after :func:`collapse_caps`
-    (each group holds at most one row per cap) and :func:`collapse_dp` (one per dp value), never more than the
-    space holds (``space_size``): 100 000 deployments over 10 000 caps asked for 10**9 rows of a 10 000-candidate
-    space (std::bad_alloc)."""
+    (each group holds at most one row per cap), :func:`collapse_dp` (one per dp value) and, with ``ep_twins``,
+    :func:`ep_groups` (two per deployment: ep 1 and ep = tp x dp), never more than the space holds
+    (``space_size``): 100 000 deployments over 10 000 caps asked for 10**9 rows of a 10 000-candidate space
+    (std::bad_alloc)."""
     k = int(top) * max(int(n_caps), 1) * max(int(n_dp), 1) if load_mode else int(top)
+    k *= 2 if ep_twins else 1
     return max(1, min(k, int(space_size))) if space_size is not None else k
 
 
@@ -53,9 +56,9 @@ def collapse_caps(df: pd.DataFrame, top: int | None = None) -> pd.DataFrame:
     first: dict[tuple, int] = {}
     caps: list[list] = []
     keep = []
+    cap_of = out["max_num_seqs"].tolist()  # plain numbers in the lists (JSON); not .iloc per row: ~30 us each
     for pos, (k, at_cap) in enumerate(zip(key, full, strict=True)):
-        cap = out["max_num_seqs"].iloc[pos]
-        cap = cap.item() if isinstance(cap, np.generic) else cap  # plain numbers in the lists (JSON)
+        cap = cap_of[pos]
         if not at_cap and k in first:  # another cap of a deployment already listed, the batch below both
             caps[first[k]].append(cap)
             continue
@@ -97,6 +100,34 @@ def collapse_dp(df: pd.DataFrame, top: int | None = None) -> pd.DataFrame:
     order = order if top is None else order[:top]
     keep = [min(g, key=lambda p: (dp[p], p)) for g in order]
     return _with_dp(df.iloc[keep], [sorted({int(dp[p]) for p in g}) for g in order])
+
+
+def ep_groups(key, ep, priced, top: int | None = None) -> tuple[list[int], list[list[int]]]:
+    """One MoE deployment with and without expert parallelism, merged where the model prices the two alike:
+    vLLM's --enable-expert-parallel makes the stage's TP x DP GPUs one EP group, so each GPU holds 1 / (tp x dp)
+    of the experts either way and the template (not modelling the expert kernels' shapes or EP's load imbalance)
+    gives both the same energy, latency and memory; listed twice they split P(best) by rounding and took two
+    top-k places. Over rows in engine order, ``key`` (one hashable per row: the deployment apart from its ep),
+    ``ep`` and ``priced`` (per row the values that must tie within :data:`TIE_RTOL`: objective, energy, TTFT,
+    TPOT, memory per GPU): rows of one key whose every value ties with the group's first row are one group;
+    returns the position of each group's row of the smallest ep (no --enable-expert-parallel: fewest settings),
+    in the order of the groups' first rows, and each group's ep values, ascending; the first ``top`` groups.
+    Rows that differ in any priced value stay apart, so the table shows why."""
+    ep, priced = [int(e) for e in ep], np.asarray(priced, dtype=float).tolist()  # Python: ~5 us a row in NumPy
+
+    def alike(a: list[float], b: list[float]) -> bool:
+        return all(abs(x - y) <= TIE_RTOL * abs(y) for x, y in zip(a, b, strict=True))
+    groups: dict = {}  # deployment -> its groups of rows priced alike (positions)
+    order: list[list[int]] = []
+    for pos, k in enumerate(key):
+        group = next((g for g in groups.get(k, []) if alike(priced[pos], priced[g[0]])), None)
+        if group is None:
+            group = []
+            groups.setdefault(k, []).append(group)
+            order.append(group)
+        group.append(pos)
+    order = order if top is None else order[:top]
+    return [min(g, key=lambda p: (ep[p], p)) for g in order], [sorted({ep[p] for p in g}) for g in order]
 
 
 def _with_dp(rows: pd.DataFrame, lists: list) -> pd.DataFrame:

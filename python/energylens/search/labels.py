@@ -39,11 +39,13 @@ def config_label(row, workload: bool = False, gpus: dict[str, str] | None = None
     ``workload``: with the workload point (``in512 out256``) when the space holds several; ``gpus``: the GPU labels
     of the searched GPUs (:func:`gpu_labels`; without it, the whole GPU name). A load-mode row that stands for
     several non-binding caps (``max_num_seqs_equivalent``, :mod:`.caps`) names them: ``B1..256 (9 caps)``, and the
-    dp values of one fleet (``dp_equivalent``): ``DP1/2``. A
+    dp values of one fleet (``dp_equivalent``): ``DP1/2``; a MoE deployment priced alike with and without expert
+    parallelism (``ep_equivalent``, :func:`.frames.merge_ep`): ``EP1/2``. A
     candidate table's row ends with its label, ``(candidate 2)``: rows that differ only in an override column
     (modality, params_b) printed the same label, and the best "beat" itself."""
     return _label(row["model"], row["gpu"], row["precision"], row.get("kv_cache_dtype", "auto"), row["tp"], row["pp"],
-                  _dp(row.get("dp_equivalent"), row["dp"]), row.get("ep", 1), row.get("max_num_seqs_equivalent"),
+                  _dp(row.get("dp_equivalent"), row["dp"]), _dp(row.get("ep_equivalent"), row.get("ep", 1)),
+                  row.get("max_num_seqs_equivalent"),
                   row["max_num_seqs"],
                   row.get("input_tokens"), row.get("output_tokens"),
                   row["candidate"] if "candidate" in row.index else _NO_CANDIDATE, workload, gpus or {})
@@ -56,13 +58,14 @@ def config_labels(df, workload: bool = False, gpus: dict[str, str] | None = None
     return [_label(*values, workload, gpus or {}) for values in zip(
         *(column(c) for c in ("model", "gpu", "precision")), column("kv_cache_dtype", "auto"),
         *(column(c) for c in ("tp", "pp")), [_dp(e, d) for e, d in zip(column("dp_equivalent"), column("dp"), strict=True)],
-        column("ep", 1),
+        [_dp(e, d) for e, d in zip(column("ep_equivalent"), column("ep", 1), strict=True)],
         *(column(c) for c in ("max_num_seqs_equivalent", "max_num_seqs", "input_tokens", "output_tokens")),
         column("candidate", _NO_CANDIDATE), strict=True)]
 
 
 def _dp(equivalent, dp):
-    """The dp values a row stands for (``dp_equivalent``, a list, :func:`.caps.collapse_dp`), else its dp."""
+    """The dp (ep) values a row stands for (``dp_equivalent`` / ``ep_equivalent``, a list: :func:`.caps.collapse_dp`,
+    :func:`.frames.merge_ep`), else its dp (ep)."""
     return equivalent if isinstance(equivalent, list) and equivalent else dp
 
 
@@ -74,8 +77,10 @@ def _label(model, gpu, precision, kv, tp, pp, dp, ep, caps, max_num_seqs, input_
         parts.append(f"kv-{kv}")
     dp = "/".join(str(int(d)) for d in dp) if isinstance(dp, list) else int(dp)  # one fleet's dp values: DP1/2
     parts.append(f"TP{int(tp)} PP{int(pp)} DP{dp}")
-    if int(ep) > 1:
-        parts.append(f"EP{int(ep)}")
+    if isinstance(ep, list) and len(ep) > 1:  # with and without expert parallelism, priced alike: EP1/2
+        parts.append("EP" + "/".join(str(int(e)) for e in ep))
+    elif int(ep[0] if isinstance(ep, list) else ep) > 1:
+        parts.append(f"EP{int(ep[0] if isinstance(ep, list) else ep)}")
     parts.append(f"B{caps_text(caps)}" if isinstance(caps, list) and len(caps) > 1 else f"B{max_num_seqs:g}")
     if workload:
         parts.append(f"in{float(input_tokens):g} out{float(output_tokens):g}")

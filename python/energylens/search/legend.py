@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["INTERVAL_QUANTILES", "column_legend", "table_columns"]
+__all__ = ["INTERVAL_QUANTILES", "column_legend", "ep_tie_sentence", "table_columns"]
 
 #: The quantiles of the bootstrap replicates' energy that make a result's ``energy_j_lo`` / ``energy_j_hi``.
 INTERVAL_QUANTILES = (0.05, 0.95)
@@ -38,7 +38,9 @@ def column_legend(headers: dict[str, str], settings: dict[str, Any], rows: int, 
     load = bool(settings.get("rate_per_s"))
     mix = bool(settings.get("workload_distribution"))  # energy its expected value, latency at its worst point
     label_ends = ("; in / out: the workload point's input / output tokens" if workload else "") + (
-        "; (candidate N): the candidate table's row" if settings.get("explicit_candidates") else "")
+        "; (candidate N): the candidate table's row" if settings.get("explicit_candidates") else "") + (
+        "; EP1/N: a MoE deployment with expert parallelism (EP N = tp x dp) or without it, priced alike (explain "
+        "says why)" if any(e > 1 for e in settings.get("ep") or []) and not settings.get("explicit_candidates") else "")
     lo, hi = (f"{100 * q:g}th" for q in INTERVAL_QUANTILES)
     says = {
         "config": "model, GPU, weight format, tensor / pipeline / data(/ expert)-parallel degrees, B = vLLM's "
@@ -75,6 +77,22 @@ def column_legend(headers: dict[str, str], settings: dict[str, Any], rows: int, 
         named[key] = f"{named[key]} / {h}" if key in named else h
     width = max(len(h) for h in named.values())
     return "columns:\n" + "\n".join(f"  {h:<{width}}  {says[c]}" for c, h in named.items())
+
+
+def ep_tie_sentence(row) -> str:
+    """explain's words on a row that stands for a MoE deployment with and without expert parallelism
+    (``ep_equivalent``, :func:`.frames.merge_ep`): why the two are priced alike and what the model leaves out
+    ("" for any other row)."""
+    eps = row.get("ep_equivalent")
+    if not isinstance(eps, list) or len(eps) < 2:
+        return ""
+    g, dp = max(eps), int(row["dp"])
+    meet = ("the experts' outputs are summed in the same TP all-reduce" if dp == 1 else
+            f"the {dp} data-parallel ranks exchange their tokens per MoE layer")
+    return (f" Priced alike with expert parallelism (vLLM's --enable-expert-parallel: EP {g} = tp x dp) and without "
+            f"it: either way each of the {g} GPUs holds 1/{g} of the expert weights (whole experts, or a 1/{g} slice "
+            f"of each) and {meet}; the model does not price what differs (the expert kernels' shapes, EP's uneven "
+            "load over the GPUs), so measure both to choose.")
 
 
 #: Columns said on the line of another: the interval's bounds, the latencies' sources.

@@ -32,7 +32,7 @@ from energylens.search.confidence import limits_line, predicted_rows
 from energylens.search.deferred import built_on_read
 from energylens.search.json_cells import json_cell, json_default
 from energylens.search.labels import config_label, config_labels, gpu_labels  # re-exported (they lived here)
-from energylens.search.legend import column_legend, table_columns
+from energylens.search.legend import column_legend, ep_tie_sentence, table_columns
 from energylens.search.measured import implausible_note
 from energylens.search.plot import pareto_plot
 from energylens.search.reach import reach_sentence
@@ -255,11 +255,11 @@ class SearchResult:
         text = (f"{self.label(r)}: {e:.4g} J/request = prefill {pre}% + decode {dec}%"
                 + (f" + idle headroom {idle}%" if r["idle_j"] > 0 else "") + f"; static {static}%, dynamic {dynamic}%. "
                 f"Energy decided by {_TERM_WORDS[r['decided_by']]} ({shares.get(r['decided_by'], math.nan):.0%}).")
-        text += self._limits_met(r)
+        text += self._limits_met(r) + ep_tie_sentence(r)
         if rank == 0 and len(self.top) > 1:
             s = self.top.iloc[1]
             margin = float(s["objective"]) / float(r["objective"]) - 1 if r["objective"] > 0 else math.nan
-            if not margin > TIE_RTOL:  # a tie (EP on or off, a dense model's dp, or GPU-seconds x price alike)
+            if not margin > TIE_RTOL:  # a tie (a dense model's dp, or GPU-seconds x price alike)
                 text += f" It ties with {self.label(s)} (the same predicted {self.objective.split(' (')[0]})."
             elif self.settings.get("objective") == "cost":
                 text += (f" It beats {self.label(s)} by {margin:.1%} in cost: {r['gpu_s_per_request']:.3g} GPU-seconds "
