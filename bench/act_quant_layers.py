@@ -32,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 import family_protocol as FP  # noqa: E402
 import modern_serving as MS  # noqa: E402
 import v3_top1_misses as TM  # noqa: E402
+from data_paths import read_v3_rows  # noqa: E402
 from energylens.compare.result import summarize  # noqa: E402
 from energylens.compare.runner import run_evaluation  # noqa: E402
 from energylens.compare.splits import random_splits  # noqa: E402
@@ -94,11 +95,11 @@ def main(argv=None) -> int:
     ap.add_argument("--repeats", type=int, default=20)
     ap.add_argument("--json", type=Path, default=OUT)
     args = ap.parse_args(argv)
-    if not MS.V3.is_file():
-        print(f"{MS.V3} not found: the protocol needs the v3 rows", file=sys.stderr)
-        return 0
     warnings.simplefilter("ignore")
-    v2, v3 = read_profiles("bundled"), read_profiles(str(MS.V3))
+    v3 = read_v3_rows("the protocol needs the v3 rows")
+    if v3 is None:
+        return 0
+    v2 = read_profiles("bundled")
     res = {}
     for label, on in (("before", False), ("after", True)):
         old = FE.ACT_QUANT_LAUNCH_LAYERS

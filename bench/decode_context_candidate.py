@@ -26,8 +26,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 import byte_energy_candidate as BC  # noqa: E402
-import modern_serving as MS  # noqa: E402
 import power_cap_candidate as PC  # noqa: E402  (the harness's scoring with parallelism)
+from data_paths import read_v3_rows  # noqa: E402
 from energylens.profiles import read_profiles  # noqa: E402
 from energylens.profiles.features import build_features  # noqa: E402
 
@@ -54,12 +54,11 @@ def main(argv=None) -> int:
     ap.add_argument("--json", type=Path, default=OUT)
     ap.add_argument("--forms", nargs="+", choices=list(FORMS), default=list(FORMS), help="forms to fit (default: all)")
     args = ap.parse_args(argv)
-    if not MS.V3.is_file():
-        print(f"{MS.V3} not found: the candidate needs the v3 rows", file=sys.stderr)
-        return 0
     warnings.simplefilter("ignore")
+    v3 = read_v3_rows("the candidate needs the v3 rows")
+    if v3 is None:
+        return 0
     BC.score = PC.score
-    v3 = read_profiles(str(MS.V3)).reset_index(drop=True)
     v2 = read_profiles("bundled").reset_index(drop=True)
     v2h = v2[v2["gpu"].str.contains("H100")].reset_index(drop=True)
     out = {"repeats": args.repeats}

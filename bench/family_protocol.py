@@ -35,6 +35,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 import modern_serving as MS  # noqa: E402  (the bench's scoring, transfer and coverage code)
+from data_paths import read_v3_rows  # noqa: E402
 from energylens.compare import methods as METHODS  # noqa: E402
 from energylens.profiles import read_profiles  # noqa: E402
 from energylens.profiles.tables import find_model  # noqa: E402
@@ -50,9 +51,8 @@ def family_halves(df) -> tuple:
     return df[a].reset_index(drop=True), df[~a].reset_index(drop=True), names[0::2], names[1::2]
 
 
-def protocol(repeats: int) -> dict:
+def protocol(v3, repeats: int) -> dict:
     v2 = read_profiles("bundled")
-    v3 = read_profiles(str(MS.V3))
     a, b, fam_a, fam_b = family_halves(v3)
     out = {"families_a": fam_a, "families_b": fam_b, "rows_a": len(a), "rows_b": len(b)}
     out["half_a"] = MS.scores(a, repeats)["random"]
@@ -75,16 +75,16 @@ def main(argv=None) -> int:
     ap.add_argument("--tpot-weight", type=float, default=None,
                     help="EnergyModel's TPOT residual weight for every fit (default: the model's own)")
     args = ap.parse_args(argv)
-    if not MS.V3.is_file():
-        print(f"{MS.V3} not found: the protocol needs the v3 rows", file=sys.stderr)
-        return 0
     warnings.simplefilter("ignore")
+    v3 = read_v3_rows("the protocol needs the v3 rows")
+    if v3 is None:
+        return 0
     if args.tpot_weight is None:
-        out = protocol(args.repeats)
+        out = protocol(v3, args.repeats)
     else:  # the evaluation's method and the transfer / coverage fits alike
         cls = MS.fit_options(tpot_weight=args.tpot_weight)
         with MS._Switch(METHODS, "EnergyModel", cls), MS._Switch(MS, "EnergyModel", cls):
-            out = protocol(args.repeats)
+            out = protocol(v3, args.repeats)
         out["tpot_weight"] = args.tpot_weight
     for k in ("half_a", "half_b", "v3", "v2", "v2_unseen_batch", "transfer_a100_plus5_to_h100",
               "transfer_h100_plus5_to_a100"):

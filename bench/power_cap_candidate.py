@@ -35,7 +35,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
 import byte_energy_candidate as BC  # noqa: E402
-import modern_serving as MS  # noqa: E402
+from data_paths import read_v3_rows  # noqa: E402
 from energylens.compare.metrics import batch_setting, serving_metrics  # noqa: E402
 from energylens.model import reference as R  # noqa: E402
 from energylens.profiles import read_profiles  # noqa: E402
@@ -82,9 +82,8 @@ def energy(f: dict, th: np.ndarray, form: str) -> np.ndarray:
     return c["Lo"] / c["B"] * dec + (1.0 + kap * 1e-3 * c["Br"]) * pf
 
 
-def _run(repeats: int, forms=FORMS) -> dict:
+def _run(v3, repeats: int, forms=FORMS) -> dict:
     BC.energy, BC.score = energy, score  # the harness's fit / scoring call BC.energy(f, th, form), BC.score
-    v3 = read_profiles(str(MS.V3)).reset_index(drop=True)
     v2 = read_profiles("bundled").reset_index(drop=True)
     v2h = v2[v2["gpu"].str.contains("H100")].reset_index(drop=True)
     out = {}
@@ -116,11 +115,11 @@ def main(argv=None) -> int:
     ap.add_argument("--json", type=Path, default=OUT)
     ap.add_argument("--forms", nargs="+", choices=FORMS, default=list(FORMS), help="forms to fit (default: all)")
     args = ap.parse_args(argv)
-    if not MS.V3.is_file():
-        print(f"{MS.V3} not found: the candidate needs the v3 rows", file=sys.stderr)
-        return 0
     warnings.simplefilter("ignore")
-    out = _run(args.repeats, args.forms)
+    v3 = read_v3_rows("the candidate needs the v3 rows")
+    if v3 is None:
+        return 0
+    out = _run(v3, args.repeats, args.forms)
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps({"repeats": args.repeats, **out}, indent=1))
     return 0

@@ -40,8 +40,9 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).parent))
 import byte_energy_candidate as BC  # noqa: E402
 import modern_serving as MS  # noqa: E402
+from data_paths import read_v3_rows  # noqa: E402
 from energylens.model import reference as R  # noqa: E402
-from energylens.profiles import read_profiles, tables  # noqa: E402
+from energylens.profiles import tables  # noqa: E402
 from energylens.profiles.features import build_features  # noqa: E402
 
 OUT = Path(__file__).parent / "results" / "power_form_candidates.json"
@@ -121,12 +122,11 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--json", type=Path, default=OUT)
     args = ap.parse_args(argv)
-    if not MS.V3.is_file():
-        print(f"{MS.V3} not found", file=sys.stderr)
-        return 0
     warnings.simplefilter("ignore")
+    v3 = read_v3_rows("the candidates need the v3 rows")
+    if v3 is None:
+        return 0
     BC.energy, BC.build_features = energy, features   # the harness fits these forms
-    v3 = read_profiles(str(MS.V3)).reset_index(drop=True)
     res = {form: in_sample(v3, form) for form in FORMS}
     for form, r in res.items():
         print(f"{form:26s} top1 {r['top1_all_rows']:.3f} pairwise {r['pairwise']:.3f} mape {r['mape']:.4f} "

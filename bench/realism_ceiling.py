@@ -49,16 +49,13 @@ import numpy as np
 import pandas as pd
 
 import energylens
-from data_paths import SHARED_DATA
+from data_paths import SHARED_DATA, SPLITWISE, V3
 from energylens.compare.splits import DEFAULT_GROUP_BY, random_splits
 from energylens.model import EnergyModel
 from energylens.profiles import read_profiles
 from energylens.profiles.datasets import mlenergy_v2
 
-DATA = SHARED_DATA
-V3 = DATA / "mlenergy-v3-h100" / "llm_configs_h100.csv"
-V2 = DATA / "mlenergy-v2-2024" / "llm_configs_flat.csv"
-SPLITWISE = DATA / "splitwise-perf-model" / "perf_model.csv"
+V2 = SHARED_DATA / "mlenergy-v2-2024" / "llm_configs_flat.csv"
 OUT = Path(__file__).parent / "results" / "realism_ceiling.json"
 SERIES = ("tp", "pp", "dp", "ep", "n_gpus", "precision")  # with the group keys: one parallelism series
 SIGMA_GRID = (0.0, 0.005, 0.01, 0.02, 0.03, 0.05, 0.08, 0.12)
