@@ -158,7 +158,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    "output; a given value no model can use is an error naming those that do within the node)")
     p.add_argument("--pp", type=_ints, default=None, help="pipeline-parallel degrees (1)")
     p.add_argument("--dp", type=_ints, default=None, help="data-parallel ranks per deployment (1)")
-    p.add_argument("--ep", type=_ints, default=None, help="expert-parallel group sizes, MoE only (1)")
+    p.add_argument("--ep", type=_ints, default=None,
+                   help="expert-parallel group sizes, MoE only (1: no EP); vLLM's EP group is every GPU of a stage, "
+                   "so an ep above 1 pairs with tp x dp = ep (--tp 8 --ep 1,8: TP 8 with and without EP; other "
+                   "pairs are rejected as ep_group), and a deployment priced alike both ways is one row (EP1/8)")
     p.add_argument("--max-num-seqs", type=_ints, default=None,
                    help="vLLM max_num_seqs caps (1,2,4,...,256)")
     p.add_argument("--precision", default=None,
