@@ -150,10 +150,19 @@ def problem_text(rows: np.ndarray, column: str, reason: str, values: list, label
                  names: Mapping[str, str] | None = None, origin: Callable[[np.ndarray], str] | None = None) -> str:
     """One problem: column (as the source spells it, :func:`column_label`), reason, rows (see :func:`rows_text`;
     then ``origin(rows)``, e.g. the file rows they are) and up to five offending values."""
-    vals = ", ".join(repr(v) if not isinstance(v, float) else f"{v:g}" for v in values)
+    vals = ", ".join(_value_said(v) for v in values)
     where = rows_text(rows, labels) + (origin(rows) if origin else "")
     reason, _, hint = reason.partition(HINT)
     return f"column {column_label(column, names)}: {reason} in {where}; value(s): {vals}" + (f": {hint}" if hint else "")
+
+
+def _value_said(value: object) -> str:
+    """A cell as a message shows it: a float in six significant digits where they give it exactly (2.5, 512, nan),
+    else in full (1.000000001 in a column of integers was said as 1)."""
+    if not isinstance(value, float):
+        return repr(value)
+    short = f"{value:g}"
+    return short if value != value or float(short) == value else repr(float(value))
 
 
 def closing_hints(problems: Problems) -> list[str]:
