@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from energylens.compare.report_tables import OURS, WHY_FEWER_PART, fewer_repeats
-from energylens.compare.result import worst
+from energylens.compare.result import worst, worst_labels
 
 __all__ = ["print_worst", "print_unshown_splits"]
 
@@ -22,11 +22,9 @@ def print_worst(table, tpot_slo: float | None = None) -> None:
         w = worst(table, OURS, by)
         if w.empty or w["mape"].isna().all():  # no MAPE of ours anywhere (its fits failed: said separately)
             continue
-        labels = [" | ".join(p for p in str(v).split(" | ") if p.strip()) for v in w[by]]  # blank task: no " | x"
-        if not any(labels):  # profiles without tasks: a list of one blank label
+        labels = worst_labels(w, by)  # (as report.md's lists show them)
+        if not labels:  # profiles without tasks: a list of one blank label
             continue
-        if by == "task":  # the rows of a table with tasks that leave it blank (noted at the start)
-            labels = [v or "(no task)" for v in labels]
         held = table.loc[(table["split"] == "random") & (table["method"] == OURS), by].nunique()  # (of how many)
         print(f"\n{OURS}: worst {by}s ({len(w)} of {held} held out; random split, by MAPE; n/a: no choice of that "
               f"kind in the {by}"

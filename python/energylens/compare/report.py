@@ -29,6 +29,7 @@ from energylens.compare.report_plots import PLOTS
 from energylens.compare.report_tables import (
     ANALYTICAL,
     OURS,
+    WHY_FEWER_PART,
     breakdown,
     drawn_note,
     failed_note,
@@ -49,7 +50,7 @@ from energylens.compare.report_tables import (
     small_vs_all,
     unscored_notes,
 )
-from energylens.compare.result import EvaluationResult, overview, summarize
+from energylens.compare.result import EvaluationResult, overview, summarize, worst, worst_labels
 from energylens.outputs import plural
 
 __all__ = ["write_report", "format_summary"]
@@ -259,6 +260,31 @@ def _breakdown_note(result: EvaluationResult) -> str:
             "with two or more held-out candidates per repeat.")
 
 
+def _worst_lists(result: EvaluationResult) -> list[str]:
+    """Where ours is worst on the random split, per task and per group (highest MAPE first): the lists the command
+    prints under its table, with the same figures and notes (before 2026-12-07 the report did not hold them)."""
+    slo = result.info.get("tpot_slo")
+    md: list[str] = []
+    for by in ("task", "group"):
+        w = worst(result.table, OURS, by)
+        if w.empty or w["mape"].isna().all():
+            continue
+        labels = worst_labels(w, by)
+        if not labels:
+            continue
+        held = result.table.loc[(result.table["split"] == "random") & (result.table["method"] == OURS), by].nunique()
+        rows = [(label.replace("|", "\\|"), "n/a" if r["mape"] != r["mape"] else f"{r['mape']:.1f}",
+                 *("n/a" if r[m] != r[m] else f"{r[m]:.3f}" for m in ("top1", "top1_tpot", "parallelism", "pairwise")))
+                for label, (_, r) in zip(labels, w.iterrows(), strict=True)]
+        notes = fewer_repeats(w.assign(**{by: labels}), (by,), of="run_repeats", why=WHY_FEWER_PART)
+        md += [f"### Worst {by}s", "", f"The {len(w)} of the {held} {by}s held out with the highest MAPE of {OURS}, "
+               "mean over the repeats that held out a row of each; n/a: no choice of that kind in it"
+               + (f"; Top-1 (SLO): among the candidates meeting the {slo:g} s TPOT SLO" if slo else "") + ".", "",
+               md_table((by, "MAPE %", "Top-1 (SLO)" if slo else "Top-1", "Top-1 @TPOT", "parallelism", "pairwise"),
+                        rows), "", *fewer_list(notes)]
+    return [f"## Where {OURS} is worst (random split)", "", *md] if md else []
+
+
 def _notes(result: EvaluationResult) -> list[str]:
     t = result.table
     md = ["## Notes on the methods", "", *(method_notes(result) or ["None of this run's methods notes anything."])]
@@ -329,7 +355,7 @@ def write_report(result: EvaluationResult, out_dir: str | Path, command: str = "
     md += _small_vs_all(result) + coverage_markdown(result.info.get("coverage"))
     if not h.empty:
         md += ["## By modality", "", _breakdown_note(result), "", breakdown(result, "modality"), "",
-               "## By task", "", _breakdown_note(result), "", breakdown(result, "task"), ""]
+               "## By task", "", _breakdown_note(result), "", breakdown(result, "task"), "", *_worst_lists(result)]
     md += _sample_efficiency(result) + _extrapolation(result) + _notes(result)
     made = [name for name, plot in PLOTS if plot(result, out / name)]
     md += ["## Plots", ""] + [line for n in made if n != "sample_efficiency.png"

@@ -16,7 +16,7 @@ import pandas as pd
 
 from energylens.compare.metrics import METRICS, SLO_METRICS
 
-__all__ = ["EvaluationResult", "summarize", "overview"]
+__all__ = ["EvaluationResult", "summarize", "overview", "worst", "worst_labels"]
 
 
 @dataclass
@@ -154,3 +154,13 @@ def worst(table: pd.DataFrame, method: str, by: str = "group", n: int = 5) -> pd
     shown = ["mape", "top1", "top1_tpot", "parallelism", "pairwise"]
     cols = [by, *shown, "n_groups", "n_repeats", "run_repeats", *(f"{m}_repeats" for m in shown)]
     return s.sort_values("mape", ascending=False).head(n)[cols].reset_index(drop=True)
+
+
+def worst_labels(w: pd.DataFrame, by: str) -> list[str]:
+    """The keys of :func:`worst`'s table as the command and the report show them: a group's blank parts left out
+    (a blank task: no leading " | "), a blank task as "(no task)"; all blank (profiles without tasks): []."""
+    labels = [" | ".join(p for p in str(v).split(" | ") if p.strip()) for v in w[by]]
+    if not any(labels):
+        return []
+    return [v or "(no task)" for v in labels] if by == "task" else labels
+
