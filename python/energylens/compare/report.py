@@ -363,7 +363,10 @@ def write_report(result: EvaluationResult, out_dir: str | Path, command: str = "
     md += ["## Files", "", "`summary.csv`: one row per split, variant, training size and method (the tables' "
            "figures, with `<metric>_std` and the repeat counts); `results.csv`: one row per group and fit; "
            "`predictions.csv`: one row per held-out row of the random split, repeat and method (`data_row`: 1-based "
-           "row of the evaluated profiles), from which its MAPE and Top-1 can be recomputed.", ""]
+           "row of the evaluated profiles), from which its MAPE and Top-1 can be recomputed. Units (the column names "
+           "carry none): `mape`, `regret_pct` and `ape_sum` (a sum over a group's held-out rows) are per cent, as "
+           "in the tables; `top1`, `top1_tpot`, `parallelism`, `pairwise` and `spearman` are fractions; "
+           "`energy_j` and `predicted_energy_j` are joules per request.", ""]
     overview(result.table).to_csv(out / "summary.csv", index=False)
     result.table.to_csv(out / "results.csv", index=False)
     _predictions(result).to_csv(out / "predictions.csv", index=False)
