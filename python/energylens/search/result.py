@@ -33,6 +33,8 @@ from energylens.search.deferred import built_on_read
 from energylens.search.json_cells import json_cell, json_default
 from energylens.search.labels import config_label, config_labels, gpu_labels  # re-exported (they lived here)
 from energylens.search.legend import column_legend, ep_tie_sentence, table_columns
+from energylens.search.margin import TERM_WORDS as _TERM_WORDS
+from energylens.search.margin import TERMS, margin_clause  # TERMS re-exported (it lived here)
 from energylens.search.measured import implausible_note
 from energylens.search.plot import pareto_plot
 from energylens.search.reach import reach_sentence
@@ -72,11 +74,6 @@ def _percents(parts) -> list[int]:
 #: Whether a file is a result :meth:`SearchResult.to_json` wrote (``"format": "energylens.search"``).
 _SEARCH_JSON = energylens_json("energylens.search")
 
-#: The energy terms a result is explained by (J per request; they sum to energy_j).
-TERMS = ("prefill_static_j", "prefill_dynamic_j", "decode_static_j", "decode_dynamic_j", "idle_j")
-_TERM_WORDS = {"prefill_static_j": "static power during prefill", "prefill_dynamic_j": "prefill compute",
-               "decode_static_j": "static power during decode", "decode_dynamic_j": "decode compute and streaming",
-               "idle_j": "static power of idle headroom"}
 
 
 #: What a user can change when a reason rejects the most candidates (CLI option names; the Python
@@ -266,7 +263,7 @@ class SearchResult:
                          f"per request at {r['price_per_gpu_hour']:g} per GPU-hour against {s['gpu_s_per_request']:.3g} at "
                          f"{s['price_per_gpu_hour']:g}.")
             else:
-                text += f" It beats {self.label(s)} by {margin:.1%}" + self._margin_term(r, s) + "."
+                text += f" It beats {self.label(s)} by {margin:.1%}" + margin_clause(r, s, self.objective, self.settings) + "."
         return text
 
     def _limits_met(self, r: pd.Series) -> str:
@@ -287,22 +284,6 @@ class SearchResult:
         measured = [f"{n.upper()} {r[f'{n}_s']:.4g} s measured meets the limit {s[f'{n}_limit_s']:.4g} s as given"
                     for n, how in src.items() if how == "measured"]
         return text + (f" {'; '.join(measured)} (a measurement has no prediction interval)." if measured else "")
-
-    def _margin_term(self, r: pd.Series, s: pd.Series) -> str:
-        """", mostly in <term> (+x unit)": the energy term that adds most to the runner-up's objective over the
-        best's, each term in the objective's own units (per output token, x carbon: a term's share of the
-        objective), so the comparison is the one the margin states; empty when no term is higher."""
-        def per_objective(row: pd.Series, t: str) -> float:
-            e = float(row["energy_j"])
-            return float(row[t]) * float(row["objective"]) / e if e > 0 else math.nan
-
-        diffs = {t: per_objective(s, t) - per_objective(r, t) for t in TERMS}
-        term = max(diffs, key=lambda t: diffs[t] if math.isfinite(diffs[t]) else -math.inf)
-        if not diffs[term] > 0:
-            return ""
-        unit = self.objective.split("(", 1)[1].rstrip(")") if "(" in self.objective else self.objective
-        same_units = self.settings.get("objective", "energy") == "energy" and not self.settings.get("per_token")
-        return f", mostly in {_TERM_WORDS[term]} ({diffs[term]:+.3g} {'J' if same_units else unit})"
 
     def table(self, n: int | None = None) -> str:
         """Plain-text table of the top ``n`` (all kept if None)."""
