@@ -17,6 +17,8 @@ import pytest
 
 import energylens
 from energylens.search.caps import ep_groups
+from energylens.search.frames import engine_rows
+from energylens.search.space import build_space
 
 Q30 = "Qwen/Qwen3-30B-A3B"
 KW = dict(input_tokens=1000, output_tokens=500, tp=[1, 2], dp=[1, 2], max_num_seqs=[64, 256], top=6)
@@ -90,3 +92,15 @@ def test_only_twins_priced_alike_merge():
     assert keep == [1, 2, 3, 4, 5]  # the group's ep 1, at the group's first place
     assert eps == [[1, 2], [2], [1], [1], [4]]
     assert ep_groups(key, ep, priced, top=2) == ([1, 2], [[1, 2], [2]])
+
+
+def test_the_engine_is_asked_for_both_twins_within_the_device_pass_limit():
+    """Twice the rows so that ``top`` remain after the merge; the device pass keeps at most 32 (a ``top`` above
+    that is its own error, as before)."""
+    space = build_space(Q30, "H100", input_tokens=1000, output_tokens=500, tp=[1, 2, 4, 8], pp=[1], dp=[1, 2],
+                        ep=[1, 2], max_num_seqs=[8, 64, 256], precision=None, kv_cache_dtype="auto")
+    plain = build_space(Q30, "H100", input_tokens=1000, output_tokens=500, tp=[1, 2, 4, 8], pp=[1], dp=[1, 2],
+                        ep=[1], max_num_seqs=[8, 64, 256], precision=None, kv_cache_dtype="auto")
+    assert engine_rows(space, 10, False, None, "cpu") == 20 and engine_rows(plain, 10, False, None, "cpu") == 10
+    assert engine_rows(space, 10, False, {0: "row"}, "cpu") == 10  # a candidate table: nothing merged
+    assert engine_rows(space, 20, False, None, "cuda") == 32 and engine_rows(space, 40, False, None, "cuda") == 40
