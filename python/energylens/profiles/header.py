@@ -78,6 +78,9 @@ def check_required_columns(names: Iterable[object], required: tuple[str, ...], s
     if missing:
         near = [f"{n!r} for {c!r}" for c in missing for n in map(str, names) if folded(n) == c]  # 'Energy (J)' too
         hint = f"; names are exact: rename {', '.join(near)}" if near else _similar_hint(missing, names)
+        if missing == ["energy_j"] and not hint:  # a table of configurations (what energylens predict takes)
+            hint = ("; a table of configurations to predict has none: load_profiles(..., require_energy=False) reads "
+                    "it, and a model's predict takes it as it is")
         raise ProfileSchemaError(
             f"{src}: missing required column(s) {', '.join(repr(c) for c in missing)} (schema v1 requires "
             f"{', '.join(required)}; found {columns_list(names)}){hint}", source=src, column=missing[0], rows=[])
