@@ -104,3 +104,11 @@ def test_the_engine_is_asked_for_both_twins_within_the_device_pass_limit():
     assert engine_rows(space, 10, False, None, "cpu") == 20 and engine_rows(plain, 10, False, None, "cpu") == 10
     assert engine_rows(space, 10, False, {0: "row"}, "cpu") == 10  # a candidate table: nothing merged
     assert engine_rows(space, 20, False, None, "cuda") == 32 and engine_rows(space, 40, False, None, "cuda") == 40
+
+
+def test_the_legend_explains_ep1_n_only_where_a_row_shows_it(model):
+    # Qwen3-235B-A22B-FP8 at TP 8: its fp8 blocks split only with EP, so only the EP 8 row is feasible
+    r = energylens.search("Qwen/Qwen3-235B-A22B-Instruct-2507-FP8", "H100", input_tokens=1000, output_tokens=500,
+                          tp=[8], ep=[1, 8], max_num_seqs=[64, 256], energy_model=model, bootstrap=False)
+    assert len(r.top) and (r.top["ep"] == 8).all() and all(e == [8] for e in r.top["ep_equivalent"])
+    assert "EP1/" not in r.table() and "EP1/" not in r.legend()

@@ -32,15 +32,17 @@ def table_columns(frame_columns, settings: dict[str, Any], objective: str) -> di
     return {c: h for c, h in cols.items() if c in frame_columns}
 
 
-def column_legend(headers: dict[str, str], settings: dict[str, Any], rows: int, workload: bool = False) -> str:
+def column_legend(headers: dict[str, str], settings: dict[str, Any], rows: int, workload: bool = False,
+                  ep_pairs: bool = False) -> str:
     """One line per shown column (``headers``: :func:`table_columns`, as the table shows them; ``rows``: the
-    rows listed; ``workload``: the labels name the workload point), starting "columns:"."""
+    rows listed; ``workload``: the labels name the workload point; ``ep_pairs``: a listed row stands for a
+    deployment with and without EP, ``EP1/8``), starting "columns:"."""
     load = bool(settings.get("rate_per_s"))
     mix = bool(settings.get("workload_distribution"))  # energy its expected value, latency at its worst point
     label_ends = ("; in / out: the workload point's input / output tokens" if workload else "") + (
         "; (candidate N): the candidate table's row" if settings.get("explicit_candidates") else "") + (
         "; EP1/N: a MoE deployment with expert parallelism (EP N = tp x dp) or without it, priced alike (explain "
-        "says why)" if any(e > 1 for e in settings.get("ep") or []) and not settings.get("explicit_candidates") else "")
+        "says why)" if ep_pairs else "")
     lo, hi = (f"{100 * q:g}th" for q in INTERVAL_QUANTILES)
     says = {
         "config": "model, GPU, weight format, tensor / pipeline / data(/ expert)-parallel degrees, B = vLLM's "
