@@ -66,3 +66,22 @@ def test_a_file_saved_with_a_byte_order_mark_loads(small_model_file, tmp_path):
     path = tmp_path / "bom.json"
     path.write_bytes(b"\xef\xbb\xbf" + small_model_file.read_bytes().replace(b"\n", b"\r\n"))
     assert (load_model(path).theta == load_model(small_model_file).theta).all()
+
+
+@pytest.mark.parametrize("doc, said", [
+    ([1, 2], "a JSON array, not a model file's object"),
+    ("model", "a JSON string, not a model file's object"),
+    (None, "a JSON null, not a model file's object"),
+    ({"rows": 3}, "a JSON object without a \"format\" key"),
+    ({"format": "something"}, "its \"format\" is 'something'"),
+])
+def test_other_json_says_what_it_is_and_what_a_model_file_is(tmp_path, doc, said):
+    """Another JSON file (a report, a search's output, a hand-made list) said only "not an energylens model file
+    (format None)"; it now says what the file holds and what writes a model file."""
+    path = tmp_path / "other.json"
+    path.write_text(json.dumps(doc))
+    with pytest.raises(ModelFileError) as exc:
+        load_model(path)
+    text = str(exc.value)
+    assert text.startswith(f"{path}: not an energylens model file") and said in text, text
+    assert "\"format\": \"energylens.model\"" in text and "save() or energylens fit -o" in text, text

@@ -352,7 +352,12 @@ def read_model_file(path: str | Path) -> dict[str, Any]:
                              "the run scored; .fit(profiles).save('model.json') refits them and writes a model file "
                              "(docs/discover.md)")
     if not isinstance(doc, dict) or doc.get("format") != _FORMAT:
-        raise ModelFileError(f"{p}: not an energylens model file (format {doc.get('format') if isinstance(doc, dict) else None!r})")
+        kind = {list: "array", str: "string", bool: "boolean", int: "number", float: "number"}.get(type(doc), "null")
+        held = (f"a JSON {kind}, not a model file's object"
+                if not isinstance(doc, dict) else "a JSON object without a \"format\" key" if "format" not in doc
+                else f"its \"format\" is {doc['format']!r}")
+        raise ModelFileError(f"{p}: not an energylens model file ({held}; a model file is the JSON object with "
+                             f"\"format\": \"{_FORMAT}\" that save() or energylens fit -o writes)")
     version = doc.get("version")
     if "version" not in doc or not _whole(version, -(2**63)):  # (it said 'version None is not supported')
         raise ModelFileError(f"{p}: " + ("has no 'version'" if "version" not in doc else
