@@ -47,3 +47,17 @@ def test_two_unknown_keywords_are_both_named():
 def test_signature_and_help_unchanged():
     assert list(inspect.signature(energylens.search).parameters) == PARAMS  # the callable module, as the function
     assert "rate_per_s" in (api_search.__doc__ or "")
+
+
+@pytest.mark.parametrize(("vllm", "meant"), [("tensor_parallel_size", "tp"), ("pipeline_parallel_size", "pp"),
+                                             ("data_parallel_size", "dp"), ("enable_expert_parallel", "ep"),
+                                             ("expert_parallel_size", "ep"), ("quantization", "precision")])
+def test_vllm_option_names_point_to_the_axis(vllm, meant):
+    """A vLLM user's own option names: ``quantization='fp8'`` was told "did you mean 'max_utilization'?", and
+    ``tensor_parallel_size=8`` got no hint at all; each now names the axis that is its counterpart."""
+    with pytest.raises(TypeError) as info:
+        energylens.search("Qwen/Qwen3-30B-A3B", "H100", input_tokens=512, output_tokens=256, **{vllm: 8})
+    text = str(info.value)
+    assert f"'{vllm}': vLLM's name; here '{meant}'" in text and "max_utilization'?" not in text, text
+    if vllm == "enable_expert_parallel":
+        assert "tp x dp" in text, text

@@ -28,11 +28,29 @@ MAX_TOP = 100_000
 OBJECTIVES = {"energy": "J", "carbon": "g CO2", "cost": "currency"}
 
 
+#: vLLM's option names (as ``vllm serve`` / ``LLM(...)`` take them) -> the search's parameter, and what to add.
+VLLM_NAMES = {"tensor_parallel_size": ("tp", ""), "pipeline_parallel_size": ("pp", ""),
+              "data_parallel_size": ("dp", ""),
+              "enable_expert_parallel": ("ep", ", the EP group size, which vLLM makes tp x dp: tp=8, ep=[1, 8] "
+                                               "searches TP 8 with and without expert parallelism"),
+              "expert_parallel_size": ("ep", " (vLLM makes the EP group tp x dp)"),
+              "quantization": ("precision", ", the weights' format: 'fp8', 'int4', 'mxfp4', ...")}
+
+
 def keyword_hints(fn: Callable) -> Callable:
     """``fn`` whose TypeError for a keyword it does not take names the closest real parameter(s) (difflib):
-    ``search(rate=20)`` read only "unexpected keyword argument 'rate'". Checked only once the call has failed
-    (an unknown keyword fails before ``fn``'s body runs), so a call with real keywords pays one wrapper call."""
+    ``search(rate=20)`` read only "unexpected keyword argument 'rate'"; a vLLM option name (:data:`VLLM_NAMES`:
+    ``tensor_parallel_size``, ``quantization``, which difflib matched to max_utilization) names its counterpart.
+    Checked only once the call has failed (an unknown keyword fails before ``fn``'s body runs), so a call with
+    real keywords pays one wrapper call."""
     names = [n for n, p in inspect.signature(fn).parameters.items() if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+    vllm = {k: v for k, v in VLLM_NAMES.items() if v[0] in names}
+
+    def hint(k: str) -> str:
+        if k in vllm:
+            return f"{k!r}: vLLM's name; here {vllm[k][0]!r}{vllm[k][1]}"
+        close = difflib.get_close_matches(k, names, n=3, cutoff=0.6) or [n for n in names if k in n or n in k][:3]
+        return f"{k!r}: did you mean {' or '.join(map(repr, close))}?" if close else f"{k!r}"
 
     @functools.wraps(fn)
     def call(*args, **kwargs):
@@ -42,10 +60,7 @@ def keyword_hints(fn: Callable) -> Callable:
             unknown = [k for k in kwargs if k not in names]
             if not unknown:
                 raise
-            said = "; ".join(f"{k!r}: did you mean {' or '.join(map(repr, close))}?" if close else f"{k!r}"
-                             for k in unknown
-                             for close in [difflib.get_close_matches(k, names, n=3, cutoff=0.6)
-                                           or [n for n in names if k in n or n in k][:3]])
+            said = "; ".join(map(hint, unknown))
             raise TypeError(f"{fn.__name__}() got {'an unexpected keyword argument' if len(unknown) == 1 else 'unexpected keyword arguments'}"
                             f" ({said}); it takes: {', '.join(names)}") from None
     return call
