@@ -136,7 +136,9 @@ class LatencyModel(ClosedFormModel):
         """A DataFrame of ``ttft_s_pred``, ``tpot_s_pred`` and ``time_in_system_s_pred`` (s: TTFT + L_out TPOT +
         prefill_stall x B_r t_p, :mod:`energylens.model.time_in_system`) for each configuration row
         (``chunk_rows`` rows at a time; ``check_range``: warn once about rows outside the fitted range, see
-        :meth:`extrapolated`; ``n_threads`` caps the native loop's threads). Errors as :meth:`EnergyModel.predict`."""
+        :meth:`extrapolated`; ``n_threads`` caps the native loop's threads). Errors as :meth:`EnergyModel.predict`.
+        Where :attr:`ttft_fitted` is False (no training row measured TTFT: ML.ENERGY v2 / v3), ``ttft_s_pred`` is the
+        roofline's estimate at the start values, not a fit (``energylens predict`` says so on stderr)."""
         configs = configs if self.calibration is None else as_frame(configs, load_configs)  # a path read once
         with threads(n_threads):
             ttft, tpot, stall, lo = stall_outputs(self, configs, chunk_rows, check_range, "LatencyModel.predict")
