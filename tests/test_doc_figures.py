@@ -505,3 +505,22 @@ def test_discover_refit_and_jacobian_rows_are_its_result_file():
                    f"p90 {t['p90_s'] * 1e3:.3f}); CPU {r['cpu_s_per_fit'] * 1e3:.2f} ms; {r['iterations']} iterations",
                    f"{r['constants']} constants: {j['median_s'] * 1e6:.1f} us median"):
         assert figure in text, f"docs/discover.md should read '{figure}' (bench/results/expression.json)"
+
+
+# ---- docs/model.md, accuracy round 12 ------------------------------------------------------------------
+
+SHAPE_SETS = ("v3", "v2 NVIDIA A100-SXM4-40GB", "v2 NVIDIA H100 80GB HBM3")  # the table's columns, in order
+
+
+@pytest.mark.parametrize("variant", ["template", "split_roofline", "vocab_seq", "vocab_sampler", "async_host"])
+def test_model_round12_shape_table_is_its_result_file(variant):
+    """docs/model.md's round-12 table (realism / held-out TPOT error, calibrated in brackets) is what
+    `python bench/latency_shape_trials.py` writes (bench/results/latency_shape_trials.json)."""
+    data = _json("latency_shape_trials")
+    want = []
+    for name in SHAPE_SETS:
+        raw, cal = data[name][variant]["raw"], data[name][variant]["calibrated"]
+        want.append(f"{raw['realism']:.3f} / {100 * raw['tpot_ape_median']:.1f} % "
+                    f"({cal['realism']:.3f} / {100 * cal['tpot_ape_median']:.1f} %)")
+    section = _section((ROOT / "docs" / "model.md").read_text(encoding="utf-8"), "### Accuracy round 12")
+    assert _method_line(section, f"`{variant}`") == want, "rerun bench/latency_shape_trials.py and update both"
