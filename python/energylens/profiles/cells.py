@@ -158,6 +158,10 @@ def to_numeric(series: pd.Series) -> tuple[pd.Series, np.ndarray]:
     if pd.api.types.is_bool_dtype(series.dtype):  # True / False are not counts (ep = True is not ep 1)
         bad = ~np.asarray(series.isna().to_numpy(), dtype=bool)
         return pd.Series(np.nan, index=series.index, dtype="float64"), bad
+    if pd.api.types.is_complex_dtype(series.dtype):  # (astype warned, naming nothing, and dropped the imaginary part)
+        values = series.to_numpy()
+        bad = values.imag != 0
+        return pd.Series(np.where(bad, np.nan, values.real), index=series.index, dtype="float64"), bad
     if pd.api.types.is_numeric_dtype(series.dtype):
         return series.astype("float64"), np.zeros(len(series), dtype=bool)
     blank = is_blank(series)
