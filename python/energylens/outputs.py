@@ -406,12 +406,25 @@ def _replace_problem(target: Path, inputs: Iterable, outputs: Iterable, known: d
         return None
     foreign = [e for e in entries if e != REPORT_MARKER and not (e in (listed or ()) and _plain_file(target / e))]
     if listed is not None and not foreign:
-        return None
+        return _other_command(entries, known)
     shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
     what = ("an energylens report with files energylens did not write" if listed is not None
             else "neither empty nor an energylens report")
     return (f"folder is {what} (it holds {shown}); replacing it would delete them. Choose an empty or new "
             "folder for the report")
+
+
+def _other_command(entries: list[str], known: dict[str, str]) -> str | None:
+    """Why an energylens report that is not this command's (its page, ``known``'s file with a first line, is not
+    there: evaluate's report.md where discover writes discovery.md) is kept, or None. Before 2026-12-07 one
+    command's --report replaced the other's report (a run of minutes to hours), saying only "replaced"."""
+    pages = [name for name, head in known.items() if head]
+    if not pages or any(p in entries for p in pages):
+        return None
+    held = sorted((e for e in entries if e != REPORT_MARKER), key=lambda e: (not e.endswith(".md"), e))  # page 1st
+    shown = ", ".join(held[:4]) + (", ..." if len(held) > 4 else "")
+    return (f"holds a report of another energylens command ({shown}); replacing it would delete it. Choose a new "
+            "or empty folder for this report (or remove that one first)")
 
 
 def check_report_dir(path: str | os.PathLike, *, inputs: Iterable[str | os.PathLike | None] = (),
