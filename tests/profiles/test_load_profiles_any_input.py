@@ -44,6 +44,7 @@ def _quiet(fn, *args, **kwargs):
 def test_the_bundled_name_reads_the_bundled_rows(name):
     df = energylens.load_profiles(name)
     pd.testing.assert_frame_equal(df, datasets.mlenergy_v2())
+    pd.testing.assert_frame_equal(energylens.load_profiles(Path(name)), df)  # as predict(Path(name)) reads it
     assert energylens.profiles.load_profiles is energylens.load_profiles
 
 

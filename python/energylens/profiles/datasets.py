@@ -383,9 +383,9 @@ def dataset_reader(name_or_path: str | os.PathLike) -> tuple[str, Callable[[bool
     :func:`~energylens.profiles.schema.load_profiles` reads as a schema-v1 table or store. A path that names nothing
     is a FileNotFoundError (``Bundled`` offered ``bundled``: no longer "unsupported file type '(no suffix)'"); a
     header that is most of an export's is a ProfileSchemaError naming the columns it lacks."""
-    if isinstance(name_or_path, str) and name_or_path in BUNDLED_NAMES:
-        return "energylens.profiles.datasets.mlenergy_v2()", lambda require_energy: mlenergy_v2()
     path = os.fspath(name_or_path)
+    if path in BUNDLED_NAMES and (isinstance(name_or_path, str) or not os.path.lexists(path)):  # Path("bundled") too
+        return "energylens.profiles.datasets.mlenergy_v2()", lambda require_energy: mlenergy_v2()
     if not os.path.lexists(path):
         near = next((name for name in BUNDLED_NAMES if str(path).strip().lower() == name), None)
         raise FileNotFoundError(f"profile table not found: {path}" + (
