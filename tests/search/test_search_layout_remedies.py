@@ -111,6 +111,20 @@ def test_ep_the_smallest_tp_does_not_divide_names_the_tp_and_dp_of_its_group(mod
     assert _search(model, moe, "H100", tp=room["tp"], dp=room["dp"], ep=4).feasible
 
 
+
+def test_an_ep_the_searched_tp_makes_no_group_of_is_kept_by_a_dp(model):
+    """Qwen3-30B-A3B at --tp 8 --ep 16: tp x dp = 8 is no group of 16; the remedy offered only "--ep 8", dropping
+    the ep asked for, where the engine's own ep_room had a tp x dp = 16 that passes every check; it names both."""
+    moe = "Qwen/Qwen3-30B-A3B"
+    r = _search(model, moe, "H100", tp=8, ep=16)
+    assert r.main_rejection == "ep_group"
+    text = r.why_empty()
+    (room,) = r.settings["ep_room"]
+    assert room["tp"] * room["dp"] == 16
+    assert "--ep 8 (tp x dp of the searched tp 8" in text, text
+    assert f"--ep 16 needs tp x dp = 16, e.g. --tp {room['tp']} --dp {room['dp']}, which passes every check" in text, text
+    assert _search(model, moe, "H100", tp=room["tp"], dp=room["dp"], ep=16).feasible
+
 MLA = [n for n, r in zip(tables.models()["name"], tables.models()["kv_lora_rank"], strict=True)
        if isinstance(r, float) and r > 0]
 

@@ -346,12 +346,15 @@ def ep_group_sentence(settings: dict[str, Any]) -> str:
             f"and dp {','.join(map(str, dps))} make {','.join(map(str, groups)) or '1'}")
     if not parts and keep:  # no searched tp x dp makes a group ('--tp 1 --ep 2'): the dp that does (was a canned line)
         return f"{made}: --ep {keep[0]} needs e.g. --tp {min(tps or [1])} --dp {keep[0] // min(tps or [1])}; "
-    if not parts and settings.get("ep_room"):  # the ep a smallest tp does not divide: the engine's (.layout_room)
-        return made + ": " + "; ".join(
-            f"--ep {r['ep']} needs tp x dp = {r['ep']}, e.g. --tp {r['tp']} --dp {r['dp']}, which passes every check "
-            f"({r['config']})" if r["tp"] else f"no tp x dp = {r['ep']} passes the other checks with --ep {r['ep']}"
-            for r in settings["ep_room"]) + "; "
-    return ("expert parallelism spans a deployment's tp x dp GPUs: " + "; ".join(parts) + "; ") if parts else ""
+    room = "; ".join(  # each asked ep the searched tp x dp do not make: the engine's cheapest group (.layout_room)
+        f"--ep {r['ep']} needs tp x dp = {r['ep']}, e.g. --tp {r['tp']} --dp {r['dp']}, which passes every check "
+        f"({r['config']})" if r["tp"] else f"no tp x dp = {r['ep']} passes the other checks with --ep {r['ep']}"
+        for r in settings.get("ep_room") or [] if r["ep"] not in groups)
+    if not parts:
+        return made + ": " + room + "; " if room else ""
+    # '--tp 8 --ep 16' offered only '--ep 8', dropping the ep asked for, until 2026-12-07
+    return ("expert parallelism spans a deployment's tp x dp GPUs: " + "; ".join(parts)
+            + (f"; or, to keep the --ep asked for: {room}" if room else "") + "; ")
 
 
 def ep_experts_sentence(settings: dict[str, Any]) -> str:
