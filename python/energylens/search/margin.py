@@ -47,4 +47,6 @@ def margin_clause(best: pd.Series, second: pd.Series, objective: str, settings: 
     parts = sorted((t for t in TERMS if math.isfinite(diffs[t]) and abs(diffs[t]) >= _LISTED_SHARE * diffs[term]),
                    key=lambda t: -abs(diffs[t]))
     listed = [f"{diffs[t]:+.3g} {unit} in {TERM_WORDS[t]}" for t in parts]
+    if len(parts) == 1:  # the offsets are each below the listed share: together they are the other part
+        listed.append(f"{total - diffs[term]:+.3g} {unit} in the other terms")
     return f" ({total:+.3g} {unit}), the net of {', '.join(listed[:-1])} and {listed[-1]}"
