@@ -40,7 +40,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help=f"training rows drawn at random (50; at least {DEMO_MIN_TRAIN_SIZE})")
     p.add_argument("--report", default=None, type=path,
                    help="folder for the comparison's evaluation report (energylens-report; an existing folder must "
-                        "be empty or an earlier energylens report, which is replaced)")
+                        "be empty or an earlier demo (or evaluate) report, which is replaced)")
     p.add_argument("--repeats", type=repeats, default=None,
                    help=f"seeded repeats of the closing comparison ({DEMO_REPEATS}; at most {MAX_REPEATS})")
     p.add_argument("--no-compare", action="store_true", help="skip the closing comparison with baselines (and its "

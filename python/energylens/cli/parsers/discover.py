@@ -65,7 +65,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         "energylens predict")
     p.add_argument("--report", default=None, metavar="DIR", type=path,
                    help="write the front plot and LaTeX page here (an existing DIR must be empty or an earlier "
-                        "energylens report, which is replaced)")
+                        "discover report, which is replaced)")
     p.add_argument("--quiet", "--no-progress", action="store_true", dest="quiet",
                    help="no progress lines on stderr; the scores table and closing lines, the result, still "
                         "print on stdout (redirect stdout to drop them); --no-progress is evaluate's name for it")

@@ -61,7 +61,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
     p.add_argument("--report", default=None, metavar="DIR", type=path,
                    help="write report.md, PNG plots and CSV tables into DIR (built aside, moved in when complete); "
-                        "an existing DIR must be empty or an earlier energylens report, which is replaced")
+                        "an existing DIR must be empty or an earlier evaluate (or demo) report, which is replaced")
     p.add_argument("--no-progress", action="store_true", help="no progress bar nor reading lines (a large table) on stderr")
     p.add_argument("--calibrate", choices=("family", "model"), default=None, metavar="KEY",
                    help="opt-in: also score 'energylens+KEY', the model with one shrunk offset per model family "
