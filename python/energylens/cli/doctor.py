@@ -18,7 +18,7 @@ import re
 import sys
 
 import energylens
-from energylens.capabilities import capabilities
+from energylens.capabilities import Capabilities, capabilities
 from energylens.cli.parsers.doctor import add_parser
 from energylens.discover.select import BackendUnavailable, select_backend
 from energylens.extras import dist_version, extras_status, install_hint, optional
@@ -121,6 +121,24 @@ def _threads_row(threads: int) -> str:
     return f"{threads} ({'; '.join(why) if why else f'all {cpus} CPUs; OMP_NUM_THREADS or CPU affinity lowers it'})"
 
 
+def _cuda_driver_row(caps: Capabilities) -> str:
+    """The CUDA version the driver supports; without one, why: a build without the CUDA part never asks."""
+    if caps.cuda_driver_version:
+        return caps.cuda_driver_version
+    if not caps.cuda_built:
+        return "unknown  <- the CUDA part is not built in, so the CUDA runtime does not ask (see CUDA built in)"
+    return "none  <- the CUDA runtime finds no CUDA driver library (libcuda.so.1; see CUDA devices)"
+
+
+def _nvidia_driver_row(caps: Capabilities) -> str:
+    """The driver version NVML reports; without it, why: a driver the CUDA runtime found is no 'none'."""
+    if caps.driver_version:
+        return caps.driver_version
+    if caps.nvml_available or caps.cuda_driver_version:  # a driver is there; NVML does not give its version
+        return "unknown  <- NVML reports it (see NVML)"
+    return "none  <- NVML, which reports it, does not load (see NVML)"
+
+
 def _cmd_doctor(args: argparse.Namespace) -> int:
     caps = capabilities()
     rows = [
@@ -133,9 +151,9 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
         ("CUDA built in", f"yes, runtime {caps.cuda_runtime_version} (static)" if caps.cuda_built
                           else f"no  <- {caps.cuda_reason}"),
         ("CUDA devices", caps.cuda_devices_note()),
-        ("CUDA driver", caps.cuda_driver_version or "none"),
+        ("CUDA driver", _cuda_driver_row(caps)),
         ("NVML", caps.nvml_note()),
-        ("NVIDIA driver", caps.driver_version or ("unknown  <- see NVML" if caps.nvml_available else "none")),
+        ("NVIDIA driver", _nvidia_driver_row(caps)),
         ("expression kernels", _LIBRARY_ERROR or kernel_build.describe()),
     ]
     broken = []
