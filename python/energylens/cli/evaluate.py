@@ -21,6 +21,7 @@ from energylens.cli.fit import unread_latency_column, warn_latency_units, warn_p
 from energylens.cli.options import (
     apply_gpu_tables,
     apply_model_tables,
+    assumed_inputs_note,
     check_prior_options,
     command_inputs,
     read_profiles_with_rows,
@@ -130,6 +131,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
                              splits=asked,
                              method_names=names, progress=not args.no_progress, coverage=level)
     res.info["expressions"] = _expression_fits(about, res.info) if about else []  # (report, --json)
+    res.info["assumed_inputs"] = assumed_inputs_note(profiles, args.profiles)  # (stderr said it; report.md did not)
     empty = [s for s in asked if res.table.empty or not (res.table["split"] == s).any()]
     if empty:
         why = "; ".join(f"{s}: {_EMPTY_SPLIT.get(s, 'no split could be drawn')}" for s in empty)

@@ -46,7 +46,7 @@ from energylens.profiles.tables import gpus, register_gpu_table
 
 __all__ = ["read_discovery", "add_gpu_table_option", "add_model_table_option", "add_prior_options", "check_prior_options",
            "apply_gpu_tables", "apply_model_tables", "command_inputs",
-           "read_profiles_with_rows", "note_assumed_inputs", "note_test_power", "PROFILES_HELP", "refuse_folder_name",
+           "read_profiles_with_rows", "note_assumed_inputs", "assumed_inputs_note", "note_test_power", "PROFILES_HELP", "refuse_folder_name",
            "positive_int", "nonnegative_float", "nonnegative_int", "seed", "positive_float", "level", "DEFAULTS"]
 
 
@@ -195,10 +195,18 @@ def note_assumed_inputs(frame: pd.DataFrame, path: str, command: str) -> None:
     with the values per task as read. Prefill energy and TTFT scale with them, and an ML.ENERGY export's rows
     looked measured: only ``energylens demo`` said its lengths were nominal, while ``fit``, ``predict`` and
     ``evaluate`` on the same rows said nothing (docs/profile-schema.md gives each task's basis)."""
+    text = assumed_inputs_note(frame, path)
+    if text is not None:
+        print(f"energylens {command}: note: {text}", file=sys.stderr)
+
+
+def assumed_inputs_note(frame: pd.DataFrame, path: str) -> str | None:
+    """What :func:`note_assumed_inputs` says (``evaluate --report`` writes it in report.md too), or None where every
+    row's ``input_tokens`` was read, not assumed."""
     flags = [_true_cells(frame[c]) for c in ASSUMED_INPUT_FLAGS if c in frame]
     assumed = np.logical_or.reduce(flags) if flags else np.zeros(len(frame), dtype=bool)
     if not assumed.any():
-        return
+        return None
     rows = frame.loc[assumed]
     tokens = rows["input_tokens"].astype(float)
     groups = rows["task"].astype(str) if "task" in rows else pd.Series("", index=rows.index)
@@ -209,10 +217,10 @@ def note_assumed_inputs(frame: pd.DataFrame, path: str, command: str) -> None:
     media = "modality" in rows and bool((rows["modality"].astype(str) != "text").any())
     n, total = int(assumed.sum()), len(frame)
     rows_of = ("the row" if total == 1 else f"all {total:,} rows") if n == total else f"{n:,} of {total:,} rows"
-    print(f"energylens {command}: note: input_tokens of {rows_of} of {path} {'is' if total == 1 else 'are'} "
-          "assumed per task, not measured (the export records no prompt lengths): " + ", ".join(parts)
-          + (" (image and video rows: the text plus the model's image or frame tokens)" if media else "")
-          + "; prefill energy and TTFT rest on them (docs/profile-schema.md)", file=sys.stderr)
+    return (f"input_tokens of {rows_of} of {path} {'is' if total == 1 else 'are'} assumed per task, not measured "
+            "(the export records no prompt lengths): " + ", ".join(parts)
+            + (" (image and video rows: the text plus the model's image or frame tokens)" if media else "")
+            + "; prefill energy and TTFT rest on them (docs/profile-schema.md)")
 
 
 def read_discovery(path: str) -> DiscoveryResult:

@@ -70,6 +70,8 @@ def _intro(result: EvaluationResult, command: str) -> list[str]:
           f"seed {info['seed']}; TPOT SLO {info['tpot_slo'] or 'none'}; run time {run_time_of(info)}."]
     if command:
         md += ["", f"Command: `{command}`"]
+    if info.get("assumed_inputs"):  # (energylens evaluate: only stderr said it)
+        md += ["", f"Note: {info['assumed_inputs']}."]
     return md + ["", "The runner draws each split once and hands every method its own copy of the same "
                  "training and held-out rows; every score is computed against the runner's own copy of the "
                  "measurements.", ""]
