@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import os
 import sys
 import time
 from pathlib import Path
@@ -37,7 +38,7 @@ from energylens.profiles.datasets import (
 )
 from energylens.search import search
 
-__all__ = ["add_parser", "run_demo", "choices_table", "demo_comparison", "demo_search_command"]
+__all__ = ["add_parser", "run_demo", "choices_table", "demo_comparison", "demo_search_command", "process_age"]
 
 GROUP_BY = ("task", "model", "gpu")
 def _config_label(row: pd.Series) -> str:
@@ -77,8 +78,24 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         if given:
             raise ValueError(f"{' and '.join(given)} {'is an option' if len(given) == 1 else 'are options'} of "
                              "the closing comparison, which --no-compare skips: drop one of them")
+    age = process_age()  # the last line's run time is the command's: its imports and checks included
     return run_demo(seed=args.seed, train_size=args.train_size, report_dir=args.report or "energylens-report",
-                    repeats=args.repeats or DEMO_REPEATS, compare=not args.no_compare)
+                    repeats=args.repeats or DEMO_REPEATS, compare=not args.no_compare,
+                    started=None if age is None else time.perf_counter() - age)
+
+
+def process_age() -> float | None:
+    """Seconds since this process started (Linux: /proc/self/stat's start time against /proc/uptime, 10 ms
+    ticks), or ``None`` where the system does not say (or says a negative age, as a container's own uptime may)."""
+    try:
+        with open("/proc/self/stat", encoding="ascii", errors="replace") as f:
+            start_ticks = int(f.read().rpartition(")")[2].split()[19])  # field 22, starttime; comm may hold spaces
+        with open("/proc/uptime", encoding="ascii") as f:
+            uptime = float(f.read().split()[0])
+        age = uptime - start_ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, AttributeError):  # no /proc (macOS, Windows), no sysconf
+        return None
+    return age if age >= 0 else None
 
 
 _FIT_STATUS_WORDS = {  # the optimiser's FitStatus names (cpp/src/least_squares.cpp), said to a reader
@@ -107,7 +124,8 @@ def _fit(data: pd.DataFrame, seed: int, train_size: int, say) -> tuple[EnergyMod
     assert s is not None
     say(f"\nfitted {model.template_id} on {train_size} random rows (seed {seed}): "
         f"{fit_status_words(s.status, s.converged)}, "
-        f"{s.iterations} iterations, {s.fit_seconds * 1e3:.0f} ms with {s.bootstrap_converged} bootstrap refits")
+        f"{s.iterations} iterations, {s.fit_seconds * 1e3:.0f} ms with {s.bootstrap_converged}/{s.bootstrap_replicates} "
+        "bootstrap refits")
     say(f"{'parameter':<24} {'value':>10}  {'90% interval':>21}  meaning [unit]")
     unset = set(s.unidentified)
     for p in model.params.values():
@@ -127,12 +145,12 @@ def _fit(data: pd.DataFrame, seed: int, train_size: int, say) -> tuple[EnergyMod
 def _held_out(model: EnergyModel, test: pd.DataFrame, say) -> None:
     """Accuracy on the rows the fit did not see, and the predicted prefill share."""
     per_group = score_groups(test, model.predict(test, check_range=False), GROUP_BY)  # held out on purpose
-    mape = float(per_group["ape_sum"].sum() / per_group["n_rows"].sum() / 100.0)
+    mape = float(per_group["ape_sum"].sum() / per_group["n_rows"].sum())  # per cent, as the comparison's MAPE %
     top1 = per_group["top1"].dropna()
     pairs = int(per_group["pairs_total"].sum())
     top1_text = f"{top1.mean():.3f}" if len(top1) else "n/a"  # no group with two held-out rows
     pairwise = f"{per_group['pairs_concordant'].sum() / pairs:.3f}" if pairs else "n/a (no pairs)"
-    say(f"\nheld-out accuracy on the other {len(test)} row{'' if len(test) == 1 else 's'}: MAPE {mape:.3f}, Top-1 {top1_text} "
+    say(f"\nheld-out accuracy on the other {len(test)} row{'' if len(test) == 1 else 's'}: MAPE {mape:.1f} %, Top-1 {top1_text} "
         f"over {len(top1)} (task, model, GPU) groups, pairwise ranking {pairwise}")
     phases = model.predict_phases(test, check_range=False)
     share = float(np.median(phases["prefill_energy_j_pred"] / phases["energy_j_pred"]))
@@ -157,7 +175,7 @@ def _choices(model: EnergyModel, data: pd.DataFrame, train_size: int, compare: b
         return
     agree = float(np.mean(table["energylens_choice"] == table["measured_best"]))
     say(f"energylens picks the measured optimum in {agree:.0%} of groups (median regret "
-        f"{table['energylens_regret_pct'].median():.1f}%); latency-first in "
+        f"{table['energylens_regret_pct'].median():.1f}%, mean {table['energylens_regret_pct'].mean():.1f}%); latency-first in "
         f"{np.mean(table['latency_first'] == table['measured_best']):.0%} (median regret "
         f"{table['latency_first_regret_pct'].median():.1f}%, mean {table['latency_first_regret_pct'].mean():.1f}%).")
     say(f"  (fit on {train_size} rows; groups include the training rows, so this table is in-sample for those "
@@ -166,8 +184,10 @@ def _choices(model: EnergyModel, data: pd.DataFrame, train_size: int, compare: b
 
 
 def run_demo(*, seed: int = 0, train_size: int = 50, report_dir: str = "energylens-report", repeats: int = 5,
-             compare: bool = True, out: TextIO | None = None) -> int:
-    """``energylens demo``: fit, held-out accuracy, choices per group, then the comparison."""
+             compare: bool = True, out: TextIO | None = None, started: float | None = None) -> int:
+    """``energylens demo``: fit, held-out accuracy, choices per group, then the comparison. ``started``: the
+    ``time.perf_counter()`` the last line's run time counts from (the command: its process's start); else this call."""
+    t0 = time.perf_counter() if started is None else started
     def say(text: str = "") -> None:  # sys.stdout looked up per call, not bound when the module was imported
         print(text, file=out or sys.stdout, flush=True)
 
@@ -175,7 +195,6 @@ def run_demo(*, seed: int = 0, train_size: int = 50, report_dir: str = "energyle
         check_seed(seed, repeats)  # (its methods are seeded seed * 1000 + repeat, below 2**63)
         require_extra("demo", "the comparison energylens demo ends with")
         check_report_dir(report_dir, known=REPORT_FILES)  # and a folder it may write its report to
-    t0 = time.perf_counter()
     data = mlenergy_v2().reset_index(drop=True)
     if train_size < DEMO_MIN_TRAIN_SIZE:  # before any output; the fit's own error offers a prior demo has not
         raise ValueError(f"--train-size {train_size}: the demo fits the energy model's {DEMO_MIN_TRAIN_SIZE} "
