@@ -2,6 +2,7 @@
 
 import argparse
 import math
+import sys
 
 import numpy as np
 import pytest
@@ -10,12 +11,78 @@ from energylens.cli.monitor import _line, _sampler
 from energylens.measure.sampler import PowerSampler
 
 
-def test_the_live_total_is_nan_until_a_gpu_has_a_reading_not_zero_watts():
-    """The first line of a run, before any reading, said "GPU0 nan W  total 0.0 W": no GPU drew 0 W."""
-    assert _line(0.0, [math.nan], [0]).endswith("total      nan W")
-    assert _line(0.0, [math.nan, math.nan], [2, 3]).endswith("total      nan W")
-    # a GPU without a reading yet does not hide the others' power
-    assert _line(1.5, [math.nan, 250.0], [0, 1]) == "    1.5 s  GPU0     nan W  GPU1   250.0 W  total    250.0 W"
+def test_a_gpu_without_a_reading_yet_is_said_so_not_nan_watts():
+    """The first line of a run, before any reading, said "GPU0 nan W  total nan W" (and before that
+    "total 0.0 W"): a user read "nan" where no reading had arrived yet."""
+    assert _line(0.0, [math.nan], [0]) == "    0.0 s  GPU0: no power reading yet"
+    assert _line(0.0, [math.nan, math.nan], [2, 3]) == "    0.0 s  GPU2 GPU3: no power reading yet"
+    # a GPU without a reading yet does not hide the others' power; the total says whom it leaves out
+    assert _line(1.5, [math.nan, 250.0], [0, 1]) == ("    1.5 s  GPU0 no reading yet  GPU1   250.0 W  "
+                                                     "total    250.0 W without GPU0")
+    assert _line(2.0, [150.0, 250.0], [0, 1]) == "    2.0 s  GPU0   150.0 W  GPU1   250.0 W  total    400.0 W"
+    assert all("nan" not in _line(0.0, w, [0, 1]) for w in ([math.nan] * 2, [math.nan, 1.0], [1.0, math.nan]))
+
+
+class _LateSampler:
+    """Two GPUs: no reading on the first live line, GPU1's on the second, both on the third; Ctrl-C then."""
+
+    gpu_count = 2
+
+    def __init__(self):
+        self.lines = 0
+
+    def flush(self):
+        self.lines += 1
+        if self.lines > 3:
+            raise KeyboardInterrupt
+
+    def samples(self, collect=True):
+        rows = {1: [], 2: [(1, 250.0)]}.get(self.lines, [(0, 150.0), (1, 250.0)])
+        return {"gpu": np.array([g for g, _ in rows], dtype=np.int32), "power_w": np.array([w for _, w in rows])}
+
+
+def test_a_shorter_live_line_on_a_terminal_blanks_the_longer_one_before_it(monkeypatch, capsys):
+    """On a terminal each live line overwrites the one before it ("\\r"); the lines without a reading are longer
+    than those with one, so what they held past the new line's end must be blanked, not left on screen."""
+    from energylens.cli.monitor import _live
+
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    interrupt, error = _live(_LateSampler(), None, 0.001, [0, 1], "start")
+    assert isinstance(interrupt, KeyboardInterrupt) and error is None
+    shown = capsys.readouterr().out.strip("\n").split("\r")[1:]
+    assert len(shown) == 3 and "no power reading yet" in shown[0] and shown[-1].rstrip().endswith("total    400.0 W")
+    assert all(len(b) >= len(a.rstrip()) for a, b in zip(shown, shown[1:], strict=False)), shown
+
+
+def test_a_run_shorter_than_the_first_reading_says_so_and_keeps_its_totals_and_trace(tmp_path, monkeypatch,
+                                                                                      capsys):
+    """``energylens monitor --source synthetic --duration 0.001`` printed "GPU0 nan W": the run ended before the
+    source's first reading (every 20 ms). Here that reading comes 0.5 s in. The live line says no reading had
+    arrived; the totals come from the reading covering the run (marked an interpolated estimate), exit 0, and the
+    trace holds that reading and the run's window."""
+    from energylens.cli import monitor as cli_monitor
+    from energylens.cli.main import main
+    from energylens.measure.trace import Trace
+
+    def late(args):
+        t = np.array([0.0, 100.0])
+        return PowerSampler.synthetic([(t, np.array([200.0, 200.0]))], update_period_s=0.5, buffer_period_s=0.5,
+                                      buffer_poll_s=0.5, energy_counter=False)
+
+    monkeypatch.setattr(cli_monitor, "_sampler", late)
+    out = tmp_path / "run.parquet"
+    with pytest.warns(UserWarning, match="interpolated estimate"):
+        rc = main(["monitor", "--source", "synthetic", "--duration", "0.001", "-o", str(out)])
+    res = capsys.readouterr()
+    assert rc == 0, res.err
+    assert "nan" not in res.out.lower(), res.out
+    assert res.out.splitlines()[0].endswith("GPU0: no power reading yet"), res.out
+    assert "avg   200.0 W" in res.out and f"wrote {out}" in res.out, res.out
+    trace = Trace.load(out)
+    marks = dict(zip(trace.marks["label"], trace.marks["t_ns"], strict=True))
+    power = trace.samples.dropna(subset=["power_w"])
+    assert len(power) == 1 and power["power_w"].iloc[0] == 200.0
+    assert power["t_ns"].iloc[0] > marks["monitor end"] > marks["monitor start"]  # the reading came after the run
 
 
 @pytest.mark.parametrize(("duration", "covers"), [(7200.0, 7200.0), (None, 7 * 86400.0), (3e7, 7 * 86400.0)])

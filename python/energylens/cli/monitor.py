@@ -90,11 +90,17 @@ def _latest_power(samples: dict, gpu_count: int) -> list[float]:
 
 
 def _line(elapsed_s: float, watts: list[float], labels: list[int]) -> str:
-    """One live line: each GPU's latest power and their total, which is NaN while no GPU has a reading (the
-    first line read "GPU0 nan W  total 0.0 W")."""
-    total = float(np.nansum(watts)) if np.isfinite(watts).any() else math.nan
-    return (f"{elapsed_s:7.1f} s  " + "  ".join(f"GPU{labels[g]} {w:7.1f} W" for g, w in enumerate(watts))
-            + f"  total {total:8.1f} W")
+    """One live line: each GPU's latest power and their total. A GPU without a reading yet (NaN in ``watts``:
+    before the source's first one, e.g. a --duration shorter than its update period) is said so, and the total
+    names the GPUs it leaves out; they read "GPU0 nan W  total nan W"."""
+    unread = [f"GPU{labels[g]}" for g, w in enumerate(watts) if not math.isfinite(w)]
+    if len(unread) == len(watts):
+        return f"{elapsed_s:7.1f} s  {' '.join(unread)}: no power reading yet"
+    gpus = (f"GPU{labels[g]} {w:7.1f} W" if math.isfinite(w) else f"GPU{labels[g]} no reading yet"
+            for g, w in enumerate(watts))
+    total = float(np.nansum(watts))
+    return (f"{elapsed_s:7.1f} s  " + "  ".join(gpus) + f"  total {total:8.1f} W"
+            + (f" without {' '.join(unread)}" if unread else ""))
 
 
 def _live(sampler: PowerSampler, duration_s: float | None, interval_s: float,
@@ -103,7 +109,7 @@ def _live(sampler: PowerSampler, duration_s: float | None, interval_s: float,
     line on a terminal) until ``duration_s`` has passed; returns the Ctrl-C (or SIGTERM: ``Terminated``) that
     ended it and the sampler's error when sampling stopped (every power source failed: GPU lost). A Ctrl-C from the start line on
     ends the run with its totals and trace (one just before the loop's ``try`` lost the trace)."""
-    tty = sys.stdout.isatty()
+    tty, shown = sys.stdout.isatty(), 0  # (the longest line so far: a shorter one blanks what it left)
     start = time.monotonic()
     try:
         print(start_line, file=sys.stderr, flush=True)
@@ -113,7 +119,8 @@ def _live(sampler: PowerSampler, duration_s: float | None, interval_s: float,
             sampler.flush()
             line = _line(time.monotonic() - start, _latest_power(sampler.samples(collect=False), sampler.gpu_count),
                          labels)
-            print(("\r" + line) if tty else line, end="" if tty else "\n", flush=True)
+            shown = max(shown, len(line))
+            print(("\r" + line.ljust(shown)) if tty else line, end="" if tty else "\n", flush=True)
     except KeyboardInterrupt as interrupt:
         return interrupt, None
     except Error as exc:  # the recording so far is summarised and saved; the error is stated
