@@ -55,9 +55,11 @@ _ROWWISE_CELLS = types.SimpleNamespace(
     text_codes_of=lambda columns: [None] * len(columns), coded_cells=_rowwise_cells,
     blank_codes=lambda values, c, uniques: rowwise.is_blank(pd.Series(values, copy=False))[c],
     per_code=_rowwise_per_code, choice_codes=_rowwise_choices, to_float=_rowwise_float,
-    str_array=lambda values: pd.Series(values, dtype=object, copy=False).astype(str).array)
+    str_array=lambda values: pd.Series(values, dtype=object, copy=False).astype(str).array,
+    text_of=cells.text_of)  # (a bytes cell's text: no per-row rule of its own)
 _ROWWISE_ARCH = types.SimpleNamespace(fill_architecture=rowwise.fill_architecture,
-                                      table_params_b=vectorised_architecture.table_params_b)  # a table lookup, no cell rule
+                                      table_params_b=vectorised_architecture.table_params_b,  # a table lookup, no cell rule
+                                      unknown_models_said=vectorised_architecture.unknown_models_said)  # (message text)
 
 
 def _outcome(load, monkeypatch, rowwise_rules: bool):

@@ -240,6 +240,7 @@ def table_params_b(models: object, params_b: np.ndarray) -> np.ndarray:
         return params_b
     out = params_b.copy()
     for (name,), idx in cells.key_groups(np.asarray(models, dtype=object), rows=blank):
+        name = cells.text_of(name) if isinstance(name, bytes) else name  # (a NumPy 'S' column's cell)
         spec = tables.find_model(str(name)) if isinstance(name, str) and name.strip() else None
         if spec is not None and spec.params_b > 0:
             out[idx] = float(spec.params_b)
@@ -250,8 +251,8 @@ def table_params_b(models: object, params_b: np.ndarray) -> np.ndarray:
 def unknown_models_said(models: object, missing: np.ndarray) -> str:
     """The note of a blank ``params_b`` in the ``missing`` rows: which of their models the model table does not
     know (up to five, each once; a blank model cell is its own problem), and the ways to give the count."""
-    names = list(dict.fromkeys(m.strip() for m in np.asarray(models, dtype=object)[missing]
-                               if isinstance(m, str) and m.strip()))
+    names = list(dict.fromkeys(cells.text_of(m).strip() for m in np.asarray(models, dtype=object)[missing]
+                               if isinstance(m, (str, bytes)) and cells.text_of(m).strip()))
     which = "the model" if not names else f"the model{'s' * (len(names) > 1)} " + ", ".join(
         repr(n) for n in names[:5]) + (f" (and {len(names) - 5} more)" if len(names) > 5 else "")
     return (f" (the model table does not know {which}, so its parameter count, in billions, is needed, or its row "

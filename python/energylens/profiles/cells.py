@@ -113,6 +113,17 @@ def per_value(series: pd.Series, fn: Callable[[object], object], missing: object
     return per_code(*codes(series), fn, missing)
 
 
+def text_of(value: object) -> str:
+    """A text cell as str: bytes (a NumPy 'S' array, an HDF5 or Arrow binary column made a frame) decoded as UTF-8,
+    as the Parquet reader decodes a binary column (undecodable bytes: their repr, which no table knows)."""
+    if isinstance(value, bytes):
+        try:
+            return value.decode("utf-8")
+        except UnicodeDecodeError:
+            return str(value)
+    return str(value)
+
+
 def per_code(c: np.ndarray, uniques: np.ndarray, fn: Callable[[object], object], missing: object = None) -> np.ndarray:
     """:func:`per_value` of a column already coded (:func:`codes`: code per cell, -1 for NA, and its distinct values)."""
     mapped = np.empty(len(uniques) + 1, dtype=object)
@@ -209,7 +220,7 @@ def choice_codes(c: np.ndarray, uniques: np.ndarray, allowed: tuple[str, ...],
                  canon: Callable[[str], str] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """:func:`normalise_choice` of a column already coded (:func:`codes`), as an object array and the mask."""
     def one(v: object) -> tuple[object, bool]:
-        key = str(v).strip().lower()
+        key = text_of(v).strip().lower()
         if canon is not None:
             try:
                 key = canon(key)

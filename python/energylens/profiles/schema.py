@@ -402,7 +402,7 @@ def _parse_text(raw: Mapping[str, object], out: dict[str, np.ndarray], problems:
     for col in ("model", "gpu"):
         c, uniques, blank = coded(col)
         problems.add(blank, col, "missing value (NaN/empty) in a required column")
-        out[col] = cells.per_code(c, uniques, lambda v: str(v).strip(), missing="")
+        out[col] = cells.per_code(c, uniques, lambda v: cells.text_of(v).strip(), missing="")
         out[col][blank] = ""
     for col, (allowed, canon) in _CHOICES.items():
         if col not in raw:
@@ -416,7 +416,7 @@ def _parse_text(raw: Mapping[str, object], out: dict[str, np.ndarray], problems:
     check_expert_parallel_model(out, problems)
     if "task" in raw:
         c, uniques, blank = coded("task")
-        out["task"] = cells.per_code(c, uniques, str, missing="")
+        out["task"] = cells.per_code(c, uniques, cells.text_of, missing="")
         out["task"][blank] = ""
 
 
