@@ -31,7 +31,7 @@ from energylens.compare.runner import run_evaluation  # noqa: E402
 from energylens.model import EnergyModel  # noqa: E402
 from energylens.profiles import read_profiles  # noqa: E402
 from energylens.profiles.tables import find_model  # noqa: E402
-from modern_serving import KEYS, V3, _group_scores, fmt  # noqa: E402
+from modern_serving import V3, fmt, held_out_scores, mean_over_keys, metric_means  # noqa: E402
 
 OUT = Path(__file__).parent / "results" / "calibration.json"
 CALIBRATIONS = ("family", "model")
@@ -51,9 +51,7 @@ def scores(df: pd.DataFrame, repeats: int) -> dict:
     s = summarize(res.table, by=("method",))
     out = {}
     for _, r in s.iterrows():
-        m = {k: float(r[k]) for k in KEYS} | {f"{k}_std": float(r[f"{k}_std"]) for k in KEYS}
-        m["mape"], m["mape_std"] = m["mape"] / 100.0, m["mape_std"] / 100.0  # runner reports percent
-        out[str(r["method"])] = m
+        out[str(r["method"])] = metric_means(r)
     return out
 
 
@@ -91,15 +89,8 @@ def leave_one_family_out(df: pd.DataFrame, calibration: str | None) -> dict:
         m = EnergyModel(bootstrap=0, seed=0, calibration=calibration).fit(tr, latency=False)
         pred = m.predict(te, check_range=False)
         max_diff = max(max_diff, float(np.max(np.abs(pred / base - 1.0))))
-        hits, conc, tot, _ = _group_scores(te, pred)
-        per[key] = {"n": len(te), "top1": float(np.mean(hits)) if hits else float("nan"),
-                    "pairwise": conc / tot if tot else float("nan"),
-                    "mape": float(np.mean(np.abs(pred / te["energy_j"].to_numpy() - 1.0)))}
-    n = np.array([v["n"] for v in per.values()], dtype=float)
-    return {"families": per, "max_rel_diff_vs_default": max_diff,
-            "mean": {"top1": float(np.nanmean([v["top1"] for v in per.values()])),
-                     "pairwise": float(np.nanmean([v["pairwise"] for v in per.values()])),
-                     "mape": float(np.sum(n * [v["mape"] for v in per.values()]) / n.sum())}}
+        per[key] = held_out_scores(te, pred)
+    return {"families": per, "max_rel_diff_vs_default": max_diff, "mean": mean_over_keys(per)}
 
 
 def run(label: str, df: pd.DataFrame, repeats: int) -> dict:

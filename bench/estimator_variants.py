@@ -45,7 +45,7 @@ from energylens.profiles import read_profiles
 from energylens.profiles.tables import find_model
 
 sys.path.insert(0, str(Path(__file__).parent))
-from modern_serving import KEYS, V3, _group_scores, fmt  # noqa: E402
+from modern_serving import KEYS, V3, fmt, held_out_scores, mean_over_keys, metric_means  # noqa: E402
 
 OUT = Path(__file__).parent / "results" / "estimator_variants.json"
 BOOT = 200
@@ -167,22 +167,12 @@ def scores(df: pd.DataFrame, spec: dict, repeats: int, seed: int = 0, splits=("r
     out = {}
     for _, r in s.iterrows():
         key = ":".join(str(x) for x in (r["split"], r["variant"], r["detail"]) if str(x))
-        m = {k: float(r[k]) for k in KEYS} | {f"{k}_std": float(r[f"{k}_std"]) for k in KEYS}
-        m["mape"], m["mape_std"] = m["mape"] / 100.0, m["mape_std"] / 100.0
-        out[key] = m
+        out[key] = metric_means(r)
     return out
 
 
-def _score_pred(te: pd.DataFrame, pred: np.ndarray) -> dict:
-    te = te.reset_index(drop=True)
-    hits, conc, tot, _ = _group_scores(te, pred)
-    return {"n": len(te), "top1": float(np.mean(hits)) if hits else float("nan"),
-            "pairwise": conc / tot if tot else float("nan"),
-            "mape": float(np.mean(np.abs(pred / te["energy_j"].to_numpy() - 1.0)))}
-
-
 def transfer(spec: dict, train: pd.DataFrame, test: pd.DataFrame) -> dict:
-    return _score_pred(test, Variant(spec, 0).fit(train).predict_energy(test))
+    return held_out_scores(test, Variant(spec, 0).fit(train).predict_energy(test))
 
 
 def lofo(spec: dict, df: pd.DataFrame) -> dict:
@@ -190,11 +180,8 @@ def lofo(spec: dict, df: pd.DataFrame) -> dict:
     per = {}
     for key in sorted(fam["family"].unique()):
         tr, te = fam[fam["family"] != key], fam[fam["family"] == key]
-        per[str(key)] = _score_pred(te, Variant(spec, 0).fit(tr).predict_energy(te))
-    n = np.array([v["n"] for v in per.values()], dtype=float)
-    return {"top1": float(np.nanmean([v["top1"] for v in per.values()])),
-            "pairwise": float(np.nanmean([v["pairwise"] for v in per.values()])),
-            "mape": float(np.sum(n * [v["mape"] for v in per.values()]) / n.sum())}
+        per[str(key)] = held_out_scores(te, Variant(spec, 0).fit(tr).predict_energy(te))
+    return mean_over_keys(per)
 
 
 def coverage(spec: dict, df: pd.DataFrame, repeats: int, level: float = 0.9) -> dict:

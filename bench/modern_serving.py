@@ -48,10 +48,15 @@ def scores(df: pd.DataFrame, repeats: int, splits=("random",)) -> dict:
     out = {}
     for _, r in s.iterrows():
         key = ":".join(str(x) for x in (r["split"], r["variant"], r["detail"]) if str(x))
-        m = {k: float(r[k]) for k in KEYS} | {f"{k}_std": float(r[f"{k}_std"]) for k in KEYS}
-        m["mape"], m["mape_std"] = m["mape"] / 100.0, m["mape_std"] / 100.0  # runner reports percent
-        out[key] = m
+        out[key] = metric_means(r)
     return out
+
+
+def metric_means(r: pd.Series) -> dict:
+    """One row of ``summarize``: each of KEYS' mean and std, MAPE as a fraction (the runner reports percent)."""
+    m = {k: float(r[k]) for k in KEYS} | {f"{k}_std": float(r[f"{k}_std"]) for k in KEYS}
+    m["mape"], m["mape_std"] = m["mape"] / 100.0, m["mape_std"] / 100.0
+    return m
 
 
 # ---- ablations: each change switched off alone (the rest as shipped) ---------------------------
@@ -253,17 +258,28 @@ def leave_one_out(df: pd.DataFrame, column: str) -> dict:
     out = {}
     for key in sorted(df[column].unique()):
         tr, te = df[df[column] != key], df[df[column] == key]
-        pred = EnergyModel(bootstrap=0, seed=0).fit(tr).predict(te)
-        hits, conc, tot, _ = _group_scores(te, pred)
-        out[str(key)] = {"n": len(te), "top1": float(np.mean(hits)) if hits else float("nan"),
-                         "pairwise": conc / tot if tot else float("nan"),
-                         "mape": float(np.mean(np.abs(pred / te["energy_j"].to_numpy() - 1.0)))}
-    vals = list(out.values())
-    n = np.array([v["n"] for v in vals], dtype=float)
-    out["mean"] = {"top1": float(np.nanmean([v["top1"] for v in vals])),
-                   "pairwise": float(np.nanmean([v["pairwise"] for v in vals])),
-                   "mape": float(np.sum(n * [v["mape"] for v in vals]) / n.sum())}
+        out[str(key)] = held_out_scores(te, EnergyModel(bootstrap=0, seed=0).fit(tr).predict(te))
+    out["mean"] = mean_over_keys(out)
     return out
+
+
+def held_out_scores(te: pd.DataFrame, pred: np.ndarray) -> dict:
+    """Rows, Top-1, pairwise (over groups of >= 2 rows; NaN where none) and MAPE of the held-out rows ``te``
+    predicted ``pred``: one held-out value of a leave-one-out (here, bench/calibration.py and
+    bench/estimator_variants.py, whose transfer scores the same way)."""
+    hits, conc, tot, _ = _group_scores(te, pred)
+    return {"n": len(te), "top1": float(np.mean(hits)) if hits else float("nan"),
+            "pairwise": conc / tot if tot else float("nan"),
+            "mape": float(np.mean(np.abs(pred / te["energy_j"].to_numpy() - 1.0)))}
+
+
+def mean_over_keys(per: dict) -> dict:
+    """The mean of :func:`held_out_scores` over the held-out values ``per`` (NaN-skipping; MAPE row-weighted)."""
+    vals = list(per.values())
+    n = np.array([v["n"] for v in vals], dtype=float)
+    return {"top1": float(np.nanmean([v["top1"] for v in vals])),
+            "pairwise": float(np.nanmean([v["pairwise"] for v in vals])),
+            "mape": float(np.sum(n * [v["mape"] for v in vals]) / n.sum())}
 
 
 def diagnostics(df: pd.DataFrame, repeats: int) -> dict:
