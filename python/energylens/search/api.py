@@ -90,7 +90,9 @@ def given_source(model) -> str:
                and s.data_hash == bundled_model().summary.data_hash)
     data = (f"the bundled ML.ENERGY v2 data ({s.n_rows} rows, vLLM 0.5.4, 2024: the latencies and energies of that "
             "serving stack)" if bundled else f"{s.n_rows} rows (data {s.data_hash[:19]}, its summary.data_hash)")
-    return f"the given {name}, fitted on {data} with {s.bootstrap_replicates} bootstrap refits"
+    refits = (f"{s.bootstrap_converged} converged of {s.bootstrap_replicates}"  # the intervals' and P(best)'s
+              if s.bootstrap_converged != s.bootstrap_replicates else f"{s.bootstrap_replicates}")
+    return f"the given {name}, fitted on {data} with {refits} bootstrap refits"
 
 
 def _is_expression_model(model) -> bool:
