@@ -4,8 +4,9 @@ update period.
 
 Modules, one concept each: ``marks``, ``signals`` (naming), ``sampler`` (``PowerSampler``),
 ``integrate`` (window energy) with ``gaps`` (holes in the driver buffer) and ``ties`` (readings at one time),
-``monitor`` (``EnergyMonitor``, ``Measurement``) with ``coverage`` (every GPU read over a span), ``kernels`` (CUPTI, stream marks), ``trace`` and ``synthetic``
-(the format; the synthetic NVML world),
+``monitor`` (``EnergyMonitor``, ``Measurement``) with ``coverage`` (every GPU read over a span), ``kernels`` (CUPTI, stream marks), ``trace`` (the ``Trace`` type)
+with ``trace_tables`` (its columns), ``trace_checks`` (its values and meta) and ``trace_file`` (the Parquet file),
+``synthetic`` (the synthetic NVML world),
 ``attribution`` with ``attribution_design`` and ``attribution_reference``.
 
 Stands alone: imports nothing from :mod:`energylens.profiles`, :mod:`energylens.model` or

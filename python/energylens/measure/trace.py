@@ -32,6 +32,10 @@ File format (:meth:`Trace.save` / :meth:`Trace.load`), version :data:`FORMAT_VER
 :func:`synthetic_trace` makes a trace that imitates NVML from a known truth (per-class powers, an
 idle power, random kernels, an update period and an averaging window) and returns that truth; the
 generator itself is :mod:`energylens.measure.synthetic`.
+
+Here is the :class:`Trace` type; its tables' columns and their coercion are :mod:`energylens.measure.trace_tables`,
+the value and ``meta`` checks :mod:`energylens.measure.trace_checks`, the Parquet file
+:mod:`energylens.measure.trace_file`; every public name of theirs is importable from here too.
 """
 
 from __future__ import annotations
@@ -60,9 +64,10 @@ from energylens.measure.synthetic import (
     true_power,
     truth_of,
 )
-from energylens.measure.trace_checks import check_gpus, check_meta, check_values
+from energylens.measure.trace_checks import check_gpus, check_meta
+from energylens.measure.trace_file import FORMAT_VERSION, read_tables, write_tables
+from energylens.measure.trace_tables import SOURCES, empty_kernels, empty_marks, empty_samples, normalise
 from energylens.measure.units import UnitsWarning, warn_units
-from energylens.outputs import atomic_file
 
 if TYPE_CHECKING:  # pandas loads with the first table built: `energylens monitor` samples before that
     import pandas as pd
@@ -79,140 +84,8 @@ __all__ = [
     "UnitsWarning",
 ]
 
-#: Version of the on-disk format written by :meth:`Trace.save`; readers accept this and older.
-FORMAT_VERSION = 1
-# The file format's name: a stable identifier, not the module path (files written before the measure
-# subpackage existed carry it too).
-_FORMAT_NAME = "energylens.trace"
-_META_KEY = b"energylens.trace"
 # What a trace being made is made from, for its UnitsWarning: "Trace", or the file Trace.load reads.
 _MADE_FROM: contextvars.ContextVar[str] = contextvars.ContextVar("energylens_trace_made_from", default="Trace")
-
-#: Allowed values of ``samples.source``. ``nvml_instant``: NVML_FI_DEV_POWER_INSTANT (every ~100 ms,
-#: a mean over a short window); ``nvml_average``: nvmlDeviceGetPowerUsage (a ~1 s moving average, not
-#: usable for attribution); ``nvml_samples``: the driver's sample buffer (nvmlDeviceGetSamples, ~20 ms);
-#: ``nvml_energy``: nvmlDeviceGetTotalEnergyConsumption (cumulative, in ``energy_j``); ``dcgm``;
-#: ``synthetic`` / ``replay``: produced by the synthetic and replay sources.
-SOURCES: tuple[str, ...] = (
-    "nvml_samples",
-    "nvml_instant",
-    "nvml_average",
-    "nvml_energy",
-    "dcgm",
-    "synthetic",
-    "replay",
-)
-
-# Column name -> (kind, numpy dtype); kind "i" int, "f" float, "s" string, "c" source category.
-_SCHEMA: dict[str, dict[str, tuple[str, Any]]] = {
-    "samples": {
-        "t_ns": ("i", np.int64),
-        "gpu": ("i", np.int32),
-        "power_w": ("f", np.float64),
-        "energy_j": ("f", np.float64),
-        "source": ("c", None),
-    },
-    "marks": {
-        "t_ns": ("i", np.int64),
-        "label": ("s", None),
-    },
-    "kernels": {
-        "gpu": ("i", np.int32),
-        "start_ns": ("i", np.int64),
-        "end_ns": ("i", np.int64),
-        "name": ("s", None),
-        "kind": ("s", None),
-    },
-}
-
-
-def empty_samples() -> pd.DataFrame:
-    """An empty ``samples`` table with the right dtypes."""
-    return _normalise("samples", {}, "<empty>")
-
-
-def empty_marks() -> pd.DataFrame:
-    """An empty ``marks`` table with the right dtypes."""
-    return _normalise("marks", {}, "<empty>")
-
-
-def empty_kernels() -> pd.DataFrame:
-    """An empty ``kernels`` table with the right dtypes."""
-    return _normalise("kernels", {}, "<empty>")
-
-
-def _normalise(table: str, data: Any, where: str) -> pd.DataFrame:
-    """Coerce a DataFrame or dict of arrays to ``table``'s schema; raise EnergyLensError if impossible."""
-    import pandas as pd
-
-    schema = _SCHEMA[table]
-    if data is None:
-        data = {}
-    if isinstance(data, pd.DataFrame):
-        cols = {c: data[c].to_numpy() if c != "source" else data[c] for c in data.columns}
-    elif isinstance(data, Mapping):
-        cols = dict(data)
-    else:
-        raise EnergyLensError(f"{where}: {table} must be a pandas DataFrame or a dict of arrays, "
-                              f"got {type(data).__name__}")
-    if not cols:
-        cols = {c: [] for c in schema}
-    missing = [c for c in schema if c not in cols]
-    extra = [c for c in cols if c not in schema]
-    if missing or extra:
-        raise EnergyLensError(f"{where}: {table} has columns {sorted(cols)}; expected exactly "
-                              f"{list(schema)} (missing {missing}, unexpected {extra})")
-    out: dict[str, Any] = {}
-    n = None
-    for name, (kind, dtype) in schema.items():
-        values = cols[name]
-        if kind == "c":
-            raw = pd.Series(values, dtype=object).to_numpy() if not isinstance(values, pd.Series) \
-                else values.astype(object).to_numpy()
-            bad = ~pd.Series(raw, dtype=object).isin(SOURCES).to_numpy()
-            if bad.any():
-                unknown = sorted({repr(v) for v in raw[bad]})[:10]
-                raise EnergyLensError(f"{where}: {table}.source has unknown value(s) {unknown} at rows "
-                                      f"{np.flatnonzero(bad)[:10].tolist()}; allowed: {list(SOURCES)}")
-            out[name] = pd.Categorical(raw, dtype=pd.CategoricalDtype(categories=list(SOURCES), ordered=False))
-            length = len(raw)
-        elif kind == "s":
-            raw = np.asarray(values, dtype=object)
-            if raw.ndim != 1:
-                raise EnergyLensError(f"{where}: {table}.{name} must be one-dimensional")
-            if not all(isinstance(v, str) for v in raw):
-                raise EnergyLensError(f"{where}: {table}.{name} must hold strings only")
-            out[name] = raw
-            length = len(raw)
-        else:
-            raw = np.asarray(values)
-            if raw.ndim != 1:
-                raise EnergyLensError(f"{where}: {table}.{name} must be one-dimensional")
-            if kind == "i":
-                if raw.size and not (np.issubdtype(raw.dtype, np.integer)):
-                    if np.issubdtype(raw.dtype, np.floating) and np.all(np.isfinite(raw)) and \
-                            np.all(raw == np.round(raw)) and np.all(np.abs(raw) < 2.0**53):
-                        raw = raw.astype(np.int64)
-                    else:
-                        raise EnergyLensError(f"{where}: {table}.{name} must be integer "
-                                              f"(got dtype {raw.dtype})")
-                info = np.iinfo(dtype)
-                if raw.size and (raw.min() < info.min or raw.max() > info.max):
-                    raise EnergyLensError(f"{where}: {table}.{name} out of range for {np.dtype(dtype)}")
-            else:
-                if raw.size and not (np.issubdtype(raw.dtype, np.floating)
-                                     or np.issubdtype(raw.dtype, np.integer)):
-                    raise EnergyLensError(f"{where}: {table}.{name} must be numeric (got {raw.dtype})")
-            out[name] = raw.astype(dtype, copy=True)
-            length = len(raw)
-        if n is None:
-            n = length
-        elif length != n:
-            raise EnergyLensError(f"{where}: {table} columns have different lengths ({name}: {length}, "
-                                  f"expected {n})")
-    df = pd.DataFrame(out)
-    check_values(table, df, where)
-    return df
 
 
 def _default_meta(meta: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -246,11 +119,11 @@ class Trace:
     meta: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "samples", _normalise("samples", self.samples, "Trace"))
+        object.__setattr__(self, "samples", normalise("samples", self.samples, "Trace"))
         # (NVML's mW / mJ left undivided: every figure 1000x, without a word); a file read names itself
         warn_units(self.samples, _MADE_FROM.get())
-        object.__setattr__(self, "marks", _normalise("marks", self.marks, "Trace"))
-        object.__setattr__(self, "kernels", _normalise("kernels", self.kernels, "Trace"))
+        object.__setattr__(self, "marks", normalise("marks", self.marks, "Trace"))
+        object.__setattr__(self, "kernels", normalise("kernels", self.kernels, "Trace"))
         meta = _default_meta(self.meta)
         try:
             meta = json.loads(json.dumps(meta, allow_nan=True))
@@ -281,7 +154,7 @@ class Trace:
         ``label``, checked as the constructor checks it: EnergyLensError); the samples and kernels are shared, not
         checked again (rebuilding the trace took ~0.6 s per 3 M readings)."""
         new = object.__new__(type(self))
-        for name, value in (("samples", self.samples), ("marks", _normalise("marks", marks, "Trace.with_marks")),
+        for name, value in (("samples", self.samples), ("marks", normalise("marks", marks, "Trace.with_marks")),
                             ("kernels", self.kernels), ("meta", dict(self.meta))):
             object.__setattr__(new, name, value)
         return new
@@ -297,100 +170,19 @@ class Trace:
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the trace to one Parquet file (format version :data:`FORMAT_VERSION`), atomically; OutputError
         naming ``path`` when it cannot be written."""
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
         if not os.fspath(path):  # (it read '.: could not write (Is a directory)')
             raise OutputError("Trace.save: the path is empty; give the trace file's path")
         name = os.path.basename(os.fspath(path))
         if (suffix := os.path.splitext(name)[1]) and suffix.lower() not in (".parquet", ".pq"):  # (run.csv: Parquet)
             raise OutputError(f"Trace.save: {name}: this writes a Parquet trace, which a {suffix} name would hide; end "
                               "the name in .parquet or .pq")
-        parts = []
-        for table in ("samples", "marks", "kernels"):
-            df: pd.DataFrame = getattr(self, table)
-            arrays = {"table": pa.array([table] * len(df), pa.string())}
-            for name, (kind, dtype) in _SCHEMA[table].items():
-                if kind == "c":
-                    arrays[name] = pa.array(df[name].astype(object).to_numpy(), pa.string())
-                elif kind == "s":
-                    arrays[name] = pa.array(df[name].to_numpy(), pa.string())
-                else:
-                    arrays[name] = pa.array(df[name].to_numpy(), pa.from_numpy_dtype(np.dtype(dtype)))
-            parts.append(pa.table(arrays))
-        combined = pa.concat_tables(parts, promote_options="default")
-        header = {"format": _FORMAT_NAME, "version": FORMAT_VERSION, "meta": self.meta}
-        combined = combined.replace_schema_metadata({_META_KEY: json.dumps(header).encode()})
-        with atomic_file(path) as tmp:  # whole or absent, even if killed mid-write
-            pq.write_table(combined, os.fspath(tmp))
+        write_tables(path, {t: getattr(self, t) for t in ("samples", "marks", "kernels")}, self.meta)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Trace:
         """Read a trace written by :meth:`save`; EnergyLensError names the file and what is wrong."""
-        import pyarrow as pa
-        import pyarrow.compute as pc
-
         where = os.fspath(path)
-        table = _read_parquet(where)
-        raw = (table.schema.metadata or {}).get(_META_KEY)
-        if raw is None:
-            raise EnergyLensError(f"{where}: not an energylens trace (schema metadata key "
-                                  f"'{_META_KEY.decode()}' is missing)")
-        try:
-            header = json.loads(raw)
-        except ValueError as exc:
-            raise EnergyLensError(f"{where}: trace header is not valid JSON ({exc})") from exc
-        if not isinstance(header, dict) or header.get("format") != _FORMAT_NAME:
-            raise EnergyLensError(f"{where}: header format is {header.get('format')!r} "
-                                  f"(expected {_FORMAT_NAME!r})" if isinstance(header, dict)
-                                  else f"{where}: trace header is not a JSON object")
-        version = header.get("version")
-        if not isinstance(version, int) or isinstance(version, bool):
-            raise EnergyLensError(f"{where}: trace format version {version!r} is not an integer")
-        if version > FORMAT_VERSION:
-            raise EnergyLensError(f"{where}: trace format version {version} is newer than this "
-                                  f"energylens reads ({FORMAT_VERSION}); upgrade energylens")
-        if version < 1:
-            raise EnergyLensError(f"{where}: trace format version {version} is invalid")
-        meta = header.get("meta")
-        if not isinstance(meta, dict):
-            raise EnergyLensError(f"{where}: trace header has no 'meta' object")
-        check_meta(meta, where, SOURCES)  # what replay, the monitor and update_period_s read (a list failed there)
-        if "table" not in table.column_names:
-            raise EnergyLensError(f"{where}: column 'table' is missing")
-        extra = sorted(set(table.column_names) - {"table"} - {c for cols in _SCHEMA.values() for c in cols})
-        if extra:  # (they were dropped without a word; Trace() refuses them too)
-            raise EnergyLensError(f"{where}: column(s) {extra} are not part of trace format version {version}")
-        tables: dict[str, dict[str, Any]] = {}
-        labels = table.column("table")
-        known = {"samples", "marks", "kernels"}
-        present = set(pc.unique(labels).to_pylist())
-        if present - known:
-            raise EnergyLensError(f"{where}: unknown 'table' value(s) {sorted(map(str, present - known))}")
-        for name, schema in _SCHEMA.items():
-            sub = table.filter(pc.equal(labels, name))
-            cols: dict[str, Any] = {}
-            for col, (kind, dtype) in schema.items():
-                if col not in table.column_names:
-                    raise EnergyLensError(f"{where}: column '{col}' of table '{name}' is missing")
-                arr = sub.column(col)
-                if arr.null_count:
-                    rows = np.flatnonzero(pc.is_null(arr).to_numpy(zero_copy_only=False))[:10].tolist()
-                    raise EnergyLensError(f"{where}: table '{name}' column '{col}' has {arr.null_count} null "
-                                          f"value(s), at rows {rows} of that table")
-                try:
-                    if kind in ("s", "c"):
-                        if not pa.types.is_string(arr.type) and not pa.types.is_large_string(arr.type):
-                            raise TypeError(f"type {arr.type}, expected string")
-                        cols[col] = np.asarray(arr.to_pylist(), dtype=object)
-                    else:
-                        expected = pa.from_numpy_dtype(np.dtype(dtype))
-                        if arr.type != expected:
-                            raise TypeError(f"type {arr.type}, expected {expected}")
-                        cols[col] = arr.to_numpy()
-                except TypeError as exc:
-                    raise EnergyLensError(f"{where}: table '{name}' column '{col}' has {exc}") from exc
-            tables[name] = cols
+        tables, meta = read_tables(where)
         made_from = _MADE_FROM.set(where)
         try:
             return cls(samples=tables["samples"], marks=tables["marks"], kernels=tables["kernels"],
@@ -399,23 +191,6 @@ class Trace:
             raise EnergyLensError(f"{where}: {exc}") from exc
         finally:
             _MADE_FROM.reset(made_from)
-
-
-def _read_parquet(where: str) -> Any:
-    """The Parquet file ``where`` as an Arrow table; EnergyLensError naming it where it is none."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    if not where:  # (an unset shell variable: it read ': no such trace file')
-        raise EnergyLensError("Trace.load: the path is empty; give the trace file's path")
-    if os.path.isdir(where):  # (pyarrow reads a folder as a dataset: 'not an energylens trace')
-        raise EnergyLensError(f"{where}: is a folder, not a trace file")
-    try:
-        return pq.read_table(where)
-    except FileNotFoundError as exc:
-        raise EnergyLensError(f"{where}: no such trace file") from exc
-    except (pa.ArrowException, OSError) as exc:
-        raise EnergyLensError(f"{where}: not a readable Parquet trace file ({exc})") from exc
 
 
 # ---- synthetic NVML-like traces (the generator is energylens.measure.synthetic) ------------------------
