@@ -66,3 +66,9 @@ def test_bootstrap_refits_say_how_many_of_how_many(cli_text):
 def test_energylens_regret_has_its_mean_too(cli_text):
     line = next(x for x in cli_text.splitlines() if x.startswith("energylens picks the measured optimum"))
     assert re.search(r"in \d+% of groups \(median regret [0-9.]+%, mean [0-9.]+%\); latency-first", line), line
+
+
+def test_regret_is_defined_where_it_is_given(cli_text):
+    """The summary gave "median regret 0.0%" with no word on what regret is (evaluate's table defines it)."""
+    line = next(x for x in cli_text.splitlines() if x.startswith("energylens picks the measured optimum"))
+    assert "regret: the pick's measured energy above the group's lowest, in %" in line, line

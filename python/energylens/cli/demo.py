@@ -177,7 +177,8 @@ def _choices(model: EnergyModel, data: pd.DataFrame, train_size: int, compare: b
     say(f"energylens picks the measured optimum in {agree:.0%} of groups (median regret "
         f"{table['energylens_regret_pct'].median():.1f}%, mean {table['energylens_regret_pct'].mean():.1f}%); latency-first in "
         f"{np.mean(table['latency_first'] == table['measured_best']):.0%} (median regret "
-        f"{table['latency_first_regret_pct'].median():.1f}%, mean {table['latency_first_regret_pct'].mean():.1f}%).")
+        f"{table['latency_first_regret_pct'].median():.1f}%, mean {table['latency_first_regret_pct'].mean():.1f}%; regret: the pick's measured energy "
+        "above the group's lowest, in %).")
     say(f"  (fit on {train_size} rows; groups include the training rows, so this table is in-sample for those "
         "rows: the held-out numbers above" + (" and the comparison below are" if compare else " are")
         + " the out-of-sample ones)")
