@@ -7,7 +7,8 @@ Modules, one concept each: ``marks``, ``signals`` (naming), ``sampler`` (``Power
 ``monitor`` (``EnergyMonitor``, ``Measurement``) with ``coverage`` (every GPU read over a span), ``kernels`` (CUPTI, stream marks), ``trace`` (the ``Trace`` type)
 with ``trace_tables`` (its columns), ``trace_checks`` (its values and meta) and ``trace_file`` (the Parquet file),
 ``synthetic`` (the synthetic NVML world),
-``attribution`` with ``attribution_design`` and ``attribution_reference``.
+``attribution`` with ``attribution_results`` (what it returns), ``attribution_design``,
+``attribution_phases`` and ``attribution_reference``.
 
 Stands alone: imports nothing from :mod:`energylens.profiles`, :mod:`energylens.model` or
 :mod:`energylens.compare`; only numpy, pandas, :mod:`energylens.errors` and the native core.
