@@ -72,3 +72,22 @@ def test_regret_is_defined_where_it_is_given(cli_text):
     """The summary gave "median regret 0.0%" with no word on what regret is (evaluate's table defines it)."""
     line = next(x for x in cli_text.splitlines() if x.startswith("energylens picks the measured optimum"))
     assert "regret: the pick's measured energy above the group's lowest, in %" in line, line
+
+
+def test_the_report_names_a_command_that_runs(tmp_path, monkeypatch):
+    """report.md of a demo said "Command: `energylens demo (repeats=5)`", no command line, and dropped the seed
+    and training size it was run with."""
+    import shlex
+
+    from energylens.cli.main import build_parser
+
+    real = demo.run_evaluation
+    monkeypatch.setattr(demo, "run_evaluation", lambda df, **kw: real(
+        df, **kw, splits=["random"], method_names=["energylens"]))  # the same call, one method, one split
+    folder = tmp_path / "my report"
+    demo.demo_comparison(folder, repeats=2, seed=3, train_size=40, progress=False)
+    line = next(x for x in (folder / "report.md").read_text().splitlines() if x.startswith("Command: "))
+    words = shlex.split(line.removeprefix("Command: ").strip("`"))
+    assert words[:2] == ["energylens", "demo"], line
+    args = build_parser().parse_args(words[1:])
+    assert (args.seed, args.train_size, args.repeats, args.report) == (3, 40, 2, str(folder)), line

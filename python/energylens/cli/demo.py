@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import io
 import os
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -252,6 +253,16 @@ def _search(model: EnergyModel, say) -> None:
     say(lines.getvalue().rstrip())
 
 
+def demo_command_line(seed: int, train_size: int, repeats: int, report_dir: str | Path) -> str:
+    """``energylens demo`` with each option that differs from its default, quoted for a POSIX shell: the command
+    the report names (it said "energylens demo (repeats=5)", dropping the seed and training size)."""
+    words = ["energylens", "demo"]
+    for option, value, default in (("--seed", seed, 0), ("--train-size", train_size, 50),
+                                   ("--repeats", repeats, DEMO_REPEATS), ("--report", str(report_dir), "energylens-report")):
+        words += [option, str(value)] if value != default else []
+    return shlex.join(words)
+
+
 def demo_comparison(report_dir: str | Path = "energylens-report", *, repeats: int = 5,
                     seed: int = 0, train_size: int = 50, progress: bool = True,
                     profiles: pd.DataFrame | None = None) -> str:
@@ -265,7 +276,8 @@ def demo_comparison(report_dir: str | Path = "energylens-report", *, repeats: in
     res = run_evaluation(df, train_size=train_size, repeats=repeats, seed=seed, progress=progress)
     table = format_summary(res)
     try:
-        path = write_report_folder(res, report_dir, command=f"energylens demo (repeats={repeats})", what="demo")
+        path = write_report_folder(res, report_dir, command=demo_command_line(seed, train_size, repeats, report_dir),
+                                   what="demo")
     except OutputError as exc:  # (a full disk): the caller shows the table before the error, nothing computed is lost
         exc.table = table
         raise
