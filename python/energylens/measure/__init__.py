@@ -2,13 +2,14 @@
 monitor and its windows, traces (record / replay), CUPTI kernels and energy attribution below NVML's
 update period.
 
-Modules, one concept each: ``marks``, ``signals`` (naming), ``sampler`` (``PowerSampler``),
-``integrate`` (window energy) with ``gaps`` (holes in the driver buffer) and ``ties`` (readings at one time),
-``monitor`` (``EnergyMonitor``, ``Measurement``) with ``coverage`` (every GPU read over a span), ``kernels`` (CUPTI, stream marks), ``trace`` (the ``Trace`` type)
-with ``trace_tables`` (its columns), ``trace_checks`` (its values and meta) and ``trace_file`` (the Parquet file),
-``synthetic`` (the synthetic NVML world),
-``attribution`` with ``attribution_results`` (what it returns), ``attribution_design``,
-``attribution_phases`` and ``attribution_reference``.
+Modules, one concept each: ``marks``, ``signals`` (naming), ``sampler`` (``PowerSampler``) with
+``sampler_options`` (its checks) and ``sampler_result`` (what it did), ``integrate`` (window energy) with
+``gaps`` (holes in the driver buffer) and ``ties`` (readings at one time), ``monitor`` (``EnergyMonitor``,
+``Measurement``) with ``coverage`` (every GPU read over a span), ``kernels`` (CUPTI, stream marks),
+``trace`` (the ``Trace`` type) with ``trace_tables`` (its columns), ``trace_checks`` (its values and meta)
+and ``trace_file`` (the Parquet file), ``synthetic`` (the synthetic NVML world), ``attribution`` with
+``attribution_results`` (what it returns), ``attribution_design``, ``attribution_phases`` and
+``attribution_reference``.
 
 Stands alone: imports nothing from :mod:`energylens.profiles`, :mod:`energylens.model` or
 :mod:`energylens.compare`; only numpy, pandas, :mod:`energylens.errors` and the native core.
