@@ -8,6 +8,7 @@ pairwise, MAPE from :mod:`energylens.compare.metrics`) next to the template fitt
 
 from __future__ import annotations
 
+import math
 import sys
 import time
 import warnings
@@ -389,8 +390,11 @@ def search_summary(search: dict[str, Any], settings: dict[str, Any], backend: st
         return (f"{ran}, interrupted ({search.get('signal', 'Ctrl-C')}) after {search['rounds_run']} of "
                 f"{search['rounds']} rounds: {again}; a search cannot be resumed: a larger --generations or "
                 "--time-budget searches further")
-    if search["stopped_by"] == "generations":
-        return f"{ran}, stopped by the generation cap: the same --seed reproduces this front"
+    if search["stopped_by"] == "generations":  # (a --time-budget 30 run of 1.5 s did not say the budget played no part)
+        budget = settings.get("time_budget_s")
+        return (f"{ran}, stopped by the generation cap: the same --seed reproduces this front"
+                + (f" (the {budget:g} s time budget was not reached: a larger --generations searches longer)"
+                   if budget is not None and math.isfinite(budget) else ""))
     return (f"{ran}, stopped by the {settings['time_budget_s']:g} s time budget: a rerun may differ (a --generations "
             "cap reached within the budget makes the front reproducible per seed)")
 
