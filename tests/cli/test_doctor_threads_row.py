@@ -36,3 +36,16 @@ def test_affinity_is_named_with_the_cpu_count():
         pytest.skip("needs 2 CPUs and taskset")
     row = _row({}, ["taskset", "-c", "0"])
     assert f"CPU affinity: 1 of {os.cpu_count()} CPUs" in row
+
+
+def test_an_omp_num_threads_that_lowers_nothing_is_not_named_as_the_cause():
+    """OMP_NUM_THREADS=8 on a 2-CPU machine read '2 (OMP_NUM_THREADS=8)' and OMP_NUM_THREADS=abc (libgomp: 'Invalid
+    value', ignored) read '2 (OMP_NUM_THREADS=abc)', as if the variable had set the count; neither lowers it."""
+    usable = len(os.sched_getaffinity(0))
+    if usable < (os.cpu_count() or usable):
+        pytest.skip("this process's CPU affinity already lowers it")
+    row = _row({"OMP_NUM_THREADS": str(usable + 6)})
+    assert row.split(":", 1)[1].strip().startswith(f"{usable} (all {usable} CPUs"), row
+    assert f"OMP_NUM_THREADS={usable + 6} is not below the {usable} CPUs" in row and "lowers nothing" in row, row
+    row = _row({"OMP_NUM_THREADS": "abc"})
+    assert f"(all {usable} CPUs" in row and "OMP_NUM_THREADS='abc' is not a thread count: OpenMP ignores it" in row, row

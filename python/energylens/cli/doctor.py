@@ -116,9 +116,17 @@ def _threads_row(threads: int) -> str:
         usable = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):  # (no sched_getaffinity off Linux)
         usable = cpus
-    why = [f"OMP_NUM_THREADS={v}" for v in [os.environ.get("OMP_NUM_THREADS", "").strip()] if v]
+    omp = os.environ.get("OMP_NUM_THREADS", "").strip()
+    first = omp.split(",")[0].strip()  # (a list sets nested levels; the first is the loops')
+    count = int(first) if first.isdigit() else 0  # OpenMP ignores what is no positive count
+    why = [f"OMP_NUM_THREADS={omp}"] if 0 < count < usable else []  # named only where it lowers the count
     why += [f"CPU affinity: {usable} of {cpus} CPUs"] if usable < cpus else []
-    return f"{threads} ({'; '.join(why) if why else f'all {cpus} CPUs; OMP_NUM_THREADS or CPU affinity lowers it'})"
+    text = "; ".join(why) if why else f"all {cpus} CPUs; OMP_NUM_THREADS or CPU affinity lowers it"
+    if omp and not count:
+        text += f"; OMP_NUM_THREADS={omp!r} is not a thread count: OpenMP ignores it"
+    elif count >= usable:
+        text += f"; OMP_NUM_THREADS={omp} is not below the {usable} CPU{'s' if usable != 1 else ''} this process may use, so it lowers nothing"
+    return f"{threads} ({text})"
 
 
 def _cuda_driver_row(caps: Capabilities) -> str:
