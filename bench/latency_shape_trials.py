@@ -40,14 +40,13 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import least_squares
 
 from energylens.compare.splits import DEFAULT_GROUP_BY, random_splits
 from energylens.model import EnergyModel
 from energylens.model import reference as R
 from energylens.profiles import tables
 from energylens.profiles.features import build_features
-from latency_term_trials import _summary, datasets, model_factor, realism_hit
+from latency_term_trials import _summary, best_of_starts, datasets, held_out, realism_hit
 
 OUT = Path(__file__).parent / "results" / "latency_shape_trials.json"
 VARIANTS = ("template", "split_roofline", "vocab_seq", "vocab_sampler", "async_host")
@@ -96,17 +95,7 @@ def tpot_shape(f: dict, ph: np.ndarray, variant: str) -> np.ndarray:
 
 
 def fit_shape(f: dict, y: np.ndarray, variant: str) -> np.ndarray:
-    used = USED[variant]
-    best, best_cost = None, np.inf
-    for x0 in STARTS:
-        def res(p, x0=x0):
-            ph = x0.copy()
-            ph[used] = p
-            return np.log(tpot_shape(f, ph, variant) / y)
-        r = least_squares(res, x0[used], bounds=(LOWER[used], UPPER[used]))
-        if r.cost < best_cost:
-            best, best_cost = x0.copy(), r.cost
-            best[used] = r.x
+    best = best_of_starts(tpot_shape, f, y, variant, USED[variant], STARTS, LOWER, UPPER)
     if variant != "async_host":
         best[6] = 1.0  # not read; 1 = the template's sum
     if variant != "vocab_sampler":
@@ -115,24 +104,8 @@ def fit_shape(f: dict, y: np.ndarray, variant: str) -> np.ndarray:
 
 
 def score(df: pd.DataFrame, feats: dict, energy: dict, variant: str) -> dict:
-    """Held-out realism and TPOT error over the 20 splits (latency_term_trials.score's protocol)."""
-    hits: dict = {"raw": [], "calibrated": []}
-    errs: dict = {"raw": [], "calibrated": []}
-    per_split: dict = {"raw": [], "calibrated": []}
-    y = df["tpot_s"].to_numpy()
-    arch = df["architecture"] if "architecture" in df else pd.Series("dense", index=df.index)
-    for sp in random_splits(len(df), 50, 20, 0):
-        tr = {k: v[sp.train_idx] for k, v in feats.items()}
-        ph = fit_shape(tr, y[sp.train_idx], variant)
-        r = np.log(y[sp.train_idx] / tpot_shape(tr, ph, variant))
-        pt = tpot_shape({k: v[sp.test_idx] for k, v in feats.items()}, ph, variant)
-        test = df.iloc[sp.test_idx].assign(pe=energy[sp.repeat], architecture=arch.iloc[sp.test_idx].to_numpy())
-        for kind, pred in (("raw", pt), ("calibrated", pt * model_factor(df.iloc[sp.train_idx], r, test))):
-            t = test.assign(pt=pred)
-            errs[kind].append(t.assign(err=t["pt"] / t["tpot_s"] - 1.0)[["architecture", "err"]])
-            h = [realism_hit(g) for _, g in t.groupby(list(DEFAULT_GROUP_BY)) if len(g) >= 2]
-            hits[kind] += h
-            per_split[kind].append(int(sum(h)))
+    """Held-out realism and TPOT error over the 20 splits (latency_term_trials.held_out's protocol)."""
+    hits, errs, per_split = held_out(df, feats, energy, variant, fit_shape, tpot_shape)
     return {kind: {**_summary(hits[kind], errs[kind]), "hits_per_split": per_split[kind]} for kind in hits}
 
 

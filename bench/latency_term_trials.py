@@ -70,19 +70,26 @@ def tpot_variant(f: dict, ph: np.ndarray, variant: str) -> np.ndarray:
     return R.latency(g, np.array([eta_c, eta_m, p, 0.4, tl, al, ts, 0.0, 0.0, sync]))[1]
 
 
-def fit_variant(f: dict, y: np.ndarray, variant: str) -> np.ndarray:
-    used = USED[variant]
+def best_of_starts(tpot, f: dict, y: np.ndarray, variant: str, used: list, starts, lower: np.ndarray,
+                   upper: np.ndarray) -> np.ndarray:
+    """The parameters of ``tpot(f, ph, variant)`` that fit log TPOT ``y`` best: bounded least squares over the
+    ``used`` entries from each start (the others keep the start's values), the lowest cost kept. The harness of
+    this bench and bench/latency_shape_trials.py, each with its own TPOT, starts and bounds."""
     best, best_cost = None, np.inf
-    for x0 in STARTS:
+    for x0 in starts:
         def res(q, x0=x0):
             ph = x0.copy()
             ph[used] = q
-            return np.log(tpot_variant(f, ph, variant) / y)
-        r = least_squares(res, x0[used], bounds=(LOWER[used], UPPER[used]))
+            return np.log(tpot(f, ph, variant) / y)
+        r = least_squares(res, x0[used], bounds=(lower[used], upper[used]))
         if r.cost < best_cost:
             best, best_cost = x0.copy(), r.cost
             best[used] = r.x
     return best
+
+
+def fit_variant(f: dict, y: np.ndarray, variant: str) -> np.ndarray:
+    return best_of_starts(tpot_variant, f, y, variant, USED[variant], STARTS, LOWER, UPPER)
 
 
 def model_factor(train: pd.DataFrame, r: np.ndarray, test: pd.DataFrame) -> np.ndarray:
@@ -110,21 +117,32 @@ def _summary(hits: list, errs: list) -> dict:
                                 for a, s in e.groupby("architecture")["err"]}}
 
 
-def score(df: pd.DataFrame, feats: dict, energy: dict, variant: str) -> dict:
-    hits = {"raw": [], "calibrated": []}
+def held_out(df: pd.DataFrame, feats: dict, energy: dict, variant: str, fit, tpot) -> tuple[dict, dict, dict]:
+    """Realism hits, TPOT errors and hits per split of ``variant`` on the held-out rows of the 20 random 50-row
+    splits, raw and calibrated (times the per-model factor from the training rows): ``fit(f, y, variant)`` on the
+    training rows, ``tpot(f, ph, variant)`` on both. The protocol of this bench and bench/latency_shape_trials.py."""
+    hits: dict = {"raw": [], "calibrated": []}
     errs: dict = {"raw": [], "calibrated": []}
+    per_split: dict = {"raw": [], "calibrated": []}
     y = df["tpot_s"].to_numpy()
     arch = df["architecture"] if "architecture" in df else pd.Series("dense", index=df.index)
     for sp in random_splits(len(df), 50, 20, 0):
         tr = {k: v[sp.train_idx] for k, v in feats.items()}
-        ph = fit_variant(tr, y[sp.train_idx], variant)
-        r = np.log(y[sp.train_idx] / tpot_variant(tr, ph, variant))
-        pt = tpot_variant({k: v[sp.test_idx] for k, v in feats.items()}, ph, variant)
+        ph = fit(tr, y[sp.train_idx], variant)
+        r = np.log(y[sp.train_idx] / tpot(tr, ph, variant))
+        pt = tpot({k: v[sp.test_idx] for k, v in feats.items()}, ph, variant)
         test = df.iloc[sp.test_idx].assign(pe=energy[sp.repeat], architecture=arch.iloc[sp.test_idx].to_numpy())
         for kind, pred in (("raw", pt), ("calibrated", pt * model_factor(df.iloc[sp.train_idx], r, test))):
             t = test.assign(pt=pred)
             errs[kind].append(t.assign(err=t["pt"] / t["tpot_s"] - 1.0)[["architecture", "err"]])
-            hits[kind] += [realism_hit(g) for _, g in t.groupby(list(DEFAULT_GROUP_BY)) if len(g) >= 2]
+            h = [realism_hit(g) for _, g in t.groupby(list(DEFAULT_GROUP_BY)) if len(g) >= 2]
+            hits[kind] += h
+            per_split[kind].append(int(sum(h)))
+    return hits, errs, per_split
+
+
+def score(df: pd.DataFrame, feats: dict, energy: dict, variant: str) -> dict:
+    hits, errs, _ = held_out(df, feats, energy, variant, fit_variant, tpot_variant)
     return {kind: _summary(hits[kind], errs[kind]) for kind in hits}
 
 
