@@ -91,3 +91,9 @@ def test_the_report_names_a_command_that_runs(tmp_path, monkeypatch):
     assert words[:2] == ["energylens", "demo"], line
     args = build_parser().parse_args(words[1:])
     assert (args.seed, args.train_size, args.repeats, args.report) == (3, 40, 2, str(folder)), line
+
+
+def test_the_gpu_count_names_the_gpu_types(cli_text):
+    """The first line said "29 models, 2 GPUs", read as two devices: the data holds two GPU types."""
+    first = cli_text.splitlines()[0]
+    assert "2 GPUs" not in first and re.search(r"\d+ models, 2 GPU types \(A100-SXM4-40GB, H100 80GB HBM3\)", first), first

@@ -206,7 +206,8 @@ def run_demo(*, seed: int = 0, train_size: int = 50, report_dir: str = "energyle
                          f"the rows it did not fit on; use at most {len(data) - 1} (default 50)")
     say(f"energylens demo: ML.ENERGY Leaderboard v2 (Chung et al., NeurIPS 2025 D&B; Apache-2.0), "
         f"{len(data)} measured vLLM configurations, {data['model'].nunique()} models, "
-        f"{data['gpu'].nunique()} GPUs, tasks {', '.join(sorted(data['task'].unique()))}.")
+        f"{plural(data['gpu'].nunique(), 'GPU type')} ({', '.join(sorted(g.replace('NVIDIA ', '') for g in data['gpu'].unique()))}), "
+        f"tasks {', '.join(sorted(data['task'].unique()))}.")
     say("  input lengths are not recorded upstream: nominal prompt tokens per task "
         + ", ".join(f"{k} {v:g}" for k, v in MLENERGY_V2_NOMINAL_PROMPT_TOKENS.items()) + " (image-chat adds image tokens)")
     model, test = _fit(data, seed, train_size, say)
