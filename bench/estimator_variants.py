@@ -38,14 +38,13 @@ from scipy.optimize import least_squares
 
 from energylens import _core
 from energylens.compare.methods import ClosedForm
-from energylens.compare.result import summarize
 from energylens.compare.runner import run_evaluation
 from energylens.model import EnergyModel
 from energylens.profiles import read_profiles
 from energylens.profiles.tables import find_model
 
 sys.path.insert(0, str(Path(__file__).parent))
-from modern_serving import KEYS, V3, fmt, held_out_scores, mean_over_keys, metric_means  # noqa: E402
+from modern_serving import KEYS, V3, fmt, held_out_scores, mean_over_keys, split_means  # noqa: E402
 
 OUT = Path(__file__).parent / "results" / "estimator_variants.json"
 BOOT = 200
@@ -163,12 +162,7 @@ class Variant(ClosedForm):
 def scores(df: pd.DataFrame, spec: dict, repeats: int, seed: int = 0, splits=("random",)) -> dict:
     res = run_evaluation(df, train_size=50, repeats=repeats, seed=seed, splits=splits,
                          methods=lambda s: [Variant(spec, s)], progress=False)
-    s = summarize(res.table, by=("split", "variant", "detail"))
-    out = {}
-    for _, r in s.iterrows():
-        key = ":".join(str(x) for x in (r["split"], r["variant"], r["detail"]) if str(x))
-        out[key] = metric_means(r)
-    return out
+    return split_means(res.table)
 
 
 def transfer(spec: dict, train: pd.DataFrame, test: pd.DataFrame) -> dict:

@@ -44,12 +44,15 @@ def scores(df: pd.DataFrame, repeats: int, splits=("random",)) -> dict:
     """energylens on the random split (or another split family): metric means and stds."""
     res = run_evaluation(df, train_size=50, repeats=repeats, splits=splits, method_names=["energylens"],
                          progress=False)
-    s = summarize(res.table, by=("split", "variant", "detail"))
-    out = {}
-    for _, r in s.iterrows():
-        key = ":".join(str(x) for x in (r["split"], r["variant"], r["detail"]) if str(x))
-        out[key] = metric_means(r)
-    return out
+    return split_means(res.table)
+
+
+def split_means(table: pd.DataFrame) -> dict:
+    """An evaluation's table summarised per split, variant and detail: "split:variant:detail" (empty parts left
+    out) -> :func:`metric_means`."""
+    s = summarize(table, by=("split", "variant", "detail"))
+    return {":".join(str(x) for x in (r["split"], r["variant"], r["detail"]) if str(x)): metric_means(r)
+            for _, r in s.iterrows()}
 
 
 def metric_means(r: pd.Series) -> dict:
