@@ -250,12 +250,15 @@ def parallel_synonyms(names: Iterable[object]) -> list[tuple[str, str]]:
     """(column, the schema column it names) for each column that is another name of ``pp``, ``ep`` or ``dp``
     (``pipeline_parallel_size``, ``expert_parallel``, ``data_parallel_size``, ...; case and surrounding spaces
     aside) in a table without that schema column, else []."""
-    names = [str(n) for n in names]
-    hits = [n for n in names if n.strip().lower() in _ANY_PARALLEL_NAME]  # one pass: a scheduler's request pays ~2 us
-    if not hits:
-        return []
-    return [(n, col) for col, (_, _, other) in _PARALLEL_NAMES.items() if col not in names
-            for n in hits if n.strip().lower() in other]
+    return list(_parallel_synonyms(tuple(map(str, names))))
+
+
+@functools.lru_cache(maxsize=256)
+def _parallel_synonyms(names: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    """:func:`parallel_synonyms` of one header, once: a scheduler's requests repeat the same keys on every call."""
+    hits = [n for n in names if n.strip().lower() in _ANY_PARALLEL_NAME]
+    return tuple((n, col) for col, (_, _, other) in _PARALLEL_NAMES.items() if col not in names
+                 for n in hits if n.strip().lower() in other)
 
 
 def check_parallel_synonyms(names: Iterable[object], src: str) -> None:
