@@ -22,6 +22,7 @@ import time
 import warnings
 from collections.abc import Sequence
 
+from energylens.cli.parsers.unknown import unknown_options_message
 from energylens.cli.pipe import pipe_safe_output
 from energylens.errors import EnergyLensError
 from energylens.extras import dist_version
@@ -63,6 +64,18 @@ def build_parser() -> argparse.ArgumentParser:
     for module in COMMANDS.values():
         importlib.import_module(f"energylens.cli.parsers.{module}").add_parser(sub)
     return parser
+
+
+def parse(parser: argparse.ArgumentParser, argv: Sequence[str]) -> argparse.Namespace:
+    """``parser.parse_args(argv)``, but arguments the command does not take are its parser's error (its usage,
+    exit 2) naming the command's option for each vLLM name and the closest ones for another unknown option
+    (:mod:`energylens.cli.parsers.unknown`), where argparse said only "unrecognized arguments"."""
+    args, extras = parser.parse_known_args(argv)
+    if extras:
+        sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+        command = sub.choices[args.command]
+        command.error(unknown_options_message(command, extras))
+    return args
 
 
 class Terminated(KeyboardInterrupt):
@@ -209,7 +222,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     streams = contextlib.ExitStack()
     streams.enter_context(pipe_safe_output())
     try:
-        args = build_parser().parse_args(argv)
+        args = parse(build_parser(), argv)
         command = args.command
         warnings.formatwarning = _format_warning
         status = int(args.func(args) or 0)
