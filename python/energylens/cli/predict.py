@@ -44,6 +44,7 @@ from energylens.outputs import (
 )
 from energylens.profiles.datasets import BUNDLED_NAMES, is_splitwise_table
 from energylens.profiles.features import build_features
+from energylens.profiles.files import read_csv_file, suffix_kind
 from energylens.profiles.gpu_table import gpu_specs_for_profiles, gpu_table_name
 from energylens.profiles.topology import domains
 from energylens.search.layout import LAYOUT_REASONS, LAYOUT_RULES, layout_reason, tp_limit
@@ -186,7 +187,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     if stale:  # a table predict wrote before, scored again: its old predictions give way to this model's
         print(f"energylens predict: {args.configs} already has {', '.join(stale)}: replaced by this model's "
               "predictions", file=sys.stderr)
-    out = pd.concat([configs.drop(columns=stale), *parts], axis=1)
+    out = pd.concat([_input_columns(configs.drop(columns=stale), args.configs), *parts], axis=1)
     replaced = existing_file(args.output)
     _stage(len(out), f"writing {args.output}")
     with atomic_file(args.output) as tmp:
@@ -202,6 +203,40 @@ _MODEL_FILE = energylens_json("energylens.model")
 
 #: Name endings of a profile table (what CONFIGS is, never MODEL).
 _TABLE_SUFFIXES = (".csv", ".csv.gz", ".csv.bz2", ".csv.xz", ".csv.zip", ".parquet")
+
+
+def _input_columns(configs: pd.DataFrame, path: str) -> pd.DataFrame:
+    """The columns of ``configs`` predict writes: the input file's own, in its order, then those the reader filled
+    in that the predictions rest on (precision, n_layers, ...); a column the reader added that holds nothing (an
+    ``energy_j`` of configurations without energies, ttft_s, task, ...) is left out: until 2026-12-07 the output had
+    an empty energy_j beside energy_j_pred that the input never had."""
+    given = _header(path)
+    first = [c for c in given if c in configs.columns]
+    known = set(first)
+    added = [c for c in configs.columns if c not in known and not _holds_nothing(configs[c])]
+    columns = first + added
+    return configs if columns == list(configs.columns) else configs.loc[:, columns]
+
+
+def _header(path: str) -> list[str]:
+    """The column names of a CSV or Parquet file (none for a folder, a bundled name or another file)."""
+    p = Path(path)
+    kind = suffix_kind(p) if p.is_file() else None
+    if kind == "csv":
+        return [str(c) for c in read_csv_file(p, nrows=0).columns]
+    if kind == "parquet":
+        import pyarrow.parquet as pq  # pandas' Parquet engine, loaded for a Parquet input only
+
+        return list(pq.read_schema(p).names)
+    return []
+
+
+def _holds_nothing(column: pd.Series) -> bool:
+    """Whether every cell of ``column`` is missing or an empty text."""
+    missing = column.isna()
+    if column.dtype == object or isinstance(column.dtype, pd.StringDtype):
+        missing |= column.eq("").fillna(False).astype(bool)
+    return bool(missing.all())
 
 
 def _check_order(model: str, configs: str) -> None:
