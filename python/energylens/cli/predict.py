@@ -1,6 +1,7 @@
 """``energylens predict``: energy (phases, interval) and latency for configurations from a model file.
 
-The output has every input column, the predictions, the interval columns (NaN, with the reason on
+The output has every input column (in the input's order), the values the reader filled in (precision, n_layers,
+...; not a column it added empty, such as the energy_j of configurations without energies), the predictions, the interval columns (NaN, with the reason on
 stderr, when the model cannot give intervals: no bootstrap replicates, or parameters its data could not
 identify) and ``extrapolated`` (True where a feature lies outside the fitted data's range by more than
 :data:`energylens.model.domain.EXTRAPOLATION_FACTOR`; one warning with the counts), and what the search
