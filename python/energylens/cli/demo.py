@@ -282,4 +282,4 @@ def demo_comparison(report_dir: str | Path = "energylens-report", *, repeats: in
     except OutputError as exc:  # (a full disk): the caller shows the table before the error, nothing computed is lost
         exc.table = table
         raise
-    return table + f"\nfull comparison ({res.info['runtime_s']:.0f} s; each column defined under its first table): {path}"
+    return table + f"\nfull comparison (its fits and scoring {res.info['runtime_s']:.0f} s; each column defined under its first table): {path}"
