@@ -65,7 +65,7 @@ def test_search_cost_tie_is_not_said_to_beat_the_runner_up():
     top = r.top
     assert top["objective"].iloc[0] == pytest.approx(top["objective"].iloc[1], rel=1e-12)  # the repro's tie
     text = r.explain()
-    assert "It ties with" in text and "beats" not in text and "0.0%" not in text
+    assert "It ties with" in text and "runner-up" not in text and "0.0%" not in text
 
 
 def test_search_gives_no_interval_or_p_best_from_a_fit_that_identifies_nothing(tmp_path, capsys):

@@ -42,6 +42,6 @@ def test_readme_search_explains_its_margin_in_words():
                               output_tokens=256, tpot_limit_s=0.1, top=10, energy_model=bundled_model())
     text = r.explain(0)
     assert "net of  " not in text and "of  and" not in text, text
-    match = re.search(r"It beats .* by [0-9.]+% \(([+-][0-9.]+) J\)", text)
+    match = re.search(r"The runner-up, .*, uses [0-9.]+% more energy \(([+-][0-9.]+) J\)", text)
     if match:  # the net form: its parts sum to the difference it states
         assert sum(_parts(text)) == pytest.approx(float(match.group(1)), abs=0.6), text

@@ -1,6 +1,6 @@
 """explain's words on what separates the best configuration from the runner-up (:func:`margin_clause`).
 
-"It beats X by 10.9%, mostly in static power during decode (+28.6 J)" named the term that adds most to the
+"The runner-up, X, uses 10.9% more energy, mostly in static power during decode (+28.6 J)" named the term that adds most to the
 runner-up's objective; where the other terms go the other way that term is larger than the whole difference
 (Qwen3-30B-A3B on a B200 against an H100: 28.6 J more static power during decode, 11.4 J less in the other terms,
 17.3 J more in all), and "mostly" hid it. Then each term's part is listed, and the parts sum to the difference.
