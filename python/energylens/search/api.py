@@ -33,7 +33,7 @@ from energylens.search.candidates import candidate_space
 from energylens.search.confidence import DEFAULT_CONFIDENCE, confidence_limits
 from energylens.search.device import check_device, cuda_errors
 from energylens.search.extrapolation import explained
-from energylens.search.frames import engine_rows, lowest_row, result_tables
+from energylens.search.frames import engine_rows, lowest_row, result_tables, short_top_note
 from energylens.search.layout import tp_beyond_domain, tp_limit
 from energylens.search.layout_room import ep_room, layout_room
 from energylens.search.options import (
@@ -212,10 +212,13 @@ def run_engine(space: SearchSpace, energy_theta, latency_phi, options: dict[str,
 def _timed_run(space: SearchSpace, em: EnergyModel, options: dict[str, Any], p, indices, progress, device: str, labels,
                collapse: bool, measured=None):
     """The confidence pre-pass (:func:`_confidence`) and the engine (:func:`_engine_tables`), timed together: the
-    engine options with the effective limits, the limits' record, the engine's outcome and tables, the wall time."""
+    engine options with the effective limits, the limits' record (with ``top_note``: rows the device pass's cap cut,
+    :func:`.frames.short_top_note`, also warned), the engine's outcome and tables, the wall time."""
     t0 = time.perf_counter()
     options, limits = _confidence(space, em, options, p, indices, progress is True, measured)
     tables = _engine_tables(space, em, options, progress, device, indices, labels, collapse, measured)
+    limits = {**limits, "top_note": short_top_note(space, options["top_k"], len(tables[1]), len(tables[0].top.index),
+                                                   labels, device)}
     return options, limits, tables, time.perf_counter() - t0
 
 

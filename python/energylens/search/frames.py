@@ -10,19 +10,22 @@ they were), the same frames as built at once.
 
 from __future__ import annotations
 
+import warnings
 from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
 
 from energylens import _core
+from energylens.errors import user_stacklevel
 from energylens.profiles.schema import MAX_GPU_COUNT
 from energylens.search.caps import collapse_caps, collapse_dp, complete_caps, engine_top_k, ep_groups
 from energylens.search.compute import combo_compute_precisions
 from energylens.search.deferred import Deferred
 from energylens.search.space import COMBO_FIELDS, GIB, SearchSpace
 
-__all__ = ["candidate_frame", "engine_rows", "ep_twins", "lowest_row", "merge_ep", "over_gpu_count", "result_tables"]
+__all__ = ["candidate_frame", "engine_rows", "ep_twins", "lowest_row", "merge_ep", "over_gpu_count", "result_tables",
+           "short_top_note"]
 
 #: The most rows the device pass (cuda/search.cu kMaxTopK) keeps.
 DEVICE_MAX_TOP_K = 32
@@ -109,6 +112,22 @@ def engine_rows(space: SearchSpace, top: int, collapse: bool, labels: dict | Non
     refuses above that in its own words)."""
     k = engine_top_k(top, len(space.max_num_seqs), collapse, space.size, len(space.dp), ep_twins(space, labels))
     return max(top, min(k, DEVICE_MAX_TOP_K)) if device == "cuda" else k
+
+
+def short_top_note(space: SearchSpace, top: int, shown: int, kept: int, labels: dict | None, device: str) -> str | None:
+    """What a result of ``shown`` rows, fewer than the ``top`` asked, lost to the device pass's row cap: the engine
+    kept ``kept`` rows, :func:`engine_rows` asked it for fewer than the merges need, and MoE deployments priced alike
+    with and without EP (EP1/k) then became one row each; None where nothing was lost to it. Until 2026-12-07 a
+    device search returned the short table without a word (top=20: 16 rows, 18 on the CPU). A note is also warned,
+    at ``search``'s caller."""
+    asked = engine_rows(space, top, False, labels, device)
+    if device != "cuda" or shown >= top or kept < asked or asked >= engine_rows(space, top, False, labels, "cpu"):
+        return None
+    note = (f"{shown} rows of the {top} asked: the device pass (device='cuda') keeps at most {DEVICE_MAX_TOP_K} "
+            f"rows, and a MoE deployment priced alike with and without expert parallelism is one row (EP1/k), so "
+            f"rows past them may be missing; device='cpu' gives all {top}, or ask for top <= {shown}")
+    warnings.warn(note, UserWarning, stacklevel=user_stacklevel())
+    return note
 
 
 def merge_ep(space: SearchSpace, cands, top: int | None = None) -> tuple[SimpleNamespace, list[list[int]]]:

@@ -327,7 +327,7 @@ class SearchResult:
                 + self._unidentified_line() + self._points_line() + self._dp_line() + self._over_line()
                 + self._bootstrap_line()
                 + self._extrapolation_line() + self._headroom_line() + self._precision_line()
-                + (f"\nnote: {self.settings['tp_note']}" if self.settings.get("tp_note") else "")
+                + "".join(f"\nnote: {self.settings[k]}" for k in ("tp_note", "top_note") if self.settings.get(k))
                 + implausible_note(self.settings))
 
     def _bootstrap_line(self) -> str:
