@@ -120,8 +120,10 @@ def short_top_note(space: SearchSpace, top: int, shown: int, kept: int, labels: 
     with and without EP (EP1/k) then became one row each; None where nothing was lost to it. Until 2026-12-07 a
     device search returned the short table without a word (top=20: 16 rows, 18 on the CPU). A note is also warned,
     at ``search``'s caller."""
+    if device != "cuda" or shown >= top:  # (the CPU pass, a scheduler's loop: two comparisons)
+        return None
     asked = engine_rows(space, top, False, labels, device)
-    if device != "cuda" or shown >= top or kept < asked or asked >= engine_rows(space, top, False, labels, "cpu"):
+    if kept < asked or asked >= engine_rows(space, top, False, labels, "cpu"):
         return None
     note = (f"{shown} rows of the {top} asked: the device pass (device='cuda') keeps at most {DEVICE_MAX_TOP_K} "
             f"rows, and a MoE deployment priced alike with and without expert parallelism is one row (EP1/k), so "
