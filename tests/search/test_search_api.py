@@ -156,10 +156,9 @@ def test_latency_limits_that_leave_nothing_are_answered_with_what_the_space_reac
     closest = r.settings["without_latency_limits"]
     assert closest["feasible"] == free.feasible == r.rejected["tpot_limit"] and closest["unmet"] == ["tpot"]
     assert closest["min_tpot_s"] == pytest.approx(fast["tpot_s"], rel=1e-12)
-    plain = fast["config"].replace(" EP1/2 ", " ")  # the note names the deployment without EP (its twin priced alike)
-    assert closest["min_tpot_config"] == plain
+    assert closest["min_tpot_config"] == fast["config"]  # EP1/2 as the row (until 2026-12-07 without its EP label)
     why = r.why_empty()
-    assert f"the lowest predicted TPOT is {fast['tpot_s']:.4g} s ({plain}; limit" in why
+    assert f"the lowest predicted TPOT is {fast['tpot_s']:.4g} s ({fast['config']}; limit" in why
     assert f"raise --tpot-limit to at least {fast['tpot_s']:.4g} s" in why and "pick --ep" not in why
     assert not energylens.search("mixtral-8x7b", "H100", tpot_limit_s=fast["tpot_s"] * 1.001, **axes).empty
 

@@ -316,7 +316,8 @@ def _closest(space: SearchSpace, em: EnergyModel, options: dict[str, Any], out, 
 
     def lowest(opts, names):
         res = run_engine(space, em.theta, em.latency_model.theta, opts, None, "cpu", indices)
-        fronts = [lowest_row(space, getattr(res, f"front_{n}"), f"{n}_s", labels) for n in names] if res.feasible else []
+        fronts = [lowest_row(space, getattr(res, f"front_{n}"), f"{n}_s", labels, (em.theta, em.latency_model.theta,
+                                                                                  opts)) for n in names] if res.feasible else []
         return int(res.feasible), [f.iloc[0] for f in fronts if len(f)]
 
     info: dict[str, Any] = {"unmet": []}

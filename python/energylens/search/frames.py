@@ -89,15 +89,37 @@ _FIELDS = ("index", "objective", "energy_j", "prefill_j", "decode_j", "idle_j", 
            "replicas", "gpus", "gpu_s_per_request", "memory_bytes")
 
 
-def lowest_row(space: SearchSpace, cands, column: str, labels: dict | None = None) -> pd.DataFrame:
+def lowest_row(space: SearchSpace, cands, column: str, labels: dict | None = None, priced=None) -> pd.DataFrame:
     """The row of the engine's candidates ``cands`` with the lowest ``column`` (the first of equal ones; rows
     past 2**20 GPUs left out), as :func:`candidate_frame` builds it: a one-row table (empty when none). An
-    empty result's "the lowest predicted TPOT is ..." built the whole front to keep one row (~1 ms a call)."""
+    empty result's "the lowest predicted TPOT is ..." built the whole front to keep one row (~1 ms a call).
+    ``priced``: (theta, phi, options) of the engine's pass, to find the row's EP twins (:func:`_twin_eps`): the
+    row then stands for the ep values priced alike (``ep_equivalent``), labelled EP1/2 as the result's rows are
+    (a Pareto front keeps one of two equal points; until 2026-12-07 the note named the deployment without EP)."""
     values = {f: np.asarray(getattr(cands, f)) for f in _FIELDS}
     keep = np.flatnonzero(values["gpus"] <= MAX_GPU_COUNT)
     pick = keep[np.argmin(values[column][keep])] if keep.size else None
     one = SimpleNamespace(**{f: v[[] if pick is None else [pick]] for f, v in values.items()})
-    return candidate_frame(space, one, labels)
+    twins = priced is not None and pick is not None and ep_twins(space, labels)
+    return candidate_frame(space, one, labels,
+                           extra={"ep_equivalent": [_twin_eps(space, one, *priced)]} if twins else None)
+
+
+def _twin_eps(space: SearchSpace, one, theta, phi, options: dict) -> list[int]:
+    """The ep values the deployment of ``one`` (one engine candidate, feasible under ``options``) takes with its
+    price, energy, latency and memory alike (:func:`.caps.ep_groups`, as :func:`merge_ep`), its own first."""
+    digits = np.array([d[0] for d in space.digits(np.asarray(one.index, dtype=np.int64))])
+    sib = np.repeat(digits[None, :], len(space.ep), axis=0)
+    sib[:, 4] = np.arange(len(space.ep))
+    sib = np.vstack([digits[None, :], sib[sib[:, 4] != digits[4]]])  # the row itself first
+    ev = _core.search_evaluate(*space.native_args(), np.asarray(theta, dtype=np.float64),
+                               np.asarray(phi, dtype=np.float64), options,
+                               np.ravel_multi_index(tuple(sib.T), space.shape).astype(np.uint64))
+    ok = np.flatnonzero((np.asarray(ev.reason) == -1) | (np.arange(len(sib)) == 0))
+    priced = np.column_stack([np.asarray(getattr(ev, f))[ok] for f in ("objective", "energy_j", "ttft_s", "tpot_s",
+                                                                        "memory_bytes")])
+    _, eps = ep_groups(np.asarray(ev.replicas)[ok].tolist(), np.asarray(space.ep)[sib[ok, 4]], priced)
+    return eps[0]
 
 
 def ep_twins(space: SearchSpace, labels: dict | None) -> bool:
