@@ -12,20 +12,14 @@ import pytest
 
 sp = pytest.importorskip("sympy")
 
+from tests.discover.discovery_docs import discovery_json  # noqa: E402
+
 from energylens.cli import main  # noqa: E402
-from energylens.discover.result import DiscoveryResult, FrontEntry, load_discovery  # noqa: E402
-from energylens.profiles.features import FEATURE_NAMES  # noqa: E402
+from energylens.discover.result import load_discovery  # noqa: E402
 
 
 def _doc(*formulas) -> dict:
-    names = {n: sp.Symbol(n, positive=True) for n in FEATURE_NAMES}  # as discover writes its formulas
-    front = [FrontEntry(complexity=5 + i, expression=f, latex="", cv_error=0.1,
-                        formula=sp.srepr(sp.sympify(f, locals=names)), heldout={"mape": 0.1})
-             for i, f in enumerate(formulas)]
-    result = DiscoveryResult(target="energy", backend="operon", backend_reason="test", seed=0, n_train=10,
-                             n_heldout=5, variables={}, front=front, template={"mape": 0.1}, chosen=0, seconds=1.0,
-                             profiles="elsewhere.csv")
-    return json.loads(result.to_json())
+    return json.loads(discovery_json(*formulas))
 
 
 def _written(tmp_path, **changes) -> str:

@@ -88,16 +88,7 @@ def collapse_dp(df: pd.DataFrame, top: int | None = None) -> pd.DataFrame:
         return _with_dp(df.iloc[:len(df) if top is None else top], [[int(d)] for d in dp[:top]])
     key = list(zip(*(df[c].tolist() for c in _FLEET), strict=True))  # not itertuples: ~10x the time
     obj = df["objective"].to_numpy(dtype=float)
-    groups: dict[tuple, list[list[int]]] = {}  # fleet -> its groups of tied rows (positions)
-    order: list[list[int]] = []
-    for pos, k in enumerate(key):
-        group = next((g for g in groups.get(k, []) if abs(obj[pos] - obj[g[0]]) <= TIE_RTOL * abs(obj[g[0]])), None)
-        if group is None:
-            group = []
-            groups.setdefault(k, []).append(group)
-            order.append(group)
-        group.append(pos)
-    order = order if top is None else order[:top]
+    order = _tied_groups(key, lambda p, q: abs(obj[p] - obj[q]) <= TIE_RTOL * abs(obj[q]), top)
     keep = [min(g, key=lambda p: (dp[p], p)) for g in order]
     return _with_dp(df.iloc[keep], [sorted({int(dp[p]) for p in g}) for g in order])
 
@@ -115,19 +106,26 @@ def ep_groups(key, ep, priced, top: int | None = None) -> tuple[list[int], list[
     Rows that differ in any priced value stay apart, so the table shows why."""
     ep, priced = [int(e) for e in ep], np.asarray(priced, dtype=float).tolist()  # Python: ~5 us a row in NumPy
 
-    def alike(a: list[float], b: list[float]) -> bool:
-        return all(abs(x - y) <= TIE_RTOL * abs(y) for x, y in zip(a, b, strict=True))
-    groups: dict = {}  # deployment -> its groups of rows priced alike (positions)
+    def alike(p: int, q: int) -> bool:
+        return all(abs(x - y) <= TIE_RTOL * abs(y) for x, y in zip(priced[p], priced[q], strict=True))
+    order = _tied_groups(key, alike, top)
+    return [min(g, key=lambda p: (ep[p], p)) for g in order], [sorted({ep[p] for p in g}) for g in order]
+
+
+def _tied_groups(key, ties, top: int | None) -> list[list[int]]:
+    """Row positions grouped: rows of one ``key`` (one hashable per row) go to the first of that key's groups
+    whose first row they tie with (``ties(pos, first)``), else open a new group; the groups in the order of their
+    first rows, the first ``top``. Shared by :func:`collapse_dp` and :func:`ep_groups`."""
+    groups: dict = {}  # key -> its groups of tied rows (positions)
     order: list[list[int]] = []
     for pos, k in enumerate(key):
-        group = next((g for g in groups.get(k, []) if alike(priced[pos], priced[g[0]])), None)
+        group = next((g for g in groups.get(k, []) if ties(pos, g[0])), None)
         if group is None:
             group = []
             groups.setdefault(k, []).append(group)
             order.append(group)
         group.append(pos)
-    order = order if top is None else order[:top]
-    return [min(g, key=lambda p: (ep[p], p)) for g in order], [sorted({ep[p] for p in g}) for g in order]
+    return order if top is None else order[:top]
 
 
 def _with_dp(rows: pd.DataFrame, lists: list) -> pd.DataFrame:
