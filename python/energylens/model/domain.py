@@ -16,7 +16,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,7 +30,7 @@ from energylens.profiles.native_rows import feature_rows
 from energylens.profiles.problems import rows_text
 from energylens.profiles.row_names import RowNames
 
-__all__ = ["EXTRAPOLATION_FACTOR", "empty_among_scalars", "check_finite_outputs", "DesignReport", "FeatureTable", "design_report", "training_ranges",
+__all__ = ["EXTRAPOLATION_FACTOR", "check_feature_mapping", "empty_among_scalars", "check_finite_outputs", "DesignReport", "FeatureTable", "design_report", "training_ranges",
            "RangeCheck", "range_check", "check_feature_keys", "non_finite_fit_error", "unexercised_params", "rows_where"]
 
 #: A feature counts as extrapolated beyond this factor outside its fitted [min, max].
@@ -350,6 +350,7 @@ def check_feature_keys(features, names: Sequence[str], template_id: str) -> None
     sweep silently flat), naming the keys and the close matches."""
     if type(features) is dict and features.keys() == frozenset(names):  # (a scheduler's dict: one set compare)
         return
+    check_feature_mapping(features)
     missing = [n for n in names if n not in features]
     unknown = [k for k in features if k not in names]
     if not missing and not unknown:
@@ -361,6 +362,16 @@ def check_feature_keys(features, names: Sequence[str], template_id: str) -> None
          if unknown else [])
     raise ValueError(f"{' and '.join(parts)} (template {template_id}); build them with "
                      "energylens.profiles.features.build_features or pass them as scalars")
+
+
+def check_feature_mapping(features) -> None:
+    """TypeError for features that are not a mapping of feature name -> column (a dict, as
+    :func:`energylens.profiles.features.build_features` returns, or a DataFrame of feature columns): a list gave
+    a ValueError calling every feature missing and the list's items unknown features."""
+    if not isinstance(features, (Mapping, pd.DataFrame)):
+        raise TypeError("the features must be a mapping of feature name -> column (a dict such as "
+                        "energylens.profiles.features.build_features returns, or a DataFrame of feature columns), "
+                        f"not {type(features).__name__}; for configurations use predict(...)")
 
 
 _MASKED = np.ma.MaskedArray

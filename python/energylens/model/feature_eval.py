@@ -16,6 +16,7 @@ import numpy as np
 from energylens import _core
 from energylens.model.domain import (
     check_feature_keys,
+    check_feature_mapping,
     check_feature_real,
     check_finite_outputs,
     empty_among_scalars,
@@ -94,6 +95,8 @@ def expression_columns(features: Mapping[str, Any], names: tuple[str, ...], vali
     close match), no boolean, complex or text column, at most 1-D, with ``validate`` each value in its feature's
     domain, and the columns of more than one value all of one length. ValueError naming the feature. ``expr`` is
     printed only in an error (sympy's printing took ~150 us of a ~170 us call)."""
+    if type(features) is not dict:
+        check_feature_mapping(features)
     missing = [n for n in names if n not in features]
     unknown = [k for k in features if k not in FEATURE_NAMES]
     if missing or unknown:
