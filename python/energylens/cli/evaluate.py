@@ -33,7 +33,7 @@ from energylens.compare.names import resolved_name
 from energylens.compare.registry import method_names, register_method, unregister_method
 from energylens.compare.report import format_summary, write_report
 from energylens.compare.report_plots import PLOTS
-from energylens.compare.report_tables import OURS, paired_wins, run_time, run_time_of
+from energylens.compare.report_tables import OURS, command_run_time, paired_wins
 from energylens.compare.result import worst
 from energylens.compare.runner import CAUGHT, check_seed, run_evaluation
 from energylens.compare.splits import DEFAULT_GROUP_BY, SPLIT_NAMES
@@ -150,9 +150,11 @@ def run_evaluate(args: argparse.Namespace) -> int:
     if args.report:
         try:
             report_path = write_report_folder(res, args.report, command=command_line(args), inputs=inputs,
-                                              what="evaluate")
+                                              what="evaluate", started=t0)
         except OutputError as exc:  # (a full disk at the end of a long run): the results are printed, then the error
             unwritten = exc
+    if res.info.get("command_runtime_s") is None:  # no report: to the results printed (report.md's figure otherwise)
+        res.info["command_runtime_s"] = time.perf_counter() - t0
     if args.json:
         s = res.summary()
         info = {k: v for k, v in res.info.items() if k != "notes"}
@@ -167,8 +169,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         print_worst(res.table, res.info.get("tpot_slo"))
         print_coverage(res.info)
         print_unshown_splits(res.table, report_path)
-        print(f"run time {run_time(time.perf_counter() - t0)} (of which the comparison's fits and scoring "
-              f"{run_time_of(res.info)})" + (f"; report: {report_path}" if report_path else ""))
+        print(command_run_time(res.info) + (f"; report: {report_path}" if report_path else ""))
     if failed:  # the table and report are kept, but the comparison asked for is incomplete
         _print_failures(failed)
         _few_rows_hint(res.table, failed, asked)
@@ -316,13 +317,14 @@ def _check_units(profiles) -> None:
                            command="evaluate", latency=lat)
 
 
-def write_report_folder(res, folder: str | Path, *, command: str, inputs=(), what: str = "evaluate") -> Path:
+def write_report_folder(res, folder: str | Path, *, command: str, inputs=(), what: str = "evaluate",
+                        started: float | None = None) -> Path:
     """Write the evaluation report into ``folder`` atomically (an earlier report there is replaced, with a
     note on stderr; anything else there is kept, see :func:`energylens.outputs.atomic_dir`); returns
-    its report.md."""
+    its report.md. ``started``: the command's start (``time.perf_counter()``), for report.md's run time."""
     replaced = Path(folder).is_dir() and any(Path(folder).iterdir())
     with atomic_dir(folder, inputs=inputs, known=REPORT_FILES) as tmp:
-        write_report(res, tmp, command=command)
+        write_report(res, tmp, command=command, started=started)
     if replaced:
         print(f"energylens {what}: replaced the earlier report in {folder}", file=sys.stderr)
     return Path(folder) / "report.md"

@@ -18,6 +18,7 @@ report_plots); the runner does not import it.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +32,7 @@ from energylens.compare.report_tables import (
     OURS,
     WHY_FEWER_PART,
     breakdown,
+    command_run_time,
     drawn_note,
     failed_note,
     fewer_list,
@@ -46,7 +48,6 @@ from energylens.compare.report_tables import (
     paired_wins,
     paper_comparison,
     paper_notes,
-    run_time_of,
     small_vs_all,
     unscored_notes,
 )
@@ -67,7 +68,7 @@ def _intro(result: EvaluationResult, command: str) -> list[str]:
     info = result.info
     md = ["# energylens evaluation", "",
           f"{info['n_rows']} profile rows; groups by {', '.join(info['group_by'])}; {plural(info['repeats'], 'repeat')}; "
-          f"seed {info['seed']}; TPOT SLO {info['tpot_slo'] or 'none'}; run time {run_time_of(info)}."]
+          f"seed {info['seed']}; TPOT SLO {info['tpot_slo'] or 'none'}; {command_run_time(info)}."]
     if command:
         md += ["", f"Command: `{command}`"]
     if info.get("assumed_inputs"):  # (energylens evaluate: only stderr said it)
@@ -346,11 +347,14 @@ def _predictions(result: EvaluationResult) -> pd.DataFrame:
     return p.assign(data_row=p["data_row"].astype(int) + 1)
 
 
-def write_report(result: EvaluationResult, out_dir: str | Path, command: str = "") -> Path:
-    """Write ``report.md``, the PNG plots and the CSV tables into ``out_dir``; return report.md."""
+def write_report(result: EvaluationResult, out_dir: str | Path, command: str = "",
+                 started: float | None = None) -> Path:
+    """Write ``report.md``, the PNG plots and the CSV tables into ``out_dir``; return report.md. ``started``: the
+    command's ``time.perf_counter()`` at its start; its time to report.md (plots and tables written) is then kept
+    in ``result.info["command_runtime_s"]`` and given in report.md's run time, as the command prints it."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    md = _intro(result, command)
+    md = []
     h = headline(result)
     if not h.empty:
         md += _headline(result, h)
@@ -373,5 +377,7 @@ def write_report(result: EvaluationResult, out_dir: str | Path, command: str = "
     result.table.to_csv(out / "results.csv", index=False)
     _predictions(result).to_csv(out / "predictions.csv", index=False)
     path = out / "report.md"
-    path.write_text("\n".join(md) + "\n", encoding="utf-8")
+    if started is not None:
+        result.info["command_runtime_s"] = time.perf_counter() - started
+    path.write_text("\n".join(_intro(result, command) + md) + "\n", encoding="utf-8")
     return path

@@ -275,6 +275,17 @@ def run_time_of(info: dict) -> str:
     return run_time(info["runtime_s"]) + extra
 
 
+def command_run_time(info: dict) -> str:
+    """``run time`` as report.md, the last line and ``--json`` give it: the command's wall time
+    (``info["command_runtime_s"]``, to its report written) with the comparison's share named; a result without
+    it (the Python API) names the comparison's alone (report.md gave that figure unlabelled while the command's
+    last line gave the command's)."""
+    share = f"the comparison's fits and scoring {run_time_of(info)}"
+    if info.get("command_runtime_s") is None:
+        return f"run time of {share}"
+    return f"run time {run_time(info['command_runtime_s'])} (of which {share})"
+
+
 def count(v: Any) -> str:
     """A mean count (``groups``) to one decimal, a whole one without; ``n/a`` where nothing was scored (it read
     ``nan``)."""
