@@ -47,6 +47,7 @@ from energylens.profiles.datasets import BUNDLED_NAMES, is_splitwise_table
 from energylens.profiles.features import build_features
 from energylens.profiles.files import read_csv_file, suffix_kind
 from energylens.profiles.gpu_table import gpu_specs_for_profiles, gpu_table_name
+from energylens.profiles.reading import INTEGER_COLUMNS
 from energylens.profiles.topology import domains
 from energylens.search.layout import LAYOUT_REASONS, LAYOUT_RULES, layout_reason, tp_limit
 from energylens.search.memory import MEMORY_DEFAULTS, gpu_memory
@@ -188,7 +189,8 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     if stale:  # a table predict wrote before, scored again: its old predictions give way to this model's
         print(f"energylens predict: {args.configs} already has {', '.join(stale)}: replaced by this model's "
               "predictions", file=sys.stderr)
-    out = pd.concat([_input_columns(configs.drop(columns=stale), args.configs), *parts], axis=1)
+    out = pd.concat([_as_integers(_input_columns(configs.drop(columns=stale), args.configs),
+                                  configs.attrs.get(INTEGER_COLUMNS, ())), *parts], axis=1)
     replaced = existing_file(args.output)
     _stage(len(out), f"writing {args.output}")
     with atomic_file(args.output) as tmp:
@@ -217,6 +219,19 @@ def _input_columns(configs: pd.DataFrame, path: str) -> pd.DataFrame:
     added = [c for c in configs.columns if c not in known and not _holds_nothing(configs[c])]
     columns = first + added
     return configs if columns == list(configs.columns) else configs.loc[:, columns]
+
+
+def _as_integers(frame: pd.DataFrame, integers: tuple[str, ...]) -> pd.DataFrame:
+    """``frame`` with the columns the input file held as integers (``integers``: the reader's
+    ``attrs["integer_columns"]``) integers again where the reader made them float64 (batch_size, input_tokens,
+    params_b, ...) and every value is still a whole number: until 2026-12-07 predict wrote 64 back as 64.0."""
+    cast = {}
+    for c in integers:
+        if c in frame.columns and frame[c].dtype == np.float64:
+            values = frame[c].to_numpy()
+            if np.isfinite(values).all() and (np.abs(values) < 2.0**53).all() and (values == np.trunc(values)).all():
+                cast[c] = np.int64
+    return frame.astype(cast) if cast else frame
 
 
 def _header(path: str) -> list[str]:

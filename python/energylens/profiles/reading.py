@@ -29,13 +29,24 @@ from energylens.profiles.unreadable import (
     unreadable_csv_error,
 )
 
-__all__ = ["read_table", "check_stray_rows", "comment_rows", "COMMENT_REASON", "DATAFRAME_SOURCE"]
+__all__ = ["read_table", "check_stray_rows", "comment_rows", "integer_columns", "COMMENT_REASON", "DATAFRAME_SOURCE",
+           "INTEGER_COLUMNS"]
 
 #: The problem of a data row that is a '#' comment line (its first cell starts with '#').
 COMMENT_REASON = "a comment line ('#' first): schema v1 has no comment lines; delete the line"
 
 #: How messages name a DataFrame given without a ``source``.
 DATAFRAME_SOURCE = "<DataFrame>"
+
+#: attrs key of a frame read from a file: the columns the file held as integers (the schema reads counts such as
+#: batch_size as float64; ``energylens predict`` writes these back as integers, the user's file round-tripped).
+INTEGER_COLUMNS = "integer_columns"
+
+
+def integer_columns(headers: list[str], arrays: list[object]) -> tuple[str, ...]:
+    """The names among ``headers`` whose column (``arrays``, as read from the file) is of an integer dtype."""
+    return tuple(h for h, a in zip(headers, arrays, strict=True)
+                 if getattr(getattr(a, "dtype", None), "kind", "") in ("i", "u"))
 
 
 def read_table(path_or_frame, source: str | None, text_columns: tuple[str, ...]) -> tuple[pd.DataFrame, str]:

@@ -49,8 +49,10 @@ from energylens.profiles.problems import (
 from energylens.profiles.reading import (
     COMMENT_REASON,
     DATAFRAME_SOURCE,
+    INTEGER_COLUMNS,
     check_stray_rows,
     comment_rows,
+    integer_columns,
     read_table,
 )
 from energylens.profiles.recheck import still_valid
@@ -251,6 +253,8 @@ def _load(path_or_frame, drop_invalid: bool, fill_architecture: bool, source: st
     result.attrs["schema_version"] = SCHEMA_VERSION
     if not isinstance(path_or_frame, pd.DataFrame) or not src.startswith("<"):  # a file (or a reader's frame of
         remember(result)  # one, named by its path): its rows, as read, for messages (row_names)
+    if not isinstance(path_or_frame, pd.DataFrame):  # a file's integer columns (predict writes them so again)
+        result.attrs[INTEGER_COLUMNS] = integer_columns(headers, arrays)
     if dropped is not None:
         result.attrs["dropped"] = dropped
     return result
