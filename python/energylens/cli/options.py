@@ -232,4 +232,6 @@ def read_discovery(path: str) -> DiscoveryResult:
         return load_discovery(path)
     except (ValueError, UnicodeDecodeError) as exc:
         hint = "" if "energylens discover -o" in str(exc) else "; --expression takes what energylens discover -o writes"
+        if "'energylens.model'" in str(exc):  # a model file: the command that takes it
+            hint += f"; {path} is a model file (energylens fit -o): energylens predict {path} CONFIGS -o OUT takes it"
         raise ValueError(f"--expression {path}: " + str(exc).removeprefix(f"{path}: ") + hint) from None

@@ -70,22 +70,34 @@ def table_kind(path: Path, src: str, store_marker: str) -> str:
                                  "`energylens profile`", source=src)
     kind = suffix_kind(path)
     if kind is None:
-        model = "; it is an energylens model file (`energylens fit -o`'s output): give it to predict or search " \
-                "(`energylens predict MODEL.json CONFIGS`, `--model-file`), not as profiles" if _model_file(path) else ""
         raise ProfileSchemaError(
             f"{src}: unsupported file type {''.join(path.suffixes) or '(no suffix)'!r}; "
-            f"a profile table is a .csv (optionally compressed: .csv.gz, ...) or .parquet file{model}", source=src)
+            f"a profile table is a .csv (optionally compressed: .csv.gz, ...) or .parquet file{_json_said(path)}",
+            source=src)
     return kind
 
 
-def _model_file(path: Path) -> bool:
-    """Whether ``path`` starts like a model file energylens wrote (its ``"format": "energylens.model"`` key within
-    the first KiB; a read error is False: the caller's message stands)."""
+#: What a JSON file energylens wrote is (its ``"format"``) and which command or option takes it, for a profile
+#: reader given one: "unsupported file type '.json'" alone did not say that ``energylens discover -o d.json``'s
+#: result goes to ``--expression``.
+_JSON_KINDS = {
+    b'"energylens.model"': "; it is an energylens model file (`energylens fit -o`'s output): give it to predict or "
+                           "search (`energylens predict MODEL.json CONFIGS`, `--model-file`), not as profiles",
+    b'"energylens.discovery"': "; it is an energylens discovery result (`energylens discover -o`'s output): give it "
+                               "to `energylens fit PROFILES --expression {path} -o model.json` (or `energylens "
+                               "evaluate PROFILES --expression {path}`), not as profiles",
+}
+
+
+def _json_said(path: Path) -> str:
+    """What :data:`_JSON_KINDS` says of ``path``, a JSON file energylens wrote (its ``"format"`` key within the first
+    KiB); "" for any other file, and for a read error (the caller's message stands)."""
     try:
         with open(path, "rb") as f:
-            return b'"energylens.model"' in f.read(1024)
+            head = f.read(1024)
     except OSError:
-        return False
+        return ""
+    return next((said.format(path=path) for key, said in _JSON_KINDS.items() if key in head), "")
 
 
 def check_input_file(path: str | os.PathLike, what: str = "profile table") -> Path:
