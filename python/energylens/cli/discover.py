@@ -51,7 +51,7 @@ CV_NOTE = ("CV%: the 5-fold cross-validated mean |relative error| on the trainin
 def _print_table(result) -> None:
     """The front next to the template, what the marks, the CV column and the variables are, and how the search
     ended (the '*' row was chosen by a CV error the table did not show)."""
-    from energylens.discover import heldout_counts, shown
+    from energylens.discover import heldout_counts, recounted_note, shown
 
     print(f"backend: {result.backend} ({result.backend_reason})")
     t = result.template
@@ -68,6 +68,8 @@ def _print_table(result) -> None:
         print(f"T: the template fitted on the same training rows; *: the chosen expression "
               f"({result.chosen}: the lowest cross-validated error on the training rows, CV%); R^2 ... MAPE%: on the "
               f"held-out rows; {CV_NOTE[result.target == 'residual']}")
+    if recounted_note(result):
+        print(f"complexity: {recounted_note(result)}")
     if heldout_counts(t):
         print(f"{heldout_counts(t)} ({result.n_heldout} held-out rows)")
     print("variables: " + "; ".join(f"{k} = {v}" for k, v in result.variables.items()))

@@ -14,13 +14,13 @@ from typing import Any
 # (discover.select) without paying for SymPy and matplotlib, which the search and report need.
 _LAZY = {
     "discover": "search", "DiscoveryResult": "result", "FrontEntry": "result", "DiscoveryInterrupted": "result", "TARGETS": "search",
-    "expression_model": "adopt", "fit_front_expression": "adopt", "shown": "result", "heldout_counts": "search", "load_discovery": "result", "write_report": "report", "select_backend": "select",
+    "expression_model": "adopt", "fit_front_expression": "adopt", "shown": "result", "heldout_counts": "search", "load_discovery": "result", "recounted_note": "result", "write_report": "report", "select_backend": "select",
     "BackendChoice": "select", "BackendUnavailable": "select", "DiscoveredExpression": "method",
 }
 
 __all__ = ["discover", "DiscoveryResult", "DiscoveryInterrupted", "FrontEntry", "TARGETS", "select_backend", "BackendChoice",
            "BackendUnavailable", "write_report", "expression_model", "fit_front_expression", "shown", "heldout_counts", "load_discovery",
-           "DiscoveredExpression"]
+           "recounted_note", "DiscoveredExpression"]
 
 
 def __getattr__(name: str) -> Any:

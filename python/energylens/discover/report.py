@@ -12,6 +12,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib import ticker  # noqa: E402
 
+from energylens.discover.result import recounted_note  # noqa: E402
 from energylens.discover.search import DiscoveryResult, heldout_counts, shown  # noqa: E402
 from energylens.model.reference import ENERGY_PARAM_NAMES  # noqa: E402
 
@@ -113,6 +114,8 @@ def write_report(result: DiscoveryResult, directory: str | Path) -> Path:
         lines.append(f"| {i}{mark} | {e.complexity} | {shown(h['r2'], '.4f')} | {shown(h['top1'], '.3f')} | "
                      f"{shown(h['parallelism_top1'], '.3f')} | {shown(h['pairwise'], '.3f')} | {shown(h['mape'], '.2f')} | "
                      f"{shown(100 * e.cv_error, '.2f')} |")  # (as printed: it was 0.0985 for 9.85)
+    if recounted_note(result):
+        lines += ["", f"Complexity: {recounted_note(result)}."]
     if heldout_counts(t):
         lines += ["", "H" + heldout_counts(t)[1:] + "."]
     lines += ["", ("CV %: the 5-fold cross-validated mean |relative error| on the training rows" if result.target != "residual"

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["FrontEntry", "DiscoveryResult", "DiscoveryInterrupted", "load_discovery", "shown"]
+__all__ = ["FrontEntry", "DiscoveryResult", "DiscoveryInterrupted", "load_discovery", "shown", "recounted_note"]
 
 
 def shown(value: float, spec: str) -> str:
@@ -22,6 +22,19 @@ def shown(value: float, spec: str) -> str:
     if value != value:
         return "n/a"
     return format(value, ".3g") if abs(value) >= 1e6 else format(value, spec)
+
+
+def recounted_note(result: DiscoveryResult) -> str:
+    """The front entries whose tree is a constant, counted as one (the printed table and discovery.md say it
+    alike); "" where there are none. A complexity-8 entry reading -3.6e-9 looked like an 8-node formula."""
+    items = [f"{i} (`{e.expression}`)" for i, e in enumerate(result.front) if e.backend_complexity is not None]
+    if not items:
+        return ""
+    counts = sorted({e.backend_complexity for e in result.front if e.backend_complexity is not None})
+    return (f"entry {', '.join(items)}: a constant (no variable): counted as complexity 1, where {result.backend} "
+            f"counted {'/'.join(map(str, counts))} (its tree's nodes cancel); "
+            + ("a correction g that is one number: the template rescaled" if result.target == "residual"
+               else "one value for every row"))
 
 
 @dataclass
@@ -34,6 +47,9 @@ class FrontEntry:
     latex: str
     cv_error: float          # cross-validated training error (mean |relative error|) that picks the chosen one
     heldout: dict[str, float] = field(default_factory=dict)  # r2, top1, pairwise, mape on held-out rows
+    # the backend's node count where the expression shown counts fewer: a tree that is a constant (its nodes
+    # cancel) is complexity 1, not operon's 8 (None: the backend's count is the complexity; files before 2026-12-07)
+    backend_complexity: int | None = None
 
 
 @dataclass
@@ -132,8 +148,10 @@ def _check_indices(result: DiscoveryResult, doc: dict[str, Any], source: str) ->
     IndexError traceback from ``fit --expression``, -1 fitted the last entry and ``true`` the second."""
     n = len(result.front)
     for i, e in enumerate(result.front):
-        if not _whole(e.complexity):
-            raise ValueError(f"{source}: front[{i}]'s complexity {e.complexity!r} is not a whole number")
+        for key in ("complexity", "backend_complexity"):
+            value = getattr(e, key)
+            if not _whole(value) and not (key == "backend_complexity" and value is None):
+                raise ValueError(f"{source}: front[{i}]'s {key} {value!r} is not a whole number")
     chosen = doc["chosen"]
     if chosen is not None and not (_whole(chosen) and 0 <= chosen < n):
         where = f"an index of its front, 0..{n - 1}" if n else "null: its front is empty"

@@ -455,8 +455,10 @@ def _score_front(front: list, d: _Data, seed: int, progress: bool, entries: list
         if d.residual == "absolute":  # the correction's own fit: R^2 of g on the held-out log-residuals
             g, t = np.log(pred[test] / d.base[test]), d.sr_target[test]
             heldout["r2_residual"] = float(1.0 - np.sum((g - t) ** 2) / np.sum((t - t.mean()) ** 2))
+        constant = {x.name for x in pexpr.free_symbols} <= set(starts)  # a tree whose nodes cancel
         entries.append((FrontEntry(
-            complexity=complexity, expression=str(shown), formula=sp.srepr(fitted), latex=sp.latex(shown),
+            complexity=1 if constant else complexity, backend_complexity=complexity if constant else None,
+            expression=str(shown), formula=sp.srepr(fitted), latex=sp.latex(shown),
             cv_error=_cv_error(formula, starts, d.features, train, d.sr_target, d.residual, seed, units=units),
             heldout=heldout), pexpr, starts, pred))
 
