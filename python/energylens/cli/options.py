@@ -39,7 +39,6 @@ from energylens.discover.result import DiscoveryResult, load_discovery
 from energylens.errors import ProfileSchemaError
 from energylens.outputs import refuse_folder_name
 from energylens.profiles import load_profiles_or_bundled
-from energylens.profiles.datasets import BUNDLED_NAMES
 from energylens.profiles.files import READ_PROGRESS
 from energylens.profiles.model_table import register_model_table
 from energylens.profiles.tables import gpus, register_gpu_table
@@ -101,7 +100,6 @@ def read_profiles_with_rows(path: str, *, require_energy: bool = True, command: 
     With ``command``, input lengths a reader had to assume are said on stderr (:func:`note_assumed_inputs`), and
     with ``fits_energy`` too, energies a sweep took from a test power source (:func:`note_test_power`). With
     ``progress``, a large CSV's read says on stderr how far it has got (:func:`_read_printer`)."""
-    _check_exists(path)
     token = READ_PROGRESS.set(_read_printer(command or "read") if progress else None)
     try:
         frame = load_profiles_or_bundled(path, require_energy=require_energy)
@@ -117,19 +115,6 @@ def read_profiles_with_rows(path: str, *, require_energy: bool = True, command: 
         if fits_energy:
             note_test_power(frame, path, command)
     return frame
-
-
-def _check_exists(path: str) -> None:
-    """FileNotFoundError for a path that names nothing and no bundled data set: without a suffix (``Bundled``,
-    ``profiles`` for profiles.csv) the reader's first word was "unsupported file type '(no suffix)'"."""
-    if path in BUNDLED_NAMES or os.path.lexists(path):
-        return
-    if path == "-":
-        raise FileNotFoundError("profile table not found: '-' (standard input is not read: give the file's path)")
-    near = next((name for name in BUNDLED_NAMES if path.strip().lower() == name), None)
-    raise FileNotFoundError(f"profile table not found: {path}"
-                            + (f" (did you mean {near!r}, the bundled ML.ENERGY v2 rows? names are exact)" if near
-                               else ""))
 
 
 def _read_printer(command: str):

@@ -387,6 +387,8 @@ def dataset_reader(name_or_path: str | os.PathLike) -> tuple[str, Callable[[bool
     if path in BUNDLED_NAMES and (isinstance(name_or_path, str) or not os.path.lexists(path)):  # Path("bundled") too
         return "energylens.profiles.datasets.mlenergy_v2()", lambda require_energy: mlenergy_v2()
     if not os.path.lexists(path):
+        if path == "-":  # a command line's usual name for standard input (a profile reader needs a file)
+            raise FileNotFoundError("profile table not found: '-' (standard input is not read: give the file's path)")
         near = next((name for name in BUNDLED_NAMES if str(path).strip().lower() == name), None)
         raise FileNotFoundError(f"profile table not found: {path}" + (
             f" (did you mean {near!r}, the bundled ML.ENERGY v2 rows? names are exact)" if near else ""))
