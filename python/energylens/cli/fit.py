@@ -66,11 +66,15 @@ def print_params(model, prior: str | None = None) -> None:
     if at_bound:
         print(f"  {at_bound} parameter(s) at a bound of their physical range: the data would push them past it, "
               "so the value and its interval stop at the bound")
-    if unset:
+    moving = set(getattr(model.summary, "undetermined", ()))  # (rows depend on them, but fix only a combination)
+    if unset - moving:
         source = (f"the prior's value (--prior {prior})" if prior is not None else
                   "where the fit started it (the template's start value or one of --starts' perturbed ones)")
-        print(f"  not identified: no training row depends on {', '.join(sorted(unset))}; the value is {source}, not "
-              "a measurement, and predictions that depend on it rest on that value")
+        print(f"  not identified: no training row depends on {', '.join(sorted(unset - moving))}; the value is {source}, "
+              "not a measurement, and predictions that depend on it rest on that value")
+    if moving:
+        print(f"  not identified: the training rows do not determine {', '.join(sorted(moving))} (they move together "
+              "without changing a prediction on those rows); the value is one of many that fit equally well")
 
 
 def print_design(s) -> None:

@@ -36,6 +36,7 @@ from energylens.model.domain import (
 from energylens.model.feature_eval import template_columns, template_evaluation
 from energylens.model.fit_options import BOOTSTRAP_PROGRESS, checked_fit_options
 from energylens.model.fit_summary import FitSummary, Param, fitted_gpus, param_table
+from energylens.model.identify import template_jacobian, undetermined, warn_undetermined
 from energylens.model.intervals import (
     PREDICT_CHUNK_ROWS,
     interval_bounds,
@@ -257,10 +258,26 @@ class ClosedFormModel:
             bootstrap_replicates=self.bootstrap_replicates, bootstrap_converged=boot_ok,
             data_hash=table.data_hash(targets), fit_seconds=seconds, n_distinct_rows=design.n_distinct_rows,
             n_distinct_configs=design.n_distinct_configs, identifiable=design.identifiable,
-            unidentified=unexercised_params(self._template, self._desc, columns, theta, targets, self._fit_target == "sum"),
+            **self._identification(columns, theta, targets, opts.target, design.identifiable, frame),
             gpus=fitted_gpus(frame),
         )
         return self
+
+    def _identification(self, columns: list[np.ndarray], theta: np.ndarray, targets: list[np.ndarray], mode: str,
+                        identifiable: bool, frame: Any) -> dict[str, tuple[str, ...]]:
+        """The summary's ``unidentified`` (parameters no measured row depends on, and those the rows exercise but
+        do not determine) and ``undetermined`` (the latter: :func:`energylens.model.identify.undetermined` on the
+        fit's residual Jacobian, warned about). Not looked for where the design is already unidentifiable (every
+        parameter is, and design_report warned) or a prior pulls every parameter toward a value."""
+        unset = unexercised_params(self._template, self._desc, columns, theta, targets, self._fit_target == "sum")
+        moving: tuple[str, ...] = ()
+        if identifiable and not self.options.get("prior_weight"):
+            jac = template_jacobian(self._template, self._desc, columns, theta, targets, mode, self.options)
+            moving = tuple(n for n in undetermined(jac, self.param_names) if n not in unset)
+            if moving:
+                warn_undetermined(type(self).__name__, moving, len(self.param_names), frame)
+        both = set(unset) | set(moving)
+        return {"unidentified": tuple(n for n in self.param_names if n in both), "undetermined": moving}
 
     # ---- prediction --------------------------------------------------------------------------
     def _chunks(self, configs: Any, chunk_rows: int, check: RangeCheck | None,

@@ -59,9 +59,15 @@ class FitSummary:
     #: Distinct feature rows; the parameters are identifiable only with more of them than parameters.
     n_distinct_configs: int | None = None
     identifiable: bool = True
-    #: Parameters no training row depends on (pp_bubble without a pp > 1 row): their value is the start
-    #: value, not a measurement, and they get no interval. Empty in files written before it was recorded.
+    #: Parameters the training rows cannot identify: no row depends on them (pp_bubble without a pp > 1 row; their
+    #: value is the start value, not a measurement), or they are ``undetermined``. They get no interval. Empty in
+    #: files written before it was recorded.
     unidentified: tuple[str, ...] = ()
+    #: Of ``unidentified``, those rows do depend on but cannot determine: they load on a direction of the fit's
+    #: scaled Jacobian whose singular value is negligible (:mod:`energylens.model.identify`), so they move together
+    #: without changing a prediction on the rows. Their value is one of many that fit, not the start value. Empty
+    #: in files written before it was recorded (2026-12-07).
+    undetermined: tuple[str, ...] = ()
     #: The GPUs of the training rows (:func:`fitted_gpus`: the GPU table's names, sorted), so that a prediction for
     #: another GPU can be said to be one. Empty in files written before it was recorded (2026-12-07).
     gpus: tuple[str, ...] = ()

@@ -425,6 +425,10 @@ def summary_fields(fit: Mapping[str, Any], param_names: Sequence[str]) -> dict[s
     if isinstance(unset, str) or not isinstance(unset, (list, tuple)) or not set(unset) <= set(param_names):
         raise TypeError(f"unidentified must list parameter names, got {unset!r}")
     out["unidentified"] = tuple(unset)
+    moving = out.get("undetermined", ())  # (absent before 2026-12-07)
+    if isinstance(moving, str) or not isinstance(moving, (list, tuple)) or not set(moving) <= set(unset):
+        raise TypeError(f"undetermined must list parameter names among unidentified, got {moving!r}")
+    out["undetermined"] = tuple(moving)
     gpus = out.get("gpus", ())  # (absent before 2026-12-07)
     if isinstance(gpus, str) or not isinstance(gpus, (list, tuple)) or not all(isinstance(g, str) for g in gpus):
         raise TypeError(f"gpus must list the GPU names the model was fitted on, got {gpus!r}")
