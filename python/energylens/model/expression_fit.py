@@ -20,6 +20,7 @@ from energylens.model.configs import load_configs
 from energylens.model.domain import DesignReport, FeatureTable, rows_where, training_ranges
 from energylens.model.fit_options import BOOTSTRAP_PROGRESS
 from energylens.model.fit_summary import FitSummary
+from energylens.model.identify import undetermined, warn_undetermined
 from energylens.model.persistence import data_hash
 from energylens.outputs import plural
 
@@ -53,6 +54,26 @@ def _warn_unfitted_rows(kind: str, pred: np.ndarray, log: bool, status: str, fra
                       f"({rows_where(bad, frame)}); fit status {status}: its constants fit nothing there and save "
                       "refuses it: bound the constants or change the expression, then refit", DegenerateFitWarning,
                       stacklevel=3)
+
+
+def _unidentified(model: ExpressionEnergyModel, jac: np.ndarray, pred: np.ndarray, y: np.ndarray,
+                  identifiable: bool, frame: pd.DataFrame) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The constants the rows cannot identify (no row depends on them, or they move along a direction of the fit's
+    scaled residual Jacobian the rows do not see: :func:`energylens.model.identify.undetermined`, warned about), and
+    the latter alone. The residual Jacobian is the fitter's: d pred / pred (log residuals) or / y, on the rows
+    where the fitted expression is finite (and positive, for log)."""
+    names = model.param_names
+    exercised = np.any(jac != 0, axis=0).tolist()
+    moving: tuple[str, ...] = ()
+    if identifiable:
+        log = model.options["residual"] == "log"
+        ok = np.isfinite(pred) & (pred > 0 if log else True)
+        moving = tuple(n for n in undetermined(jac[ok] / (pred if log else y)[ok][:, None], names)
+                       if n in names)
+        if moving:
+            warn_undetermined(type(model).__name__, moving, len(names), frame)
+    unset = tuple(n for n, used in zip(names, exercised, strict=True) if not used or n in moving)
+    return unset, moving
 
 
 def fit_expression(model: ExpressionEnergyModel, profiles: Any) -> ExpressionEnergyModel:
@@ -95,8 +116,7 @@ def fit_expression(model: ExpressionEnergyModel, profiles: Any) -> ExpressionEne
     _warn_unfitted_rows(type(model).__name__, pred, model.options["residual"] == "log", str(res.status), frame)
     jac = model.compiled.evaluate(columns, theta, jacobian=True)[1]  # (rows, constants)
     design = _design(model.feature_names, columns, y, len(model.param_names))
-    unset = tuple(n for n, moved in zip(model.param_names, np.any(jac != 0, axis=0).tolist(), strict=True)
-                  if not moved)
+    unset, moving = _unidentified(model, jac, pred, y, design.identifiable, frame)
     summary = FitSummary(
         n_rows=len(frame), n_measurements=len(y), cost=float(res.cost), iterations=int(res.iterations),
         converged=bool(res.converged), status=str(res.status), starts=int(res.starts),
@@ -104,7 +124,7 @@ def fit_expression(model: ExpressionEnergyModel, profiles: Any) -> ExpressionEne
         bootstrap_replicates=model.bootstrap_replicates, bootstrap_converged=boot_ok,
         data_hash=data_hash(columns, [y]), fit_seconds=time.perf_counter() - t0,
         n_distinct_rows=design.n_distinct_rows, n_distinct_configs=design.n_distinct_configs,
-        identifiable=design.identifiable, unidentified=unset)
+        identifiable=design.identifiable, unidentified=unset, undetermined=moving)
     # the state in one step, under the GIL, as the template's fit: a refit stopped in its bootstrap left the
     # old constants without their refits, and a reader in another thread saw that (or a mix)
     vars(model).update(_theta=theta, _boot=boot, _residuals=residuals, summary=summary,
