@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from energylens.profiles import read_profiles
+from energylens.profiles.datasets import BUNDLED_NAMES
 from energylens.profiles.light import LightProfiles, light_profiles
 from energylens.profiles.schema import as_profiles
 
@@ -65,6 +66,8 @@ def load_configs(configs: Any, *, require_energy: bool) -> pd.DataFrame:
     if isinstance(configs, (str, os.PathLike)):  # the same dispatch as the command line
         frame = read_profiles(str(configs), require_energy=require_energy)
         frame.attrs["file_rows"] = True  # read here: its rows are the file's (model.domain names them so)
+        if isinstance(configs, str) and configs in BUNDLED_NAMES:  # messages name it as the user did, not by the
+            frame.attrs["source"] = configs  # package path (.../site-packages/energylens/data/...)
         return frame
     return as_profiles(configs, require_energy=require_energy)
 
