@@ -33,6 +33,7 @@ from energylens.model.domain import (
 )
 from energylens.model.expression_file import read_expression_state, refuse_latency_beside, written_bounds
 from energylens.model.expression_fit import fit_expression
+from energylens.model.expression_units import constant_units
 from energylens.model.feature_eval import expression_columns
 from energylens.model.fit_options import checked_bound_pair, checked_fit_options
 from energylens.model.fit_summary import FitSummary, Param
@@ -46,7 +47,7 @@ from energylens.model.intervals import (
 )
 from energylens.model.persistence import EXPRESSION_MODEL_ID, read_model_file, write_model_file
 from energylens.parallel import threads
-from energylens.profiles.features import FEATURE_NAMES, build_features
+from energylens.profiles.features import FEATURE_NAMES, FEATURE_UNITS, build_features
 from energylens.profiles.light import LightProfiles
 from energylens.profiles.native_rows import feature_rows
 
@@ -134,11 +135,21 @@ class ExpressionEnergyModel:
         if self._boot is not None and len(self._boot) >= 10:
             lo, hi = np.quantile(self._boot, [0.05, 0.95], axis=0)
         unset = self.unidentified_params
-        return {n: Param(n, float(self._theta[j]), "", "constant of the discovered expression",
+        units = self.param_units
+        return {n: Param(n, float(self._theta[j]), units[n], "constant of the discovered expression",
                          float(self._lower[j]), float(self._upper[j]),
                          *((math.nan, math.nan) if n in unset else (float(lo[j]), float(hi[j]))),
                          identified=n not in unset)
                 for j, n in enumerate(self.param_names)}
+
+    @property
+    def param_units(self) -> dict[str, str]:
+        """Each constant's unit where the expression's structure and the features' units fix it (a term of the
+        energy: J over its features' units; a factor inside exp() or log(): one over them), else "unit not
+        derived" (:mod:`energylens.model.expression_units`; until 2026-12-07 every unit was blank)."""
+        if getattr(self, "_units", None) is None:
+            self._units = constant_units(self.compiled.expr, self.param_names, FEATURE_UNITS)
+        return dict(self._units)
 
     @property
     def unidentified_params(self) -> tuple[str, ...]:
