@@ -42,7 +42,7 @@ def test_a_prediction_names_the_model():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         model = EnergyModel(bootstrap=0, n_starts=1).fit(mlenergy_v2().head(60))
-    with pytest.raises(ProfileSchemaError, match=r"does not know the model 'acme/chat-x', so .* data row 2"):
+    with pytest.raises(ProfileSchemaError, match=r"does not know the model 'acme/chat-x', so .* request 2 of 2"):  # (was 'data row 2')
         model.predict([REQUEST, dict(REQUEST, model="acme/chat-x")])
     with pytest.warns(UserWarning, match="acme/chat-x"):  # its architecture estimated from the count given
         assert np.isfinite(model.predict([REQUEST, dict(REQUEST, model="acme/chat-x", params_b=8.0)])).all()

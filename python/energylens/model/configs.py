@@ -14,6 +14,7 @@ import pandas as pd
 from energylens.profiles import read_profiles
 from energylens.profiles.datasets import BUNDLED_NAMES
 from energylens.profiles.light import LightProfiles, light_profiles
+from energylens.profiles.problems import REQUEST_SOURCE, REQUESTS_SOURCE
 from energylens.profiles.schema import as_profiles
 
 __all__ = ["load_configs", "fit_input", "mapping_frame"]
@@ -35,7 +36,10 @@ def mapping_frame(configs: Any) -> Any:
                                     and all(isinstance(c, row) for c in configs)):
         rows = [configs] if isinstance(configs, row) else list(configs)
         _refuse_columns(rows[0])
-        return pd.DataFrame([dict(r) if isinstance(r, pd.Series) else r for r in rows])
+        frame = pd.DataFrame([dict(r) if isinstance(r, pd.Series) else r for r in rows])
+        # errors name its rows as what the caller gave: "the request", "request 3 of 8" (not "<DataFrame>")
+        frame.attrs["source"] = REQUEST_SOURCE if isinstance(configs, row) else REQUESTS_SOURCE
+        return frame
     return configs
 
 

@@ -21,7 +21,8 @@ from energylens import warning_sink
 from energylens.errors import ProfileSchemaError
 
 __all__ = ["Problems", "container_cells", "raise_or_drop", "rows_text", "problem_text", "column_label", "frame_source", "EMPTY_ROW", "EMPTY_ROW_REASON", "empty_rows", "refuse_empty_rows",
-           "HINT", "said", "closing_hints"]
+           "HINT", "said", "closing_hints",
+           "REQUEST_SOURCE", "REQUESTS_SOURCE", "Requests"]
 
 _MAX_ROWS_SHOWN = 20
 #: The "column" of a row whose every cell is blank: that one problem explains the row (no per-column list).
@@ -116,10 +117,40 @@ class Problems:
         return out
 
 
-def rows_text(rows: np.ndarray, labels: pd.Index | None = None) -> str:
+#: The name of a frame a model's call built from one mapping (a scheduler's request) or a list of them
+#: (:func:`energylens.model.configs.mapping_frame`): its rows are named as requests (:class:`Requests`), not as
+#: "data row 3 (1-based, header not counted)" of a "<DataFrame>" the caller never made.
+REQUEST_SOURCE = "<request>"
+REQUESTS_SOURCE = "<requests>"
+
+
+class Requests:
+    """The row "labels" of a frame built from ``n`` requests (:data:`REQUEST_SOURCE`, :data:`REQUESTS_SOURCE`):
+    :func:`rows_text` names its rows "the request" (one mapping) or "request 3 of 8" (a list of them)."""
+
+    def __init__(self, n: int, listed: bool = True) -> None:
+        self.n, self.listed = n, listed
+
+    @classmethod
+    def of(cls, source: object, n: int) -> Requests | None:
+        """The labels of a frame named ``source`` with ``n`` rows, where it holds requests; else None."""
+        return cls(n, source == REQUESTS_SOURCE) if source in (REQUEST_SOURCE, REQUESTS_SOURCE) else None
+
+    def text(self, rows) -> str:
+        """"the request", or "requests 3, 5 of 8" for the zero-based positions ``rows``."""
+        if not self.listed:
+            return "the request"
+        shown = ", ".join(str(int(r) + 1) for r in rows[:_MAX_ROWS_SHOWN])
+        more = f" and {len(rows) - _MAX_ROWS_SHOWN} more" if len(rows) > _MAX_ROWS_SHOWN else ""
+        return f"request{'s' if len(rows) != 1 else ''} {shown}{more} of {self.n} (1-based, in the list's order)"
+
+
+def rows_text(rows: np.ndarray, labels: pd.Index | Requests | None = None) -> str:
     """"data rows 2, 5 (1-based, header not counted)" for zero-based positions ``rows``; with the frame's
     index ``labels`` (a frame validated again), "data rows 2, 5 of the DataFrame (1-based positions;
-    index labels ...)"."""
+    index labels ...)"; with :class:`Requests`, "request 2 of 8" ("the request" of one mapping)."""
+    if isinstance(labels, Requests):
+        return labels.text(rows)
     shown = ", ".join(str(int(r) + 1) for r in rows[:_MAX_ROWS_SHOWN])
     more = f" and {len(rows) - _MAX_ROWS_SHOWN} more" if len(rows) > _MAX_ROWS_SHOWN else ""
     plural = "s" if len(rows) != 1 else ""
@@ -206,7 +237,7 @@ def raise_or_drop(frame: pd.DataFrame, out: dict[str, np.ndarray], problems: Pro
         if len(problems.items) > 1:
             lines.append(f"{len(problems.items) - 1} more problem(s):")
             lines += ["  " + problem_text(*item, labels, names, origin) for item in problems.items[1:]]
-        lines += closing_hints(problems)
+        lines += [h for h in closing_hints(problems) if not isinstance(labels, Requests) or "drop_invalid" not in h]
         raise ProfileSchemaError("\n".join(lines), source=src, column=col, rows=[int(r) for r in first_rows])
     keep = ~problems.bad
     dropped = frame.loc[problems.bad].copy()

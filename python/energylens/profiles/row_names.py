@@ -22,7 +22,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from energylens.profiles.problems import frame_source, rows_text
+from energylens.profiles.problems import Requests, frame_source, rows_text
 
 __all__ = ["RowNames", "remember", "as_read", "origin_text", "default_index", "READ_ID"]
 
@@ -169,6 +169,9 @@ class RowNames(str):
         rows of one message are named one way); :attr:`file_form` says which way."""
         at = np.asarray(rows, dtype=np.int64)
         text, index = str(self), self.frame.index
+        if (requests := Requests.of(text, len(index))) is not None:  # a model call's mapping(s): "request 3 of 8"
+            self.file_form = False
+            return text, lambda r: rows_text(np.asarray(r, dtype=np.int64), requests)
         if text.startswith("<"):  # no file, or a name that says what the frame is
             labels = None if text == "<DataFrame>" and default_index(index) else index
             self.file_form = labels is None and text == "<DataFrame>"

@@ -41,6 +41,7 @@ from energylens.profiles.problems import (
     EMPTY_ROW,
     EMPTY_ROW_REASON,
     Problems,
+    Requests,
     container_cells,
     empty_rows,
     frame_source,
@@ -242,8 +243,9 @@ def _load(path_or_frame, drop_invalid: bool, fill_architecture: bool, source: st
         origin = (lambda rows: origin_text(frame, rows)) if src == DATAFRAME_SOURCE else None  # pd.concat's rows
         if not isinstance(path_or_frame, pd.DataFrame) and (Path(path_or_frame) / STORE_MARKER).is_file():
             origin = part_origin(path_or_frame, frame)  # a store's rows: the part files they are
-        frame, out, dropped = raise_or_drop(frame, out, problems, src, drop_invalid,
-                                            frame.index if labelled else None, names, DroppedRowsWarning, origin)
+        labels = Requests.of(src, len(frame)) or (frame.index if labelled else None)  # (a model call's mappings)
+        frame, out, dropped = raise_or_drop(frame, out, problems, src, drop_invalid, labels, names,
+                                            DroppedRowsWarning, origin)
         extras = [(c, frame[c].array) for c in frame.columns if c not in _OUTPUT_COLUMNS]
     else:
         extras = _extra_columns(frame, headers, arrays, add_energy)
