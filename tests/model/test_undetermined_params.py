@@ -101,3 +101,21 @@ def test_fit_prints_them_apart_from_parameters_no_row_depends_on(one_series, tmp
     assert moving and all(n in line for n in moving)
     depends = next(x for x in out.splitlines() if "no training row depends on" in x)
     assert not any(n in depends for n in moving)  # (their value is not the start value)
+
+
+def _said(frame) -> str:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        EnergyModel(bootstrap=0).fit(frame, latency=False)
+    return next(str(w.message) for w in caught if issubclass(w.category, DegenerateFitWarning)
+                and "do not determine" in str(w.message))
+
+
+def test_an_energy_only_fit_is_told_that_tpot_rows_separate_power_from_time(one_series):
+    """Without tpot_s the fit sees each GPU's power only times the step time (the valley the TPOT rows remove,
+    docs/model.md section 5): the warning names measured TPOT first, then the fixed axes; with tpot_s it does not."""
+    without = _said(one_series.drop(columns=["tpot_s"]))
+    assert "rows with a measured TPOT (tpot_s)" in without and "other TP" in without, without
+    assert without.index("tpot_s") < without.index("other TP")
+    with_tpot = _said(one_series)
+    assert "measured TPOT" not in with_tpot and "other TP" in with_tpot, with_tpot

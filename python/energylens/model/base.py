@@ -36,7 +36,7 @@ from energylens.model.domain import (
 from energylens.model.feature_eval import template_columns, template_evaluation
 from energylens.model.fit_options import BOOTSTRAP_PROGRESS, checked_fit_options
 from energylens.model.fit_summary import FitSummary, Param, fitted_gpus, param_table
-from energylens.model.identify import template_jacobian, undetermined, warn_undetermined
+from energylens.model.identify import NO_TPOT, template_jacobian, undetermined, warn_undetermined
 from energylens.model.intervals import (
     PREDICT_CHUNK_ROWS,
     interval_bounds,
@@ -274,8 +274,11 @@ class ClosedFormModel:
         if identifiable and not self.options.get("prior_weight"):
             jac = template_jacobian(self._template, self._desc, columns, theta, targets, mode, self.options)
             moving = tuple(n for n in undetermined(jac, self.param_names) if n not in unset)
-            if moving:
-                warn_undetermined(type(self).__name__, moving, len(self.param_names), frame)
+            if moving:  # an energy fit without TPOT rows (or weight): power and step time meet only as a product
+                timed = len(targets) > 1 and bool(np.isfinite(targets[1]).any())
+                first = NO_TPOT if mode != "per_output" and not timed and self.options.get("tpot_weight", 1.0) \
+                    else ""
+                warn_undetermined(type(self).__name__, moving, len(self.param_names), frame, first)
         both = set(unset) | set(moving)
         return {"unidentified": tuple(n for n in self.param_names if n in both), "undetermined": moving}
 

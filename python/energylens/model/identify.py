@@ -108,10 +108,19 @@ _AXES = (("model", "models"), ("gpu", "GPUs"), ("tp", "TP"), ("pp", "PP"), ("bat
          ("input_tokens", "input lengths"), ("output_tokens", "output lengths"))
 
 
-def what_varies(frame: Any) -> str:
-    """What data would determine more parameters: the axes on which every training row of ``frame`` has one value
-    ("rows at other TP, other GPUs, ..."); where every axis varies, that the formula itself may leave them free."""
+#: What a template fit without measured TPOT lacks: power and step time enter the energy as their product.
+NO_TPOT = ("rows with a measured TPOT (tpot_s): energy alone sees each GPU's power times the step time, and the "
+           "TPOT rows separate the two")
+
+
+def what_varies(frame: Any, first: str = "") -> str:
+    """What data would determine more parameters: ``first`` (e.g. :data:`NO_TPOT`) where given, then the axes on
+    which every training row of ``frame`` has one value ("rows at other TP, other GPUs, ..."); where every axis
+    varies, that the formula itself may leave them free."""
     fixed = [label for column, label in _AXES if column in frame and len(frame) and _one_value(frame[column])]
+    if first:
+        axes = "; and rows at other " + ", other ".join(fixed) + " (every training row has one value of each)"
+        return first + (axes if fixed else "")
     if not fixed:  # (an expression's exp(g1 sqrt(g2 A + g3 B)): (g1, g2, g3) -> (c g1, g2 / c^2, g3 / c^2))
         return ("every configuration axis of the rows varies, so the freedom may be the formula's own (constants "
                 "that enter only through a product or ratio, which no data separate: write one constant per "
@@ -126,13 +135,13 @@ def _one_value(column: Any) -> bool:
     return len(np.unique(np.asarray(column).astype(str))) == 1
 
 
-def warn_undetermined(kind: str, names: Sequence[str], n_params: int, frame: Any) -> None:
+def warn_undetermined(kind: str, names: Sequence[str], n_params: int, frame: Any, first: str = "") -> None:
     """DegenerateFitWarning naming the parameters the rows exercise but do not determine (:func:`undetermined`)
-    and the data that would determine them."""
+    and the data that would determine them (``first``: a remedy to name before the axes, :func:`what_varies`)."""
     warning_sink.warn_bounded(
         f"{kind} fit: the {len(frame)} training rows do not determine {len(names)} of the {n_params} parameters: "
         f"{', '.join(names)} move together along directions of the fit's scaled Jacobian whose singular values are "
         f"below {NEGLIGIBLE:.1e} of the largest, without changing any prediction on these rows; their values are "
         "one of many that fit equally well and get no interval (predictions like the training rows are "
-        f"unaffected). They are listed in unidentified_params. What would determine them: {what_varies(frame)}",
+        f"unaffected). They are listed in unidentified_params. What would determine them: {what_varies(frame, first)}",
         DegenerateFitWarning, stacklevel=4)
