@@ -226,8 +226,8 @@ def bench_busy(model, sizes: list[int], sweep_sizes: list[int], repeats: int, al
         busy.wait()
     timed = [r for r in rows if "all_over_one_median" in r]
     return {"busy_cpu": cpus[-1], "threads": all_threads, "by_rows": rows,
-            "worst_all_over_one": max(r["all_over_one_median"] for r in timed),
-            "worst_all_over_one_min": max(r["all_over_one_min"] for r in timed)}
+            "worst_all_over_one": max((r["all_over_one_median"] for r in timed), default=None),  # None: no size
+            "worst_all_over_one_min": max((r["all_over_one_min"] for r in timed), default=None)}  # was timed
 
 
 def _busy_row(model, n: int, layout: str, repeats: int, all_threads: int) -> dict:
