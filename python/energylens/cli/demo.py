@@ -217,7 +217,7 @@ def run_demo(*, seed: int = 0, train_size: int = 50, report_dir: str = "energyle
         say(f"\ncomparison with the baselines on identical splits ({plural(repeats, 'repeat')} of {train_size} training rows):")
         try:
             say(demo_comparison(report_dir, repeats=repeats, seed=seed, train_size=train_size,
-                                profiles=data, progress=True))
+                                profiles=data, progress=True, started=t0))
         except OutputError as exc:  # the report could not be written: the comparison's table is still shown
             if getattr(exc, "table", ""):
                 say(exc.table)
@@ -266,19 +266,23 @@ def demo_command_line(seed: int, train_size: int, repeats: int, report_dir: str 
 
 def demo_comparison(report_dir: str | Path = "energylens-report", *, repeats: int = 5,
                     seed: int = 0, train_size: int = 50, progress: bool = True,
-                    profiles: pd.DataFrame | None = None) -> str:
+                    profiles: pd.DataFrame | None = None, started: float | None = None) -> str:
     """The comparison ``energylens demo`` ends with: bundled data, report written to ``report_dir``
     (atomically, as ``energylens evaluate --report``: an existing folder must be empty or an earlier report).
+    ``started``: the demo's ``time.perf_counter()`` at its start (as its last line counts); report.md then gives
+    the demo's time to the report written beside the comparison's.
 
     Returns the text to print: a short table (one line per method) and where the report went.
     """
     check_report_dir(report_dir, known=REPORT_FILES)  # before the work, as energylens evaluate --report
     df = profiles if profiles is not None else load_profiles_or_bundled("bundled")
     res = run_evaluation(df, train_size=train_size, repeats=repeats, seed=seed, progress=progress)
+    if started is not None:  # report.md's run time is the demo's, labelled as such (not evaluate's command)
+        res.info["command_runtime_of"] = "demo"
     table = format_summary(res)
     try:
         path = write_report_folder(res, report_dir, command=demo_command_line(seed, train_size, repeats, report_dir),
-                                   what="demo")
+                                   what="demo", started=started)
     except OutputError as exc:  # (a full disk): the caller shows the table before the error, nothing computed is lost
         exc.table = table
         raise
