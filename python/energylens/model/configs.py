@@ -14,7 +14,12 @@ import pandas as pd
 from energylens.profiles import read_profiles
 from energylens.profiles.datasets import BUNDLED_NAMES
 from energylens.profiles.light import LightProfiles, light_profiles
-from energylens.profiles.problems import REQUEST_SOURCE, REQUESTS_SOURCE
+from energylens.profiles.problems import (
+    MEASUREMENT_SOURCE,
+    MEASUREMENTS_SOURCE,
+    REQUEST_SOURCE,
+    REQUESTS_SOURCE,
+)
 from energylens.profiles.schema import as_profiles
 
 __all__ = ["load_configs", "fit_input", "mapping_frame"]
@@ -23,12 +28,13 @@ __all__ = ["load_configs", "fit_input", "mapping_frame"]
 REQUEST_COLUMNS = ("model", "gpu", "tp", "batch_size", "input_tokens", "output_tokens")
 
 
-def mapping_frame(configs: Any) -> Any:
+def mapping_frame(configs: Any, *, measured: bool = False) -> Any:
     """A mapping (one row: column -> value; a pandas Series too) or a list of them as a raw DataFrame (not yet
     validated: a model's predict then takes it on the light path like any raw frame; an empty list: 0 rows of
     :data:`REQUEST_COLUMNS`, so an empty result); anything else as it is.
     A key no mapping gives is a column the table lacks (``pp``: 1, the schema's default); one that only some give
-    is a blank cell in the others' rows (``pp``: the same 1; a required column's blank: an error naming the row)."""
+    is a blank cell in the others' rows (``pp``: the same 1; a required column's blank: an error naming the row).
+    Errors name its rows as requests ("request 3 of 8"), or with ``measured`` (fit's) as rows ("row 3 of 8")."""
     if isinstance(configs, (list, tuple)) and not configs:  # no requests this tick: 0 rows, an empty result
         return pd.DataFrame({c: pd.Series(dtype=object if c in ("model", "gpu") else float) for c in REQUEST_COLUMNS})
     row = (Mapping, pd.Series)  # a Series: a table's row as pandas gives it (frame.iloc[0]; it was refused)
@@ -38,7 +44,9 @@ def mapping_frame(configs: Any) -> Any:
         _refuse_columns(rows[0])
         frame = pd.DataFrame([dict(r) if isinstance(r, pd.Series) else r for r in rows])
         # errors name its rows as what the caller gave: "the request", "request 3 of 8" (not "<DataFrame>")
-        frame.attrs["source"] = REQUEST_SOURCE if isinstance(configs, row) else REQUESTS_SOURCE
+        one = isinstance(configs, row)
+        frame.attrs["source"] = ((MEASUREMENT_SOURCE if one else MEASUREMENTS_SOURCE) if measured
+                                 else REQUEST_SOURCE if one else REQUESTS_SOURCE)
         return frame
     return configs
 
@@ -82,5 +90,6 @@ def fit_input(profiles: Any, *, require_energy: bool) -> pd.DataFrame | LightPro
     :func:`load_configs`."""
     if isinstance(profiles, (list, tuple)) and not profiles:  # (predict's empty result; a fit has nothing to fit)
         raise ValueError("fit: the list of measurements is empty; give measured rows (about 50 are recommended)")
+    profiles = mapping_frame(profiles, measured=True)  # its mappings are measured rows, not requests
     light = light_profiles(profiles, require_energy=require_energy)
     return load_configs(profiles, require_energy=require_energy) if light is None else light

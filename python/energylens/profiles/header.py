@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from energylens.errors import ProfileSchemaError
+from energylens.profiles.problems import MAPPING_SOURCES
 
 __all__ = ["csv_header", "check_unique_columns", "check_unique_csv_header", "check_required_columns", "columns_list",
            "check_column_spelling", "check_column_typos", "column_typos", "folded", "spelled_like", "drop_empty_unnamed_columns", "parallel_synonyms", "check_parallel_synonyms", "missing_said"]
@@ -72,7 +73,7 @@ def columns_list(names: Iterable[object]) -> str:
 
 def check_required_columns(names: Iterable[object], required: tuple[str, ...], src: str) -> None:
     """ProfileSchemaError naming ``src``, the columns of ``required`` missing from ``names`` and the columns
-    found (:func:`columns_list`)."""
+    found (:func:`columns_list`); "key(s)" where ``src`` is a model call's mapping(s) (problems.MAPPING_SOURCES)."""
     names = list(names)
     missing = [c for c in required if c not in names]
     if missing:
@@ -81,8 +82,9 @@ def check_required_columns(names: Iterable[object], required: tuple[str, ...], s
         if missing == ["energy_j"] and not hint:  # a table of configurations (what energylens predict takes)
             hint = ("; a table of configurations to predict has none: load_profiles(..., require_energy=False) reads "
                     "it, and a model's predict takes it as it is")
+        word = "key" if src in MAPPING_SOURCES else "column"  # a model call's mapping(s): their keys are the columns
         raise ProfileSchemaError(
-            f"{src}: missing required column(s) {', '.join(repr(c) for c in missing)} (schema v1 requires "
+            f"{src}: missing required {word}(s) {', '.join(repr(c) for c in missing)} (schema v1 requires "
             f"{', '.join(required)}; found {columns_list(names)}){hint}", source=src, column=missing[0], rows=[])
 
 

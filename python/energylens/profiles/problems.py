@@ -22,7 +22,8 @@ from energylens.errors import ProfileSchemaError
 
 __all__ = ["Problems", "container_cells", "raise_or_drop", "rows_text", "problem_text", "column_label", "frame_source", "EMPTY_ROW", "EMPTY_ROW_REASON", "empty_rows", "refuse_empty_rows",
            "HINT", "said", "closing_hints",
-           "REQUEST_SOURCE", "REQUESTS_SOURCE", "Requests"]
+           "REQUEST_SOURCE", "REQUESTS_SOURCE", "MEASUREMENT_SOURCE", "MEASUREMENTS_SOURCE", "MAPPING_SOURCES",
+           "Requests"]
 
 _MAX_ROWS_SHOWN = 20
 #: The "column" of a row whose every cell is blank: that one problem explains the row (no per-column list).
@@ -122,27 +123,36 @@ class Problems:
 #: "data row 3 (1-based, header not counted)" of a "<DataFrame>" the caller never made.
 REQUEST_SOURCE = "<request>"
 REQUESTS_SOURCE = "<requests>"
+#: The same for fit's mapping(s): measured rows, "row 3 of 8" (until 2026-12-07 fit named them requests too).
+MEASUREMENT_SOURCE = "<measurement>"
+MEASUREMENTS_SOURCE = "<measurements>"
+#: Frame name -> (one mapping?, the noun of its rows, the name of the lone mapping's row): a frame a model's call
+#: built from mappings, whose columns are the mappings' keys (header.check_required_columns says "key(s)").
+MAPPING_SOURCES = {REQUEST_SOURCE: (False, "request", "the request"), REQUESTS_SOURCE: (True, "request", ""),
+                   MEASUREMENT_SOURCE: (False, "row", "the measured row"), MEASUREMENTS_SOURCE: (True, "row", "")}
 
 
 class Requests:
-    """The row "labels" of a frame built from ``n`` requests (:data:`REQUEST_SOURCE`, :data:`REQUESTS_SOURCE`):
-    :func:`rows_text` names its rows "the request" (one mapping) or "request 3 of 8" (a list of them)."""
+    """The row "labels" of a frame built from ``n`` mappings (:data:`MAPPING_SOURCES`): :func:`rows_text` names
+    its rows "the request" (one mapping) or "request 3 of 8" (a list of them) for predict, "the measured row" or
+    "row 3 of 8" for fit."""
 
-    def __init__(self, n: int, listed: bool = True) -> None:
-        self.n, self.listed = n, listed
+    def __init__(self, n: int, listed: bool = True, noun: str = "request", lone: str = "the request") -> None:
+        self.n, self.listed, self.noun, self.lone = n, listed, noun, lone
 
     @classmethod
     def of(cls, source: object, n: int) -> Requests | None:
-        """The labels of a frame named ``source`` with ``n`` rows, where it holds requests; else None."""
-        return cls(n, source == REQUESTS_SOURCE) if source in (REQUEST_SOURCE, REQUESTS_SOURCE) else None
+        """The labels of a frame named ``source`` with ``n`` rows, where it holds mappings; else None."""
+        kind = MAPPING_SOURCES.get(source) if isinstance(source, str) else None
+        return None if kind is None else cls(n, *kind)
 
     def text(self, rows) -> str:
-        """"the request", or "requests 3, 5 of 8" for the zero-based positions ``rows``."""
+        """"the request", or "requests 3, 5 of 8" for the zero-based positions ``rows`` ("rows 3, 5 of 8")."""
         if not self.listed:
-            return "the request"
+            return self.lone
         shown = ", ".join(str(int(r) + 1) for r in rows[:_MAX_ROWS_SHOWN])
         more = f" and {len(rows) - _MAX_ROWS_SHOWN} more" if len(rows) > _MAX_ROWS_SHOWN else ""
-        return f"request{'s' if len(rows) != 1 else ''} {shown}{more} of {self.n} (1-based, in the list's order)"
+        return f"{self.noun}{'s' if len(rows) != 1 else ''} {shown}{more} of {self.n} (1-based, in the list's order)"
 
 
 def rows_text(rows: np.ndarray, labels: pd.Index | Requests | None = None) -> str:
