@@ -27,13 +27,14 @@ def test_the_report_shows_the_cv_figures_and_merged_complexities_the_command_pri
     doc = json.loads(out.read_text())
     page = (tmp_path / "r" / "discovery.md").read_text()
     header = next(line for line in page.splitlines() if line.startswith("| | complexity"))
-    assert header.rstrip(" |").endswith("CV %"), header
+    assert header.rstrip(" |").endswith("CV % | expression"), header  # the command's table ends so too
     for i, e in enumerate(doc["front"]):
         cv = f"{100 * e['cv_error']:.2f}"
         row = next(line for line in printed.splitlines() if line.startswith(f"{i:>2}"))
         assert cv in row.split(), (cv, row)
         cells = next(line for line in page.splitlines() if line.startswith(f"| {i}")).strip(" |").split(" | ")
-        assert cells[-1] == cv, (cv, cells)
+        assert cells[-2] == cv, (cv, cells)
+        assert cells[-1] == f"`{e['expression']}`" and row.endswith(e["expression"]), (row, cells)
     assert doc["merged"], doc["merged"]  # the third is the second up to its constants
     for m in doc["merged"]:
         assert f"complexity {m['complexity']} into {m['into']}" in printed

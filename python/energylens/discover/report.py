@@ -93,6 +93,27 @@ def _search_lines(result: DiscoveryResult) -> list[str]:
     return ["", *out] if out else []
 
 
+#: The longest expression the front table gives whole; a longer one is cut there and given in full under Expressions.
+TABLE_EXPRESSION_CHARS = 80
+
+
+def code_cell(text: str) -> str:
+    """``text`` as a code span in a Markdown table cell: ``|`` escaped (GFM splits a row at a bare ``|`` even
+    inside code); ``*`` and ``_`` need no escape in a code span (a backslash there would be shown)."""
+    return "`" + text.replace("`", "'").replace("|", "\\|") + "`"
+
+
+def _table_expression(i: int, expression: str) -> str:
+    """The front table's expression cell: as the command prints it, cut past :data:`TABLE_EXPRESSION_CHARS` (at
+    the last space before it, between terms, where there is one in its second half)."""
+    if len(expression) <= TABLE_EXPRESSION_CHARS:
+        return code_cell(expression)
+    head = expression[:TABLE_EXPRESSION_CHARS]
+    space = head.rfind(" ")
+    head = head[:space] if space > TABLE_EXPRESSION_CHARS // 2 else head
+    return code_cell(head.rstrip() + " ...") + f" (in full under Expressions, {i}.)"
+
+
 def write_report(result: DiscoveryResult, directory: str | Path) -> Path:
     """Write ``front.png``, ``discovery.md`` and ``discovery.json`` into ``directory``; returns the Markdown path."""
     out = Path(directory)
@@ -104,16 +125,17 @@ def write_report(result: DiscoveryResult, directory: str | Path) -> Path:
              f"Backend {result.backend} ({result.backend_reason}); seed {result.seed}; {result.n_train} training "
              f"rows, {result.n_heldout} held-out rows; {result.seconds:.1f} s.", *_search_lines(result), "",
              "![front](front.png)", "",
-             "| | complexity | held-out R^2 | Top-1 | TP x PP choice | pairwise | MAPE % | CV % |",
-             "|---|---|---|---|---|---|---|---|",
+             "| | complexity | held-out R^2 | Top-1 | TP x PP choice | pairwise | MAPE % | CV % | expression |",
+             "|---|---|---|---|---|---|---|---|---|",
              f"| template | {len(ENERGY_PARAM_NAMES)} params | {shown(t['r2'], '.4f')} | {shown(t['top1'], '.3f')} | "
-             f"{shown(t['parallelism_top1'], '.3f')} | {shown(t['pairwise'], '.3f')} | {shown(t['mape'], '.2f')} | |"]
+             f"{shown(t['parallelism_top1'], '.3f')} | {shown(t['pairwise'], '.3f')} | {shown(t['mape'], '.2f')} | | "
+             "the 12-parameter closed form |"]
     for i, e in enumerate(result.front):
         h = e.heldout
         mark = " (chosen)" if i == result.chosen else ""
         lines.append(f"| {i}{mark} | {e.complexity} | {shown(h['r2'], '.4f')} | {shown(h['top1'], '.3f')} | "
                      f"{shown(h['parallelism_top1'], '.3f')} | {shown(h['pairwise'], '.3f')} | {shown(h['mape'], '.2f')} | "
-                     f"{shown(100 * e.cv_error, '.2f')} |")  # (as printed: it was 0.0985 for 9.85)
+                     f"{shown(100 * e.cv_error, '.2f')} | {_table_expression(i, e.expression)} |")  # (CV as printed)
     if recounted_note(result):
         lines += ["", f"Complexity: {recounted_note(result)}."]
     if heldout_counts(t):
@@ -138,7 +160,7 @@ def write_report(result: DiscoveryResult, directory: str | Path) -> Path:
     lines += ["", "## Expressions", ""]
     what = "log-correction g (model: template x exp(g))" if result.target == "residual" else "energy (J)"
     for i, e in enumerate(result.front):
-        lines += [f"{i}. complexity {e.complexity}, {what}:", "", f"$$ {e.latex} $$", ""]
+        lines += [f"{i}. complexity {e.complexity}, {what}: `{e.expression}`", "", f"$$ {e.latex} $$", ""]
     if result.residual_test:
         r = result.residual_test
         lines += ["## Residual term test", "",
