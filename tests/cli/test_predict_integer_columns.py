@@ -55,3 +55,29 @@ def test_a_column_written_with_decimals_keeps_them(model, tmp_path):
     assert main(["predict", str(model), str(_configs(tmp_path, ".csv", text)), "-o", str(out)]) == 0
     first = out.read_text().splitlines()[1]
     assert first.startswith("meta-llama/Meta-Llama-3.1-8B-Instruct,8.03,H100,1,1,64.0,512,300,4096,"), first
+
+
+@pytest.mark.parametrize("output", ["out.csv", "out.parquet"])
+def test_filled_count_columns_are_integers(model, tmp_path, output):
+    """The model table's counts the reader fills in (n_layers, n_heads, ...) were written as floats (32.0): they
+    are whole numbers by meaning, written as integers now; params_b (a size) and the predictions stay floats."""
+    out = tmp_path / output
+    assert main(["predict", str(model), str(_configs(tmp_path, ".csv")), "-o", str(out)]) == 0
+    got = pd.read_csv(out) if output.endswith(".csv") else pd.read_parquet(out)
+    for column in ("n_layers", "d_model", "n_heads", "n_kv_heads", "head_dim", "n_experts", "experts_per_token"):
+        assert pd.api.types.is_integer_dtype(got[column].dtype), (column, got[column].dtype)
+    assert got["n_layers"].tolist() == [32, 32] and got["active_params_b"].dtype == float
+    assert got["energy_j_pred"].dtype == float and got["ttft_s_pred"].dtype == float
+    if output.endswith(".csv"):
+        header, first = out.read_text().splitlines()[:2]
+        at = header.split(",").index("n_layers")
+        assert first.split(",")[at:at + 5] == ["32", "4096", "32", "8", "128"], first
+
+
+def test_a_count_column_of_the_input_is_kept_as_written(model, tmp_path):
+    text = CONFIGS.replace("tpot_s\n", "tpot_s,n_layers\n").replace("0.05\n", "0.05,32.0\n").replace(
+        "0.04\n", "0.04,32.0\n")
+    out = tmp_path / "out.csv"
+    assert main(["predict", str(model), str(_configs(tmp_path, ".csv", text)), "-o", str(out)]) == 0
+    header, first = out.read_text().splitlines()[:2]
+    assert first.split(",")[header.split(",").index("n_layers")] == "32.0", first

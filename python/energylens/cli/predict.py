@@ -47,6 +47,7 @@ from energylens.profiles.datasets import BUNDLED_NAMES, is_splitwise_table
 from energylens.profiles.features import build_features
 from energylens.profiles.files import read_csv_file, suffix_kind
 from energylens.profiles.gpu_table import gpu_specs_for_profiles, gpu_table_name
+from energylens.profiles.model_checks import LAYER_COUNTS, WHOLE_FIELDS
 from energylens.profiles.reading import INTEGER_COLUMNS
 from energylens.profiles.topology import domains
 from energylens.search.layout import LAYOUT_REASONS, LAYOUT_RULES, layout_reason, tp_limit
@@ -190,7 +191,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
         print(f"energylens predict: {args.configs} already has {', '.join(stale)}: replaced by this model's "
               "predictions", file=sys.stderr)
     out = pd.concat([_as_integers(_input_columns(configs.drop(columns=stale), args.configs),
-                                  configs.attrs.get(INTEGER_COLUMNS, ())), *parts], axis=1)
+                                  _integer_columns(configs, args.configs)), *parts], axis=1)
     replaced = existing_file(args.output)
     _stage(len(out), f"writing {args.output}")
     with atomic_file(args.output) as tmp:
@@ -219,6 +220,19 @@ def _input_columns(configs: pd.DataFrame, path: str) -> pd.DataFrame:
     added = [c for c in configs.columns if c not in known and not _holds_nothing(configs[c])]
     columns = first + added
     return configs if columns == list(configs.columns) else configs.loc[:, columns]
+
+
+#: Columns the reader fills in from the model table that are counts by their meaning (layers, heads, experts, widths):
+#: written as integers where each value is a whole number (until 2026-12-07: n_layers 32.0). Never an energy or a time.
+_FILLED_COUNTS = WHOLE_FIELDS + LAYER_COUNTS
+
+
+def _integer_columns(configs: pd.DataFrame, path: str) -> tuple[str, ...]:
+    """The columns predict writes as integers (where every value is a whole number, :func:`_as_integers`): those
+    the input file held as integers, and the counts the reader filled in (:data:`_FILLED_COUNTS`) that the file did
+    not give (a column the user wrote, 32.0 or 32, is written as it was)."""
+    given = set(_header(path))
+    return (*configs.attrs.get(INTEGER_COLUMNS, ()), *(c for c in _FILLED_COUNTS if c not in given))
 
 
 def _as_integers(frame: pd.DataFrame, integers: tuple[str, ...]) -> pd.DataFrame:
