@@ -21,7 +21,15 @@ import energylens
 from energylens.capabilities import Capabilities, capabilities
 from energylens.cli.parsers.doctor import add_parser
 from energylens.discover.select import BackendUnavailable, select_backend
-from energylens.extras import dist_version, extras_status, install_hint, optional
+from energylens.extras import (
+    EXTRAS,
+    NOT_IMPORTED,
+    dist_version,
+    extras_status,
+    files_probe,
+    install_hint,
+    optional,
+)
 from energylens.parallel import isa, supported_isas
 
 try:  # this loads the library (numpy, pandas, pyarrow): without a core dependency doctor still reports
@@ -46,9 +54,17 @@ def _extra_rows() -> list[tuple[str, str]]:
             continue
         missing = [d for d, v in dists.items() if v is None]
         have = ", ".join(f"{d} {v}" for d, v in dists.items() if v is not None)
-        value = (f"yes ({have})" if not missing
-                 else f"no  <- missing {', '.join(missing)}: {install_hint(extra)}")
-        rows.append((f"extra [{extra}]", value))
+        if missing:
+            rows.append((f"extra [{extra}]", f"no  <- missing {', '.join(missing)}: {install_hint(extra)}"))
+            continue
+        probes = {dist: files_probe(module, dist) for module, dist in EXTRAS[extra]}  # files, not imports
+        broken = {d: why.removeprefix("broken: ") for d, why in probes.items() if why.startswith("broken")}
+        if broken:
+            rows.append((f"extra [{extra}]", "broken  <- " + "; ".join(f"{d} {dists[d]}: {why}" for d, why in broken.items())
+                         + f": pip install --force-reinstall {' '.join(broken)}"))
+        else:
+            unchecked = any(why == NOT_IMPORTED for why in probes.values())
+            rows.append((f"extra [{extra}]", f"{NOT_IMPORTED if unchecked else 'yes'} ({have})"))
     return rows
 
 
