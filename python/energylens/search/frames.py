@@ -24,7 +24,7 @@ from energylens.search.compute import combo_compute_precisions
 from energylens.search.deferred import Deferred
 from energylens.search.space import COMBO_FIELDS, GIB, SearchSpace
 
-__all__ = ["candidate_frame", "engine_rows", "ep_twins", "lowest_row", "merge_ep", "over_gpu_count", "result_tables",
+__all__ = ["candidate_frame", "engine_rows", "ep_twins", "evaluated_twin_eps", "lowest_row", "merge_ep", "over_gpu_count", "result_tables",
            "short_top_note"]
 
 #: The most rows the device pass (cuda/search.cu kMaxTopK) keeps.
@@ -108,17 +108,38 @@ def lowest_row(space: SearchSpace, cands, column: str, labels: dict | None = Non
 def _twin_eps(space: SearchSpace, one, theta, phi, options: dict) -> list[int]:
     """The ep values the deployment of ``one`` (one engine candidate, feasible under ``options``) takes with its
     price, energy, latency and memory alike (:func:`.caps.ep_groups`, as :func:`merge_ep`), its own first."""
-    digits = np.array([d[0] for d in space.digits(np.asarray(one.index, dtype=np.int64))])
+    sib, idx = _ep_siblings(space, int(one.index[0]))
+    ev = _core.search_evaluate(*space.native_args(), np.asarray(theta, dtype=np.float64),
+                               np.asarray(phi, dtype=np.float64), options, idx.astype(np.uint64))
+    return _alike_eps(space, sib, ev, np.arange(len(idx)))
+
+
+def evaluated_twin_eps(space: SearchSpace, ev, index: int) -> list[int]:
+    """:func:`_twin_eps` of candidate ``index`` of ``space`` from ``ev``, the engine's evaluation of every candidate
+    of the space (position = index, as the remedies evaluate a widened space): the ep values whose deployment
+    the engine checks alike (the same reason) and prices alike, ``index``'s own first."""
+    sib, idx = _ep_siblings(space, index)
+    return _alike_eps(space, sib, ev, idx)
+
+
+def _ep_siblings(space: SearchSpace, index: int) -> tuple[np.ndarray, np.ndarray]:
+    """The digits of candidate ``index`` at each ep value of the space (the candidate itself first) and their
+    candidate indices."""
+    digits = np.array([d[0] for d in space.digits(np.asarray([index], dtype=np.int64))])
     sib = np.repeat(digits[None, :], len(space.ep), axis=0)
     sib[:, 4] = np.arange(len(space.ep))
     sib = np.vstack([digits[None, :], sib[sib[:, 4] != digits[4]]])  # the row itself first
-    ev = _core.search_evaluate(*space.native_args(), np.asarray(theta, dtype=np.float64),
-                               np.asarray(phi, dtype=np.float64), options,
-                               np.ravel_multi_index(tuple(sib.T), space.shape).astype(np.uint64))
-    ok = np.flatnonzero((np.asarray(ev.reason) == -1) | (np.arange(len(sib)) == 0))
-    priced = np.column_stack([np.asarray(getattr(ev, f))[ok] for f in ("objective", "energy_j", "ttft_s", "tpot_s",
-                                                                        "memory_bytes")])
-    _, eps = ep_groups(np.asarray(ev.replicas)[ok].tolist(), np.asarray(space.ep)[sib[ok, 4]], priced)
+    return sib, np.ravel_multi_index(tuple(sib.T), space.shape)
+
+
+def _alike_eps(space: SearchSpace, sib: np.ndarray, ev, rows: np.ndarray) -> list[int]:
+    """The ep values of the siblings ``sib`` (evaluated at positions ``rows`` of ``ev``) that the engine checks as
+    the first (same reason: -1, or the check that stops both) and prices alike (:func:`.caps.ep_groups`)."""
+    reason = np.asarray(ev.reason)[rows]
+    ok = np.flatnonzero(reason == reason[0])
+    priced = np.column_stack([np.asarray(getattr(ev, f))[rows][ok] for f in ("objective", "energy_j", "ttft_s", "tpot_s",
+                                                                            "memory_bytes")])
+    _, eps = ep_groups(np.asarray(ev.replicas)[rows][ok].tolist(), np.asarray(space.ep)[sib[ok, 4]], priced)
     return eps[0]
 
 

@@ -78,7 +78,7 @@ def _cheapest(space: SearchSpace, sub: SearchSpace, ev, ok, options: dict[str, A
     i = int(np.flatnonzero(meets)[np.argmin(np.asarray(ev.objective)[meets])])  # the first of equal ones
     row = sub.decode_columns([i])
     tp, cap = float(row["tp"][0]), float(row["max_num_seqs"][0])
-    return {"config": _label(sub, i), "objective": float(ev.objective[i]), "tpot_s": float(ev.tpot_s[i]),
+    return {"config": _label(sub, i, ev), "objective": float(ev.objective[i]), "tpot_s": float(ev.tpot_s[i]),
             "ttft_s": float(ev.ttft_s[i]), "replicas": int(ev.replicas[i]), "gpus": int(ev.gpus[i]),
             "tp_added": [int(tp)] if tp not in space.tp else [],
             "max_num_seqs_added": [int(cap)] if cap not in space.max_num_seqs else []}
@@ -103,11 +103,11 @@ def faster_reach(space: SearchSpace, theta, phi, options: dict[str, Any], name: 
         low = None if sub is None else _lowest(sub, theta, phi, options, (name,))
         if low is None:
             return None
-        sub, ok, value, _ = low
+        sub, ok, value, ev = low
         i = int(np.argmin(value[name]))
         found = bool(ok[i])
         out.append({"gpu": gpu, "figure": figure, "value_s": float(value[name][i]) if found else None,
-                    "config": _label(sub, i) if found else None,
+                    "config": _label(sub, i, ev) if found else None,
                     "meets": found and bool(value[name][i] <= options[f"{name}_limit_s"])})
     return out
 
@@ -132,7 +132,7 @@ def latency_reach(space: SearchSpace, theta, phi, options: dict[str, Any], close
            "cheapest": _cheapest(space, sub, ev, ok, options)}
     for name in closest["unmet"]:
         i = int(np.argmin(values[name]))
-        out[name] = {"value_s": float(values[name][i]), "config": _label(sub, i),
+        out[name] = {"value_s": float(values[name][i]), "config": _label(sub, i, ev),
                      "meets": bool(values[name][i] <= options[f"{name}_limit_s"])}
         if not out[name]["meets"]:
             out[name]["faster"] = faster_reach(space, theta, phi, options, name)

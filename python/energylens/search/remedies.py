@@ -20,12 +20,14 @@ import re
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from energylens import _core
 from energylens.profiles import tables
 from energylens.search.axes import engine_kv_heads, tp_heads_ok
+from energylens.search.frames import evaluated_twin_eps
 from energylens.search.kv_fp8 import fp8_kv_space, searched_fp8_kv
-from energylens.search.labels import gpu_labels
+from energylens.search.labels import config_label, gpu_labels
 from energylens.search.space import SearchSpace
 
 __all__ = ["candidate_wording", "computed_remedy", "ep_experts_sentence", "ep_group_sentence", "fp8_room", "fp8_room_sentence", "moe_dp_clause",
@@ -105,17 +107,19 @@ def _evaluate(space: SearchSpace, theta, phi, options: dict[str, Any], **axes):
                                       options, idx)
 
 
-def _label(sub: SearchSpace, i: int) -> str:
-    """A candidate's configuration, short, as the result's table names it: ``Meta-Llama-3.1-70B-Instruct H100 bf16
-    TP2 PP1 DP1 B8``."""
-    row, gpu = sub.decode_columns([i]), gpu_labels(c.gpu for c in sub.combos)  # the table's GPU names
-    parts = [str(row["model"][0]).split("/")[-1], gpu[str(row["gpu"][0])], str(row["precision"][0])]
-    if str(row["kv_cache_dtype"][0]) != "auto":
-        parts.append(f"kv-{row['kv_cache_dtype'][0]}")
-    parts.append(" ".join(f"{a.upper()}{int(row[a][0])}" for a in ("tp", "pp", "dp")))
-    if int(row["ep"][0]) > 1:
-        parts.append(f"EP{int(row['ep'][0])}")
-    return " ".join(parts) + f" B{float(row['max_num_seqs'][0]):g}"
+def _label(sub: SearchSpace, i: int, ev=None, searched_ep=None) -> str:
+    """A candidate's configuration, short, as the result's table names it (:func:`.labels.config_label`):
+    ``Meta-Llama-3.1-70B-Instruct H100 bf16 TP2 PP1 DP1 B8``, with the workload point where ``sub`` holds several;
+    ``ev``: the engine's evaluation of every candidate of ``sub`` (:func:`_evaluate`), to name a MoE deployment
+    priced alike with and without expert parallelism as the result's rows do, ``EP1/8``, among the ep values
+    ``searched_ep`` (the user's; default ``sub``'s), as a search following the remedy lists it (until 2026-12-07
+    the remedies named it "TP8 PP1 DP1 B1" where the closest configuration and the rows read "TP8 PP1 DP1 EP1/8")."""
+    row = {k: v[0] for k, v in sub.decode_columns([i]).items()}
+    searched = set((sub.ep if searched_ep is None else searched_ep).tolist())
+    if ev is not None and max(searched) > 1:  # as frames.ep_twins: the rows merge EP twins
+        row["ep_equivalent"] = [e for e in evaluated_twin_eps(sub, ev, i) if e in searched or e == row["ep"]]
+    return config_label(pd.Series(row), len(sub.workloads) > 1 and not sub.distribution,
+                        gpu_labels(c.gpu for c in sub.combos))  # the table's GPU names
 
 
 def _binds(reason: str, rejected: dict[str, int], feasible: int, indices) -> bool:
@@ -168,7 +172,7 @@ def _largest_fit(space: SearchSpace, theta, phi, options: dict[str, Any], upper:
         cap = caps[sub.digits(np.arange(sub.size))[5]]
         if fits.any() and cap[fits].max() > best:
             i = int(np.flatnonzero(fits & (cap == cap[fits].max()))[0])
-            best, config = float(cap[i]), _label(sub, i)
+            best, config = float(cap[i]), _label(sub, i, ev)
     return best, config
 
 
@@ -314,7 +318,7 @@ def fp8_room(space: SearchSpace, theta, phi, options: dict[str, Any], rejected: 
     ok = np.flatnonzero(reason < 0)
     return {"tp_without_ep": sorted({int(t) for t in tp[d[1]][blocks & ~with_ep]}),
             "tp_with_ep": sorted({int(t) for t in tp[d[1]][blocks & with_ep]}),
-            "passes": _label(sub, int(ok[np.argmin(np.asarray(ev.objective)[ok])])) if ok.size else None}
+            "passes": _label(sub, int(ok[np.argmin(np.asarray(ev.objective)[ok])]), ev, space.ep) if ok.size else None}
 
 
 def fp8_room_sentence(settings: dict[str, Any]) -> str:
