@@ -1,17 +1,62 @@
 """Whether every GPU's power readings cover a span: a span one GPU's readings stop short of, or where they are all
-NaN, is refused naming the GPU (a held first or last reading, or a NaN total, was measured without a word)."""
+NaN, is refused naming the GPU (a held first or last reading, or a NaN total, was measured without a word); and a
+span measured before its readings arrived (``EnergyMonitor(wait=False)``) is named in a :class:`NotYetReadWarning`
+(its NaN ``energy_j`` or ``counter_energy_j`` came without a word)."""
 
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Mapping
 
 import numpy as np
 
 from energylens.measure.gaps import HOLD_S
-from energylens.measure.integrate import POWER_PREFERENCE
+from energylens.measure.integrate import COUNTER_SOURCES, POWER_PREFERENCE
 
-__all__ = ["refuse_uncovered_gpu"]
+__all__ = ["refuse_uncovered_gpu", "NotYetReadWarning", "warn_not_yet_read"]
+
+
+class NotYetReadWarning(UserWarning):
+    """A window measured without waiting (``EnergyMonitor(wait=False)``) ended after the last power or energy-counter
+    reading delivered so far: its ``energy_j`` or ``counter_energy_j`` is NaN; measured again once a reading past
+    its end has arrived (``EnergyMonitor.measure(key, start_ns, end_ns)``), it has a figure."""
+
+
+def _read_past(samples: Mapping[str, np.ndarray], gpu_count: int, end_ns: int, sources: tuple[str, ...],
+               power: bool) -> bool | None:
+    """Whether every GPU has a reading of ``sources`` (finite power, or finite counter) at or after ``end_ns``; None
+    where none of ``sources`` was recorded. ``samples`` sorted by time: only the rows from ``end_ns`` on are read."""
+    mine = np.isin(samples["source"], sources)
+    if not mine.any():
+        return None
+    t = samples["t_ns"]
+    late = slice(int(np.searchsorted(t, end_ns, side="left")), None)
+    ok = mine[late] & np.isfinite(samples["power_w" if power else "energy_j"][late])
+    gpu = samples["gpu"][late][ok].astype(np.int64)
+    return bool((np.bincount(gpu[(gpu >= 0) & (gpu < gpu_count)], minlength=gpu_count)[:gpu_count] > 0).all())
+
+
+def warn_not_yet_read(caller: str, key: str, start_ns: int, end_ns: int, energy_j: float,
+                      counter_j_per_gpu: tuple[float, ...], samples: Mapping[str, np.ndarray], gpu_count: int,
+                      started_ns: int | None) -> None:
+    """A :class:`NotYetReadWarning` where a span measured without waiting has a NaN figure because no reading past
+    its end had arrived: ``energy_j`` (no power reading at or after ``end_ns``: a window closed before the sampler's
+    first reading) or ``counter_energy_j`` (a counter recorded, NaN for a GPU, none of its readings past the end)."""
+    nan_power = math.isnan(energy_j) and not _read_past(samples, gpu_count, end_ns, POWER_PREFERENCE, True)
+    nan_counter = any(math.isnan(c) for c in counter_j_per_gpu) \
+        and _read_past(samples, gpu_count, end_ns, COUNTER_SOURCES, False) is False
+    if not (nan_power or nan_counter):
+        return
+    what = " and ".join(x for x, on in (("energy_j", nan_power), ("counter_energy_j", nan_counter)) if on)
+    signals = " and ".join(x for x, on in (("power", nan_power), ("energy-counter", nan_counter)) if on)
+    first = (f" (the sampler started {(end_ns - started_ns) * 1e-9:.3g} s before the window's end and had delivered "
+             "no power reading yet)" if nan_power and started_ns is not None else "")
+    are = "are" if nan_power and nan_counter else "is"
+    warnings.warn(f"{caller}({key!r}): {what} {are} NaN: no {signals} reading past the window's end had arrived when it "
+                  f"was measured{first}, and wait=False does not wait for one (wait=True waits about two update "
+                  f"periods); measure the span again once one has: mon.measure({key!r}, {start_ns}, {end_ns})",
+                  NotYetReadWarning, stacklevel=4)
 
 
 def refuse_uncovered_gpu(caller: str, key: str, start_ns: int, end_ns: int, samples: Mapping[str, np.ndarray],

@@ -35,7 +35,7 @@ import numpy as np
 
 from energylens import _core
 from energylens.errors import EnergyLensError
-from energylens.measure.coverage import refuse_uncovered_gpu
+from energylens.measure.coverage import NotYetReadWarning, refuse_uncovered_gpu, warn_not_yet_read
 from energylens.measure.gaps import hold_limits
 from energylens.measure.integrate import (
     POWER_PREFERENCE,
@@ -59,6 +59,7 @@ __all__ = [
     "ShortWindowWarning",
     "AveragedPowerWarning",
     "OpenWindowWarning",
+    "NotYetReadWarning",
     # re-exported (see the module docstring)
     "PowerSampler",
     "SamplerResult",
@@ -199,7 +200,8 @@ class EnergyMonitor:
     the process uses (each device with an active CUDA context, whichever runtime launched the work),
     so queued GPU work is counted in the window it was launched in; without a driver it is a no-op. ``wait=True`` (default)
     makes ``end_window`` wait (up to about two update periods) until the signals have readings past
-    the window's end, instead of extrapolating. ``kernels=True`` also records CUPTI kernel intervals for
+    the window's end, instead of extrapolating; with ``wait=False`` a figure no reading past the end supports yet
+    is NaN, named in a :class:`NotYetReadWarning`. ``kernels=True`` also records CUPTI kernel intervals for
     :meth:`trace` (CuptiUnavailableError on entering without CUPTI).
 
     Raises: ValueError (both ``sampler=`` and ``gpus=``); on entering the ``with`` block NvmlUnavailableError
@@ -421,6 +423,9 @@ class EnergyMonitor:
         if not m.source:
             self._refuse_outside(caller, key, start_ns, end_ns, m.counter_energy_j)
         refuse_uncovered_gpu(caller, key, start_ns, end_ns, samples, sampler.gpu_count, m.update_period_s)
+        if not (recorded or self.wait):  # (a NaN figure of a window closed before its readings came, without a word)
+            warn_not_yet_read(caller, key, start_ns, end_ns, m.energy_j, m.counter_energy_j_per_gpu, samples,
+                              sampler.gpu_count, sampler.start_ns)
         if m.short_window:
             warnings.warn(f"window {key!r} lasted {m.duration_s * 1e3:.2f} ms, shorter than the "
                           f"{m.source} update period ({m.update_period_s * 1e3:.1f} ms): energy_j is an "
