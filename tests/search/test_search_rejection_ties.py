@@ -41,3 +41,22 @@ def test_no_tie_is_unchanged(empty):
     assert one.main_rejection == "tpot_limit"
     assert "most were rejected by tpot_limit (" in one.why_empty()
     assert "tied" not in one.why_empty()
+
+
+def test_a_real_tie_gives_each_tied_reasons_remedy():
+    """Qwen3-235B-A22B-FP8 at TP 8 with --ep 1,4: ep 1 splits the fp8 blocks (fp8_block_shape), ep 4 makes no group
+    of TP 8 (ep_group), 2 candidates each. The remedy for ep_group alone (--ep 8) left the other half unexplained;
+    each tied reason now gets its remedy in this run's numbers, and following the fp8 one finds a configuration."""
+    kw = {"input_tokens": 512, "output_tokens": 256, "max_num_seqs": [8, 16], "energy_model": bundled_model(),
+          "bootstrap": False}
+    r = energylens.search("Qwen/Qwen3-235B-A22B-FP8", "H100", tp=[8], ep=[1, 4], **kw)
+    assert r.rejected["ep_group"] == r.rejected["fp8_block_shape"] == 2 and r.main_rejection == "ep_group"
+    text = r.why_empty()
+    assert "most were rejected by ep_group (tied with fp8_block_shape, 2 each;" in text, text
+    assert "--ep 8 (tp x dp of the searched tp 8 and dp 1)" in text, text
+    room = r.settings["fp8_room"]
+    assert room["tp_without_ep"] == [1, 2, 4] and room["passes"], room
+    assert "for the 2 candidates fp8_block_shape rejected: the fp8 checkpoint's weight blocks split over tp 1,2,4" \
+        in text, text
+    assert f"{room['passes']} passes every check" in text, text
+    assert energylens.search("Qwen/Qwen3-235B-A22B-FP8", "H100", tp=[4], ep=[1], **kw).feasible

@@ -121,7 +121,7 @@ def weights_room(space, options: dict[str, Any], rejected: dict[str, int], feasi
     (their bytes over the room: a lower bound, as whole layers per pipeline stage may need more; tp x pp; a MoE's
     experts also spread over dp), the model's layers (pp's bound) and what the memory check weighs a layout by
     (``stages``: :func:`_stages`), which the example layout follows (:func:`_stage_pp`). None otherwise."""
-    if feasible or not any(rejected.values()) or max(rejected, key=lambda k: rejected[k]) != "memory_weights":
+    if feasible or not any(rejected.values()) or rejected.get("memory_weights", 0) != max(rejected.values()):  # or tied
         return None
     per_combo = int(np.prod(space.point_shape[1:]))
     idx = np.arange(space.point_shape[0]) * per_combo  # combo is the slowest digit: each combo's first point

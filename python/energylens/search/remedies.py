@@ -123,9 +123,11 @@ def _label(sub: SearchSpace, i: int, ev=None, searched_ep=None) -> str:
 
 
 def _binds(reason: str, rejected: dict[str, int], feasible: int, indices) -> bool:
-    """Whether an axis search (no explicit candidates) found nothing feasible and ``reason`` rejected the most."""
+    """Whether an axis search (no explicit candidates) found nothing feasible and ``reason`` rejected the most, or
+    as many as the most (a tie: the empty result gives each tied reason its remedy; until 2026-12-07 only the one
+    the engine checks first got its record)."""
     return not feasible and indices is None and any(rejected.values()) and \
-        max(rejected, key=lambda k: rejected[k]) == reason
+        rejected.get(reason, 0) == max(rejected.values())
 
 
 def _free(options: dict[str, Any]) -> dict[str, Any]:

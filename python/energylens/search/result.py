@@ -154,10 +154,17 @@ class SearchResult:
         if closest and closest["feasible"]:  # the binding reason is the limits, whatever rejected most
             return candidate_wording(text + "; " + self._closest_sentence(closest) + self._confidence_remedy(),
                                      self.settings)
-        room = remedy_detail(main, self.settings) + computed_remedy(main, self.settings)  # in this run's numbers
-        remedy = f"; to widen the space: {(room + self._remedy(main, bool(room))).rstrip('; ')}" if main in REMEDIES else ""
+        remedy = f"; to widen the space: {self._remedy_text(main)}" if main in REMEDIES else ""
+        for other in (t for t in tied if t in REMEDIES and t not in ("ttft_limit", "tpot_limit")):  # each its own
+            remedy += f"; for the {plural(self.rejected[other], 'candidate')} {other} rejected: {self._remedy_text(other)}"
         return candidate_wording(text + remedy + (self._confidence_remedy() if main in ("ttft_limit", "tpot_limit")
                                                   else ""), self.settings)
+
+    def _remedy_text(self, reason: str) -> str:
+        """What to change for the candidates ``reason`` rejected: in this run's numbers where a record was computed
+        (:func:`.remedies.computed_remedy`), else :data:`REMEDIES`'."""
+        room = remedy_detail(reason, self.settings) + computed_remedy(reason, self.settings)
+        return (room + self._remedy(reason, bool(room))).rstrip("; ")
 
     def _remedy(self, reason: str, computed: bool = False) -> str:
         """:data:`REMEDIES`, with the weights' "smaller format" naming only formats smaller than every one
