@@ -12,6 +12,7 @@ import pandas as pd
 
 from energylens.errors import EnergyLensError, renamed_attribute
 from energylens.measure.attribution_phases import phase_repr
+from energylens.measure.pickled import setstate_renaming
 
 __all__ = ["Attribution", "PhaseAttribution"]
 
@@ -89,6 +90,9 @@ class Attribution:
     bootstrap_coef_w: np.ndarray
     covariance = renamed_attribute("Attribution", "covariance", "covariance_w2")
     bootstrap_coef = renamed_attribute("Attribution", "bootstrap_coef", "bootstrap_coef_w")
+    # a pickle of before 2026-12-06 holds the old names (it loaded, then failed on first use)
+    __setstate__ = setstate_renaming({"covariance": "covariance_w2", "bootstrap_coef": "bootstrap_coef_w"},
+                                     "run attribute() on its trace again")
 
     def __repr__(self) -> str:  # a summary: the arrays (bootstrap_coef_w, covariance_w2) would flood a REPL
         parts = ", ".join(f"{c}: {p:.1f} +- {s:.1f} W, {e:.3g} J" for c, p, s, e in
@@ -144,6 +148,7 @@ class PhaseAttribution:
     energy_per_span_j: np.ndarray
     attribution: Attribution
     __repr__ = phase_repr  # units and the sum; not the bare arrays and the whole class attribution
+    __setstate__ = setstate_renaming({}, "run attribute_phases() on its trace again")
 
     def as_frame(self) -> pd.DataFrame:
         """One row per phase."""

@@ -48,6 +48,7 @@ from energylens.measure.integrate import (
 )
 from energylens.measure.kernels import KernelTracer
 from energylens.measure.marks import collect_marks, mark, marks, marks_dropped, steady_now_ns
+from energylens.measure.pickled import setstate_renaming
 from energylens.measure.sampler import Fallback, PowerSampler, SamplerResult, SourceInfo
 from energylens.measure.sampler_options import flag
 from energylens.measure.signals import SIGNAL_TO_SOURCE
@@ -146,6 +147,7 @@ class Measurement:
     bridged_s: float = 0.0
     gap_count: int = 0
     gap_s: float = 0.0
+    __setstate__ = setstate_renaming({}, "measure its span again (EnergyMonitor.measure over the run's trace)")
 
 
 def _steady_ns(key: str, name: str, value: Any) -> int:

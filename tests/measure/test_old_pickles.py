@@ -1,0 +1,71 @@
+"""Results pickled by an earlier energylens: an Attribution pickled before its fields covariance / bootstrap_coef
+gained their unit (2026-12-06) loaded, then failed on first use ('no attribute covariance_w2', from .covariance and
+attribute_phases too); it now reads them under the new names. A pickle lacking a field the class has now is an
+EnergyLensError at load naming the field and how to remake the object, not an AttributeError later."""
+
+import pickle
+
+import numpy as np
+import pytest
+
+from energylens.errors import EnergyLensError
+from energylens.measure import attribute, attribute_phases
+from energylens.measure.monitor import Measurement
+from energylens.measure.trace import synthetic_trace
+
+
+@pytest.fixture(scope="module")
+def made():
+    trace, _ = synthetic_trace(duration_s=5.0, seed=0, phases={"prefill": {"gemm": 1.0}, "decode": {"memcpy": 1.0}})
+    return trace, attribute(trace, source="nvml_samples", bootstrap=20)
+
+
+def _pickled_with(obj, rename=None, drop=()):
+    """``obj`` pickled as an earlier energylens wrote it: its state under ``rename``'s old keys, ``drop`` missing."""
+    saved = dict(obj.__dict__)
+    try:
+        for new, old in (rename or {}).items():
+            obj.__dict__[old] = obj.__dict__.pop(new)
+        for name in drop:
+            del obj.__dict__[name]
+        return pickle.dumps(obj)
+    finally:
+        obj.__dict__.clear()
+        obj.__dict__.update(saved)
+
+
+def test_an_attribution_pickled_before_the_unit_renames_reads_and_is_usable(made):
+    trace, a = made
+    old = pickle.loads(_pickled_with(a, {"covariance_w2": "covariance", "bootstrap_coef_w": "bootstrap_coef"}))
+    np.testing.assert_array_equal(old.covariance_w2, a.covariance_w2)
+    np.testing.assert_array_equal(old.bootstrap_coef_w, a.bootstrap_coef_w)
+    assert "covariance" not in old.__dict__
+    with pytest.warns(DeprecationWarning):
+        np.testing.assert_array_equal(old.covariance, a.covariance_w2)
+    phases = attribute_phases(trace, attribution=old)  # reads the covariance: failed with AttributeError
+    np.testing.assert_array_equal(phases.energy_j, attribute_phases(trace, attribution=a).energy_j)
+
+
+def test_a_pickle_lacking_a_field_is_refused_at_load_naming_it(made):
+    trace, a = made
+    with pytest.raises(EnergyLensError, match=r"Attribution.*pickled by an earlier energylens.*measured_energy_j"
+                                              r".*attribute\(\) on its trace"):
+        pickle.loads(_pickled_with(a, drop=("measured_energy_j",)))
+    p = attribute_phases(trace, attribution=a)
+    with pytest.raises(EnergyLensError, match=r"PhaseAttribution.*energy_per_span_j"):
+        pickle.loads(_pickled_with(p, drop=("energy_per_span_j",)))
+    m = Measurement(key="w", start_ns=0, end_ns=10, duration_s=1e-8, energy_j=1.0, energy_j_per_gpu=(1.0,),
+                    avg_power_w=1e8, counter_energy_j=1.0, counter_energy_j_per_gpu=(1.0,), source="nvml_samples",
+                    sample_count=1, update_period_s=0.02, short_window=True, gap_count=2)
+    with pytest.raises(EnergyLensError, match=r"Measurement.*counter_energy_j_per_gpu"):
+        pickle.loads(_pickled_with(m, drop=("counter_energy_j_per_gpu",)))
+    older = pickle.loads(_pickled_with(m, drop=("gap_count", "gap_s", "bridged_s")))  # fields added with defaults
+    assert (older.gap_count, older.gap_s, older.bridged_s) == (0, 0.0, 0.0)
+
+
+def test_a_pickle_of_today_round_trips(made):
+    trace, a = made
+    back = pickle.loads(pickle.dumps(a))
+    np.testing.assert_array_equal(back.power_w, a.power_w)
+    np.testing.assert_array_equal(back.covariance_w2, a.covariance_w2)
+    assert back.classes == a.classes
