@@ -27,8 +27,10 @@ _LISTED_SHARE = 0.005
 
 def margin_clause(best: pd.Series, second: pd.Series, objective: str, settings: dict) -> str:
     """", mostly in <term> (+x unit)": the energy term that adds most to the runner-up's objective over the best's,
-    where the other terms add to it too (or nothing); where they offset it (the term exceeds the whole difference),
-    " (+d unit), the net of +x unit in <term>, -y unit in <term> ...": every term's part, largest first. Each term
+    where the other terms add to it too (or nothing) and it is more than half the difference; where they offset it
+    (the term exceeds the whole difference), " (+d unit), the net of +x unit in <term>, -y unit in <term> ...":
+    every term's part, largest first, and where it is half the difference or less, the same, "made up of" where
+    no part is negative (until 2026-12-07 "mostly in" a term of 39 % of the difference). Each term
     in the objective's own units (per output token, x carbon: a term's share of the objective), so the comparison
     is the one the margin states; empty when no term is higher. ``objective``: the result's, with its unit."""
     def per_objective(row: pd.Series, t: str) -> float:
@@ -42,11 +44,14 @@ def margin_clause(best: pd.Series, second: pd.Series, objective: str, settings: 
     unit = objective.split("(", 1)[1].rstrip(")") if "(" in objective else objective
     unit = "J" if settings.get("objective", "energy") == "energy" and not settings.get("per_token") else unit
     total = math.fsum(d for d in diffs.values() if math.isfinite(d))
-    if diffs[term] <= total * (1 + 1e-9):  # no term offsets it: the largest is most of the margin
+    if total / 2 < diffs[term] <= total * (1 + 1e-9):  # no term offsets it, and it is more than half the margin
         return f", mostly in {TERM_WORDS[term]} ({diffs[term]:+.3g} {unit})"
     parts = sorted((t for t in TERMS if math.isfinite(diffs[t]) and abs(diffs[t]) >= _LISTED_SHARE * diffs[term]),
                    key=lambda t: -abs(diffs[t]))
+    values = [diffs[t] for t in parts]
     listed = [f"{diffs[t]:+.3g} {unit} in {TERM_WORDS[t]}" for t in parts]
     if len(parts) == 1:  # the offsets are each below the listed share: together they are the other part
-        listed.append(f"{total - diffs[term]:+.3g} {unit} in the other terms")
-    return f" ({total:+.3g} {unit}), the net of {', '.join(listed[:-1])} and {listed[-1]}"
+        values.append(total - diffs[term])
+        listed.append(f"{values[-1]:+.3g} {unit} in the other terms")
+    made = "the net of" if min(values) < 0 else "made up of"  # parts of one sign add up: no net
+    return f" ({total:+.3g} {unit}), {made} {', '.join(listed[:-1])} and {listed[-1]}"
