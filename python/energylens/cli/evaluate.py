@@ -16,6 +16,9 @@ import numpy as np
 import pandas as pd
 
 from energylens.cli.evaluate_coverage import coverage_level, print_coverage
+from energylens.cli.evaluate_hints import PARTIAL as _PARTIAL
+from energylens.cli.evaluate_hints import few_rows_hint as _few_rows_hint
+from energylens.cli.evaluate_hints import print_failures as _print_failures
 from energylens.cli.evaluate_worst import print_unshown_splits, print_worst
 from energylens.cli.evaluate_worst import print_worst as _print_worst  # noqa: F401  (tests call it by this name)
 from energylens.cli.fit import unread_latency_column, warn_latency_units, warn_poor_fit
@@ -58,10 +61,6 @@ def _split_list(s: str | None, option: str) -> list[str] | None:
     if not all(items):
         raise ValueError(f"{option} {s!r}: an empty item (a stray comma); give names separated by single commas")
     return items
-
-
-#: How :func:`failed_methods` begins the message of a method whose fit failed in only some units.
-_PARTIAL = "failed in "
 
 
 def failed_methods(table) -> dict[str, str]:
@@ -110,6 +109,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     level = coverage_level(args, SPLIT_NAMES)
     _check_variant_names(args)
     expressions, about, legend = _expressions(args)  # --expression: its file and --pick, before any work
+    _check_method_names(args, [*_extras_names(args), *expressions])
     inputs = command_inputs(args, "profiles")  # --prior, --gpu-table included
     if args.report:  # before any work: a folder that is not an earlier report of ours is refused, and the
         check_report_dir(args.report, inputs=inputs, known=REPORT_FILES)  # report's plots need matplotlib
@@ -121,7 +121,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     _check_slo(args, profiles)
     _check_units(profiles)
     group_by = _split_list(args.group_by, "--group-by") or DEFAULT_GROUP_BY
-    _note_blank_group_columns(profiles, group_by, args.profiles)
+    _check_group_columns(profiles, group_by, args)  # then notes columns left blank
     asked = _split_list(args.splits, "--splits") or SPLIT_NAMES
     _check_rows_held_out(args, len(profiles), asked)
     with extra_methods({**_extras(args, len(profiles)), **expressions}, _split_list(args.methods, "--methods")) as names:
@@ -142,9 +142,13 @@ def run_evaluate(args: argparse.Namespace) -> int:
         if len(empty) == len(asked):
             return 2
     failed = failed_methods(res.table)
+    def hint() -> None:  # where our model had too few rows to fit: what to do (splits that ran, a usable prior)
+        _few_rows_hint(res.table, failed, [s for s in asked if s not in empty], _prior_option(args, profiles))
+
     if failed and len(failed) == res.table["method"].nunique():
         _print_failures(failed)
         print("energylens evaluate: error: every method failed; nothing to report", file=sys.stderr)
+        hint()
         return 2
     report_path, unwritten = None, None
     if args.report:
@@ -172,7 +176,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         print(command_run_time(res.info) + (f"; report: {report_path}" if report_path else ""))
     if failed:  # the table and report are kept, but the comparison asked for is incomplete
         _print_failures(failed)
-        _few_rows_hint(res.table, failed, asked)
+        hint()
     if unwritten is not None:
         raise unwritten
     return 2 if failed else 0
@@ -214,10 +218,31 @@ def _check_variant_names(args: argparse.Namespace) -> None:
                          f"{'that option' if len(needs) == 1 else 'those options'} too")
 
 
+def _check_method_names(args: argparse.Namespace, added: list[str]) -> None:
+    """A --methods name that is no method (nor a variant or expression the options add) is a ValueError naming
+    the option, before the profiles are read: it was refused only after they were read and fitted for the unit
+    checks, as "unknown method(s) ['foo']", naming no option."""
+    names = _split_list(args.methods, "--methods") or []
+    known = [*method_names(), *added]
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise ValueError(f"--methods {args.methods}: unknown method(s) {unknown}; known: {', '.join(known)}")
+
+
 def _extras_names(args: argparse.Namespace) -> list[str]:
     """The names of the variants of ours the options add (:func:`_extras`' keys, without its checks)."""
     cal = [f"{OURS}+{args.calibrate}"] if args.calibrate else []
     return cal + ([f"{OURS}+prior", *(f"{c}+prior" for c in cal)] if args.prior is not None else [])
+
+
+def _check_group_columns(profiles, group_by: list[str], args: argparse.Namespace) -> None:
+    """A --group-by column the profiles lack is a ValueError naming the option and the file (the runner's
+    "unknown group column(s) [...]" named neither); columns every row or some rows leave blank are noted."""
+    missing = [c for c in group_by if c not in profiles.columns]
+    if missing:
+        raise ValueError(f"--group-by {args.group_by}: {args.profiles} has no column "
+                         f"{', '.join(map(repr, missing))}; its columns: {sorted(map(str, profiles.columns))}")
+    _note_blank_group_columns(profiles, group_by, args.profiles)
 
 
 def _note_blank_group_columns(profiles, group_by: list[str], path: str) -> None:
@@ -441,34 +466,7 @@ def extra_methods(extras: dict[str, Callable[[int, object], ClosedForm]],
             unregister_method(name)
 
 
-def _few_rows_hint(table, failed: dict[str, str], splits: list[str]) -> None:
-    """A variant of ours that failed in folds training on fewer rows than its parameters (a GPU of 3 rows: unseen_gpu
-    trains on them alone at k=0): which folds, and what to do. The error said only '3 measurements for 12
-    parameters ... or a prior (EnergyModel(prior=...), fit --prior)', naming neither the fold nor an evaluate option."""
-    n_params = len(EnergyModel().param_names)
-    scored = table[["top1", "pairs_concordant", "ape_sum"]].notna().any(axis=1)
-    bad = table[~scored & table["method"].isin([m for m in failed if m.startswith(OURS) and "prior" not in m])
-                & (table["train_size"].astype(float) < n_params)]
-    if bad.empty:
-        return
-    sizes = sorted({int(v) for v in bad["train_size"]})
-    folds = sorted({f"{r.split}{' ' + r.variant if r.variant else ''}{': ' + r.detail if r.detail else ''}"
-                    for r in bad[["split", "variant", "detail"]].drop_duplicates().itertuples()})
-    others = ",".join(x for x in splits if x not in set(bad["split"]))
-    print(f"energylens evaluate: note: {', '.join(dict.fromkeys(bad['method']))} failed where a split trains on "
-          f"{'-'.join(map(str, dict.fromkeys([sizes[0], sizes[-1]])))} rows, fewer than the {n_params} parameters "
-          f"of the energylens model ({'; '.join(folds[:6])}{' ...' if len(folds) > 6 else ''}): measure more rows "
-          "of what they train on, add --prior bundled|MODEL.json to also score energylens+prior (which fits on fewer rows), or "
-          + (f"leave the split out (--splits {others})" if others else "run other splits (--splits)"), file=sys.stderr)
-
-
-def _print_failures(failed: dict[str, str]) -> None:
-    """One line per failed method: one that failed in some of its fits ("failed in 1 of 29 folds of
-    unseen_model", its figures shown) is not said to have produced no score (as it was)."""
-    for name, why in failed.items():
-        if why.startswith(_PARTIAL):
-            print(f"energylens evaluate: error: method {name} {why} (its figures average the fits that succeeded, "
-                  "so they are not comparable with a method scored in every one)", file=sys.stderr)
-        else:
-            print(f"energylens evaluate: error: method {name} produced no score on the headline split (random; "
-                  f"every split when random is not run): {why}", file=sys.stderr)
+def _prior_option(args: argparse.Namespace, profiles) -> str:
+    """The --prior a hint may advise: not 'bundled' on rows of the bundled data, which the run would refuse."""
+    own = args.profiles == "bundled" or bool(_bundled_copies(profiles).any())
+    return "--prior MODEL.json (a model fitted on other data)" if own else "--prior bundled|MODEL.json"
