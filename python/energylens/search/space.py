@@ -329,7 +329,10 @@ def _price(price_per_gpu_hour, gpu: tables.GpuSpec) -> float:
             if tables.normalize_name(key) in (tables.normalize_name(gpu.name),
                                               *map(tables.normalize_name, gpu.aliases)):
                 return float(value)
-        raise ValueError(f"price_per_gpu_hour (--price) has no price for {gpu.name}: give every searched GPU one (H100=2.5,H200=3.4) or one number for all")
+        given = ",".join(f"{k}={v:g}" if isinstance(v, (int, float)) else f"{k}={v}"  # the example: the user's own
+                         for k, v in price_per_gpu_hour.items())
+        raise ValueError(f"price_per_gpu_hour (--price) has no price for {gpu.name}: give every searched GPU one "
+                         f"(--price {given + ',' if given else ''}{gpu.name}=PRICE per GPU-hour) or one number for all")
     return float(price_per_gpu_hour)
 
 
