@@ -151,7 +151,24 @@ def kv_room(space: SearchSpace, theta, phi, options: dict[str, Any], rejected: d
     fp8 = fp8_kv_space(space)
     fp8 = None if fp8 is None else _largest_fit(fp8, theta, phi, options, float(np.max(space.max_num_seqs)))
     return {"max_num_seqs": int(found[0]), "config": found[1], "smallest_searched": smallest,
-            "fp8": None if fp8 is None else {"max_num_seqs": int(fp8[0]), "config": fp8[1]}}
+            "fp8": None if fp8 is None else {"max_num_seqs": int(fp8[0]), "config": fp8[1]},
+            "limits_unmet": _limits_unmet(space, theta, phi, options, found[0])}
+
+
+def _limits_unmet(space: SearchSpace, theta, phi, options: dict[str, Any], cap: float) -> dict[str, float] | None:
+    """At max_num_seqs ``cap`` (the KV cache's room), the lowest predicted TTFT / TPOT of the candidates that pass
+    every other check, per latency limit, where none meets the limits (the engine's check with them); None where
+    one does, or the search has no limit. The room was found without the limits (until 2026-12-07 its remedy said
+    "finds configurations" where the limits then rejected every one)."""
+    if "tpot_limit_s" not in options and "ttft_limit_s" not in options:
+        return None
+    sub, ev = _evaluate(space, theta, phi, options, max_num_seqs=[cap])
+    _, free = _evaluate(space, theta, phi, _free(options), max_num_seqs=[cap])
+    if ev is None or free is None or (np.asarray(ev.reason) < 0).any():
+        return None
+    ok = np.asarray(free.reason) < 0
+    return {n: float(np.min(np.asarray(getattr(free, f"{n}_s"))[ok])) for n in ("tpot", "ttft")
+            if f"{n}_limit_s" in options and ok.any()}
 
 
 def _largest_fit(space: SearchSpace, theta, phi, options: dict[str, Any], upper: float) -> tuple[float, Any] | None:
@@ -199,9 +216,20 @@ def kv_room_sentence(settings: dict[str, Any]) -> str:
         half = half.replace(", or store", "; or store", 1) if more else half  # after the layouts' list
         return (f"not even one sequence's KV cache ({tokens} tokens) fits beside the weights on any searched layout: "
                 f"{more or 'add GPUs per deployment (--tp, --pp)'}{half}; ")
-    return (f"at {tokens} tokens per request the KV cache fits at most {room['max_num_seqs']} sequences per rank on "
+    n, unmet = room["max_num_seqs"], room.get("limits_unmet")
+    finds = f"--max-num-seqs {n} finds configurations"
+    if unmet is not None:  # the room holds the KV cache; the latency limits reject what it holds
+        def limit(k: str) -> str:  # the given limit, and what a confidence above 0.5 applied it as
+            given, applied = settings.get(f"{k}_limit_s", math.nan), settings.get(f"effective_{k}_limit_s")
+            return f"{given:.4g} s" + (f", applied as {applied:.4g} s at confidence {settings['limit_confidence']:g}"
+                                       if applied is not None and applied != given else "")
+        lowest = "; ".join(f"the lowest predicted {k.upper()} {v:.4g} s against the limit {limit(k)}"
+                           for k, v in unmet.items())
+        finds = (f"--max-num-seqs {n} holds the KV cache, but no configuration there meets the latency limits"
+                 + (f" ({lowest})" if lowest else ""))
+    return (f"at {tokens} tokens per request the KV cache fits at most {n} sequence{'s' if n > 1 else ''} per rank on "
             f"any searched layout ({room['config']}), fewer than the smallest max_num_seqs searched "
-            f"({room['smallest_searched']:g}): --max-num-seqs {room['max_num_seqs']} finds configurations{half}; ")
+            f"({room['smallest_searched']:g}): {finds}{half}; ")
 
 
 def _layout(r: dict[str, Any], gpu: str = "", wide: bool = False) -> str:
