@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import zlib
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +33,12 @@ _FORMAT_NAME = "energylens.trace"
 _META_KEY = b"energylens.trace"
 
 
+def _meta_crc32(meta: dict[str, Any]) -> int:
+    """CRC-32 of ``meta`` as canonical JSON: the header's ``meta_crc32``, which the Parquet page checksums (data
+    pages only) leave uncovered; a flipped digit in it (update_period_s 0.1 -> 0.3) was read without a word."""
+    return zlib.crc32(json.dumps(meta, sort_keys=True, allow_nan=True).encode())
+
+
 def write_tables(path: str | os.PathLike[str], tables: Mapping[str, pd.DataFrame], meta: dict[str, Any]) -> None:
     """Write ``tables`` (``samples``, ``marks``, ``kernels``, each in :data:`SCHEMA`) and ``meta`` as one Parquet
     file at ``path``, whole or not at all (even if killed mid-write)."""
@@ -51,10 +58,12 @@ def write_tables(path: str | os.PathLike[str], tables: Mapping[str, pd.DataFrame
                 arrays[name] = pa.array(df[name].to_numpy(), pa.from_numpy_dtype(np.dtype(dtype)))
         parts.append(pa.table(arrays))
     combined = pa.concat_tables(parts, promote_options="default")
-    header = {"format": _FORMAT_NAME, "version": FORMAT_VERSION, "meta": meta}
+    header = {"format": _FORMAT_NAME, "version": FORMAT_VERSION, "meta": meta, "meta_crc32": _meta_crc32(meta),
+              "rows": {t: len(tables[t]) for t in ("samples", "marks", "kernels")}}  # (a footer flip lost rows)
     combined = combined.replace_schema_metadata({_META_KEY: json.dumps(header).encode()})
     with atomic_file(path) as tmp:  # whole or absent, even if killed mid-write
-        pq.write_table(combined, os.fspath(tmp))
+        # page checksums: without them a flipped bit in a data page read back as another value (1 of 4 flips)
+        pq.write_table(combined, os.fspath(tmp), write_page_checksum=True)
 
 
 def read_tables(where: str) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
@@ -88,6 +97,10 @@ def read_tables(where: str) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
     if not isinstance(meta, dict):
         raise EnergyLensError(f"{where}: trace header has no 'meta' object")
     check_meta(meta, where, SOURCES)  # what replay, the monitor and update_period_s read (a list failed there)
+    if "meta_crc32" in header and header["meta_crc32"] != _meta_crc32(meta):  # (files before 2026-12-07 have none)
+        raise EnergyLensError(f"{where}: the file is corrupt: the trace header's meta does not match its checksum "
+                              "(meta_crc32); write it again from its source, or restore a copy (a header edited by "
+                              "hand: drop its meta_crc32)")
     if "table" not in table.column_names:
         raise EnergyLensError(f"{where}: column 'table' is missing")
     extra = sorted(set(table.column_names) - {"table"} - {c for cols in SCHEMA.values() for c in cols})
@@ -122,7 +135,14 @@ def read_tables(where: str) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
                     cols[col] = arr.to_numpy()
             except TypeError as exc:
                 raise EnergyLensError(f"{where}: table '{name}' column '{col}' has {exc}") from exc
+            except UnicodeDecodeError as exc:  # (it escaped as a bare UnicodeDecodeError)
+                raise EnergyLensError(f"{where}: table '{name}' column '{col}' holds bytes that are not UTF-8 text "
+                                      f"({exc.reason} at byte {exc.start} of a value): the file is corrupt") from exc
         tables[name] = cols
+        rows = header.get("rows", {}).get(name) if isinstance(header.get("rows"), dict) else None
+        if rows is not None and rows != sub.num_rows:  # (files before 2026-12-07 have no counts)
+            raise EnergyLensError(f"{where}: the file is corrupt: table '{name}' has {sub.num_rows} rows where the "
+                                  f"trace header says {rows}; write it again from its source, or restore a copy")
     return tables, meta
 
 
@@ -135,9 +155,12 @@ def _read_parquet(where: str) -> Any:
         raise EnergyLensError("Trace.load: the path is empty; give the trace file's path")
     if os.path.isdir(where):  # (pyarrow reads a folder as a dataset: 'not an energylens trace')
         raise EnergyLensError(f"{where}: is a folder, not a trace file")
-    try:
-        return pq.read_table(where)
+    try:  # (pages written without a checksum, before 2026-12-07, are read unchecked)
+        return pq.read_table(where, page_checksum_verification=True)
     except FileNotFoundError as exc:
         raise EnergyLensError(f"{where}: no such trace file") from exc
     except (pa.ArrowException, OSError) as exc:
+        if "checksum" in str(exc).lower():
+            raise EnergyLensError(f"{where}: the file is corrupt: a data page does not match its checksum ({exc}); "
+                                  "write it again from its source, or restore a copy") from exc
         raise EnergyLensError(f"{where}: not a readable Parquet trace file ({exc})") from exc
