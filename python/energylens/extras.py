@@ -26,15 +26,18 @@ Imports only the standard library and :mod:`energylens.errors`; every layer may 
 
 from __future__ import annotations
 
+import glob
 import importlib
 import importlib.machinery
 import importlib.util
 import os
+import re
 from types import ModuleType
 
 from energylens.errors import MissingExtraError
 
-__all__ = ["EXTRAS", "require", "require_extra", "optional", "install_hint", "extras_status", "dist_version",
+__all__ = ["EXTRAS", "GPU_BUILDS", "require", "require_extra", "optional", "install_hint", "install_command",
+           "reinstall_command", "nvidia_gpu_present", "installed_name", "extras_status", "dist_version",
            "installed_version", "files_probe", "NOT_IMPORTED"]
 
 _COMPARE = (("sklearn", "scikit-learn"), ("xgboost", "xgboost-cpu"), ("matplotlib", "matplotlib"), ("tqdm", "tqdm"))
@@ -66,6 +69,76 @@ def install_hint(extra: str) -> str:
     return f'pip install "energylens[{extra}]"'
 
 
+#: An extra's CPU-only distribution -> the build to install instead on a machine with an NVIDIA GPU. Both install
+#: the same module (``xgboost``), so installing the extra there would overwrite a CUDA build already installed.
+GPU_BUILDS = {"xgboost-cpu": "xgboost"}
+
+
+def nvidia_gpu_present() -> bool:
+    """Whether this machine shows an NVIDIA GPU, from the driver's files alone (nothing loaded): a GPU listed under
+    ``/proc/driver/nvidia/gpus`` or a ``/dev/nvidiaN`` device (doctor asks the native probe instead)."""
+    return bool(glob.glob("/proc/driver/nvidia/gpus/*") or glob.glob("/dev/nvidia[0-9]*"))
+
+
+def _requirement(dist: str) -> str:
+    """``dist`` with the version bound energylens' metadata gives it (``xgboost-cpu>=2.0``), else ``dist``."""
+    import importlib.metadata
+
+    try:
+        reqs = importlib.metadata.requires("energylens") or []
+    except importlib.metadata.PackageNotFoundError:
+        return dist
+    for req in reqs:
+        spec = req.partition(";")[0].strip()
+        name = re.match(r"[A-Za-z0-9._-]*", spec).group(0)
+        if name.lower() == dist.lower():
+            return spec
+    return dist
+
+
+def _gpu_spec(dist: str) -> str:
+    """The GPU build's requirement for a CPU-only ``dist`` (``xgboost>=2.0`` for ``xgboost-cpu>=2.0``)."""
+    return GPU_BUILDS[dist] + _requirement(dist)[len(dist):]
+
+
+def install_command(extra: str, missing: list[str] | tuple[str, ...] | None = None, *, gpu: bool | None = None) -> str:
+    """The ``pip install`` that adds the ``missing`` distributions of ``extra`` (default: all), right for the
+    machine: :func:`install_hint`, except where a missing one has a GPU build (:data:`GPU_BUILDS`) and the machine
+    has an NVIDIA GPU (``gpu``; default :func:`nvidia_gpu_present`), or where that GPU build is installed already:
+    then the missing distributions one by one, the GPU build in place of the CPU-only one (the extra would install
+    ``xgboost-cpu`` over a CUDA ``xgboost``: both are the module ``xgboost``)."""
+    dists = [d for _, d in EXTRAS[extra]] if missing is None else list(missing)
+    gpu = nvidia_gpu_present() if gpu is None else gpu
+    swap = [d for d in dists if gpu and d in GPU_BUILDS]
+    there = [d for m, d in EXTRAS[extra] if d in GPU_BUILDS and d not in dists
+             and (installed_name(m, d) or ("",))[0] == GPU_BUILDS[d]]
+    if not swap and not there:
+        return install_hint(extra)
+    specs = " ".join(f'"{_gpu_spec(d) if d in swap else _requirement(d)}"' for d in dists)
+    why = [f"this machine has an NVIDIA GPU: {GPU_BUILDS[d]}, the CUDA build, for {d}" for d in swap]
+    why += [f"{GPU_BUILDS[d]} (the CUDA build of {d}'s module) is installed" for d in there]
+    not_this = install_hint(extra).removeprefix("pip install ")
+    over = "the CPU-only build" if swap else f"{', '.join(there)} over it"
+    return f"pip install {specs} ({'; '.join(why)}; not {not_this}, which installs {over})"
+
+
+def reinstall_command(installed: list[str] | tuple[str, ...], *, gpu: bool | None = None) -> str:
+    """The command that repairs broken installs of the distributions ``installed`` (the names that are there: the
+    GPU build ``xgboost`` where the extra says ``xgboost-cpu``): they are reinstalled, except a CPU-only build on a
+    machine with an NVIDIA GPU (``gpu``; default :func:`nvidia_gpu_present`), replaced by its GPU build
+    (:data:`GPU_BUILDS`)."""
+    gpu = nvidia_gpu_present() if gpu is None else gpu
+    swap = [d for d in installed if gpu and d in GPU_BUILDS]
+    keep = [d for d in installed if d not in swap]
+    parts = [f"pip install --force-reinstall {' '.join(keep)}"] if keep else []
+    if swap:
+        specs = " ".join(f'"{_gpu_spec(d)}"' for d in swap)
+        parts.append(f"pip uninstall -y {' '.join(swap)} && pip install {specs} "
+                     f"(this machine has an NVIDIA GPU: {', '.join(GPU_BUILDS[d] for d in swap)}, the CUDA build of "
+                     "the same module)")
+    return "; ".join(parts)
+
+
 def _distribution(module: str, extra: str) -> str:
     top = module.split(".")[0]
     for name, dist in EXTRAS[extra]:
@@ -87,7 +160,7 @@ def require(module: str, extra: str, feature: str) -> ModuleType:
         return importlib.import_module(module)
     except ImportError as exc:
         raise MissingExtraError(f"{feature} needs {dist}, which is not installed (import {module!r} failed: "
-                                f"{exc}); {install_hint(extra)}") from exc
+                                f"{exc}); {install_command(extra, [dist])}") from exc
 
 
 def require_extra(extra: str, feature: str) -> None:
@@ -130,19 +203,27 @@ def dist_version(name: str) -> str:
         return "not installed"
 
 
-def _version(module: str, dist: str) -> str | None:
+def installed_name(module: str, dist: str) -> tuple[str, str] | None:
+    """(name, version) of the distribution that installed ``module``: ``dist``, or another of the same module (the
+    GPU build ``xgboost`` for ``xgboost-cpu``); ``None`` where no such metadata is found."""
     import importlib.metadata
 
-    if importlib.util.find_spec(module) is None:
-        return None
     for name in dict.fromkeys((dist, module, dist.removesuffix("-cpu"))):
         try:
-            version = installed_version(name)
+            return name, installed_version(name)
         except importlib.metadata.PackageNotFoundError:
             continue
-        # another distribution of the module (the GPU 'xgboost' for 'xgboost-cpu'): say which
-        return version if name == dist else f"{version} (as {name})"
-    return "installed"
+    return None
+
+
+def _version(module: str, dist: str) -> str | None:
+    if importlib.util.find_spec(module) is None:
+        return None
+    found = installed_name(module, dist)
+    if found is None:
+        return "installed"
+    name, version = found  # another distribution of the module (the GPU 'xgboost' for 'xgboost-cpu'): say which
+    return version if name == dist else f"{version} (as {name})"
 
 
 def extras_status() -> dict[str, dict[str, str | None]]:

