@@ -12,7 +12,15 @@ import numpy as np
 
 from energylens.profiles import tables
 from energylens.search.kv_fp8 import respec_space
-from energylens.search.remedies import _binds, _evaluate, _free, _label, _tp_values
+from energylens.search.remedies import (
+    _binds,
+    _evaluate,
+    _free,
+    _label,
+    _tp_values,
+    cheapest_passing,
+    limits_met,
+)
 from energylens.search.space import SearchSpace
 
 __all__ = ["ep_room", "layout_room"]
@@ -115,12 +123,12 @@ def ep_room(space: SearchSpace, theta, phi, options: dict[str, Any], rejected: d
     if ev is None:
         return None
     d, ok = sub.digits(np.arange(sub.size)), np.asarray(ev.reason) < 0
-    objective = np.where(ok, np.asarray(ev.objective), np.inf)
+    meets = limits_met(space, theta, phi, options, tp=tp, dp=dp, ep=eps)
     out = []
     for k, e in enumerate(eps):
-        mine = np.where(d[4] == k, objective, np.inf)
-        i = int(np.argmin(mine))
-        passes = bool(np.isfinite(mine[i]))
+        i, met = cheapest_passing(np.asarray(ev.objective), ok & (d[4] == k), meets)
+        passes = bool(ok[i] and d[4][i] == k)
         out.append({"ep": int(e), "tp": int(tp[d[1][i]]) if passes else None,
-                    "dp": int(dp[d[3][i]]) if passes else None, "config": _label(sub, i) if passes else None})
+                    "dp": int(dp[d[3][i]]) if passes else None, "config": _label(sub, i) if passes else None,
+                    "misses_limits": passes and not met})
     return out

@@ -32,7 +32,7 @@ from energylens.search.space import SearchSpace
 
 __all__ = ["candidate_wording", "computed_remedy", "ep_experts_sentence", "ep_group_sentence", "fp8_room", "fp8_room_sentence", "moe_dp_clause",
            "kv_room", "layout_room_sentence", "model_shape", "model_shapes", "node_tp_values", "tp_heads_sentence", "tp_node_sentence",
-           "kv_room_sentence"]
+           "kv_room_sentence", "cheapest_passing", "limits_met"]
 
 _REASONS = tuple(_core.search_reason_names())
 _MAX_EVALUATED = 2_000_000  # candidates one record may evaluate (a few hundred ms at most)
@@ -345,10 +345,29 @@ def fp8_room(space: SearchSpace, theta, phi, options: dict[str, Any], rejected: 
     blocks = (reason < 0) | (reason > _REASONS.index("fp8_block_shape"))
     d = sub.digits(np.arange(sub.size))
     with_ep = ep[d[4]] > 1
-    ok = np.flatnonzero(reason < 0)
+    ok = reason < 0
+    i, meets = cheapest_passing(np.asarray(ev.objective), ok, limits_met(space, theta, phi, options, tp=tp, ep=ep))
     return {"tp_without_ep": sorted({int(t) for t in tp[d[1]][blocks & ~with_ep]}),
             "tp_with_ep": sorted({int(t) for t in tp[d[1]][blocks & with_ep]}),
-            "passes": _label(sub, int(ok[np.argmin(np.asarray(ev.objective)[ok])]), ev, space.ep) if ok.size else None}
+            "passes": _label(sub, i, ev, space.ep) if ok.any() else None, "misses_limits": ok.any() and not meets}
+
+
+def limits_met(space: SearchSpace, theta, phi, options: dict[str, Any], **axes) -> np.ndarray | None:
+    """Per candidate of ``space`` with ``axes`` replaced (:func:`_evaluate`), whether it passes every check with the
+    latency limits of ``options``; None where the search has none (or the space is too large)."""
+    if "tpot_limit_s" not in options and "ttft_limit_s" not in options:
+        return None
+    _, ev = _evaluate(space, theta, phi, options, **axes)
+    return None if ev is None else np.asarray(ev.reason) < 0
+
+
+def cheapest_passing(objective: np.ndarray, ok: np.ndarray, meets: np.ndarray | None) -> tuple[int, bool]:
+    """The candidate of the lowest ``objective`` among ``ok`` (passing the checks but the latency limits) that also
+    meets the limits (``meets``, :func:`limits_met`; None: no limits), else among ``ok``; and whether it meets
+    them. A remedy said "which passes every check" of a configuration the limits reject until 2026-12-07."""
+    pool = ok & meets if meets is not None and (ok & meets).any() else ok
+    i = int(np.flatnonzero(pool)[np.argmin(objective[pool])]) if pool.any() else 0
+    return i, meets is None or bool(meets[i])
 
 
 def fp8_room_sentence(settings: dict[str, Any]) -> str:
@@ -359,7 +378,9 @@ def fp8_room_sentence(settings: dict[str, Any]) -> str:
     parts = [f"tp {','.join(map(str, room['tp_without_ep']))} without expert parallelism" if room["tp_without_ep"] else "",
              f"tp {','.join(map(str, room['tp_with_ep']))} with --ep equal to tp x dp" if room["tp_with_ep"] else ""]
     split = " and ".join(p for p in parts if p) or "no tp within a node"
-    found = (f"; {room['passes']} passes every check" if room["passes"] else
+    found = (f"; {room['passes']} passes every check" + (" but the latency limits, which no configuration of these tp "
+                                                          "values meets" if room.get("misses_limits") else "")
+             if room["passes"] else
              "; none of them passes the other checks (memory) on the searched GPUs")
     return f"the fp8 checkpoint's weight blocks split over {split}{found}; "
 
@@ -382,7 +403,8 @@ def ep_group_sentence(settings: dict[str, Any]) -> str:
         return f"{made}: --ep {keep[0]} needs e.g. --tp {min(tps or [1])} --dp {keep[0] // min(tps or [1])}; "
     room = "; ".join(  # each asked ep the searched tp x dp do not make: the engine's cheapest group (.layout_room)
         f"--ep {r['ep']} needs tp x dp = {r['ep']}, e.g. --tp {r['tp']} --dp {r['dp']}, which passes every check "
-        f"({r['config']})" if r["tp"] else f"no tp x dp = {r['ep']} passes the other checks with --ep {r['ep']}"
+        + (f"but the latency limits, which no tp x dp = {r['ep']} meets " if r.get("misses_limits") else "")
+        + f"({r['config']})" if r["tp"] else f"no tp x dp = {r['ep']} passes the other checks with --ep {r['ep']}"
         for r in settings.get("ep_room") or [] if r["ep"] not in groups)
     if not parts:
         return made + ": " + room + "; " if room else ""
