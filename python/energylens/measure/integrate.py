@@ -59,6 +59,7 @@ from energylens.measure.segments import (
 )
 from energylens.measure.signals import SIGNALS
 from energylens.measure.ties import SameTimeReadingsWarning, one_per_time
+from energylens.measure.units import span_ns, times_ns, warn_rate
 
 __all__ = [
     "POWER_PREFERENCE",
@@ -279,18 +280,44 @@ def _counter_change_points(t_ns: np.ndarray, e: np.ndarray, gpu: np.ndarray) -> 
 
 def window_energy_j(t_ns: np.ndarray, power_w: np.ndarray, start_ns: int, end_ns: int) -> float:
     """Integral (J) over ``[start_ns, end_ns]`` of the piecewise-linear interpolant of the power
-    samples (trapezoid; constant beyond the first and last sample). NaN without samples."""
+    samples (trapezoid; constant beyond the first and last sample). NaN without samples. ValueError for times that
+    are not whole ns (seconds), an end before the start, and a span that no reading lies in or beside (wholly
+    before the first or after the last: one reading held over time nothing recorded); a UnitsWarning where the
+    result averages more than one GPU draws (mW left undivided)."""
     p = np.asarray(power_w, dtype=np.float64)
+    start_ns, end_ns = span_ns("window_energy_j", start_ns, end_ns)
+    t = times_ns("window_energy_j", t_ns)
     if not np.isfinite(p).any():
         return math.nan
-    return float(power_energy_j_per_gpu(t_ns, p, np.zeros(p.size, np.int32), 1, start_ns, end_ns)[0])
+    _refuse_outside("window_energy_j", t[np.isfinite(p)], start_ns, end_ns, "power readings")
+    out = float(power_energy_j_per_gpu(t, p, np.zeros(p.size, np.int32), 1, start_ns, end_ns)[0])
+    warn_rate("window_energy_j", out, start_ns, end_ns, "power_w")
+    return out
 
 
 def counter_energy_j(t_ns: np.ndarray, energy_j: np.ndarray, start_ns: int, end_ns: int) -> float:
     """The energy counter's difference over ``[start_ns, end_ns]`` (J), linearly interpolated at both
-    ends; NaN when the counter readings do not bracket the window."""
+    ends; NaN when the counter readings do not bracket the window. ValueError and UnitsWarning as
+    :func:`window_energy_j` (mJ left undivided)."""
     e = np.asarray(energy_j, dtype=np.float64)
-    return float(counter_energy_j_per_gpu(t_ns, e, np.zeros(e.size, np.int32), 1, start_ns, end_ns)[0])
+    start_ns, end_ns = span_ns("counter_energy_j", start_ns, end_ns)
+    t = times_ns("counter_energy_j", t_ns)
+    if np.isfinite(e).any():
+        _refuse_outside("counter_energy_j", t[np.isfinite(e)], start_ns, end_ns, "counter readings")
+    out = float(counter_energy_j_per_gpu(t, e, np.zeros(e.size, np.int32), 1, start_ns, end_ns)[0])
+    warn_rate("counter_energy_j", out, start_ns, end_ns, "energy_j")
+    return out
+
+
+def _refuse_outside(caller: str, t: np.ndarray, start_ns: int, end_ns: int, what: str) -> None:
+    """A ValueError where ``[start_ns, end_ns]`` lies wholly before the first of ``t`` or after the last (a span 1 s
+    past the H200 polls read 120.1 J, their last reading held; marks on another clock or of another run)."""
+    lo, hi = int(t.min()), int(t.max())
+    if end_ns < lo or start_ns > hi:
+        side = "before the first" if end_ns < lo else "after the last"
+        raise ValueError(f"{caller}: the span [{start_ns}, {end_ns}] ns lies wholly {side} of the {t.size} {what} "
+                         f"(t_ns {lo} to {hi}): nothing was recorded over it (marks of another run, or on another "
+                         "clock?)")
 
 
 def near(samples: Samples, start_ns: int, end_ns: int, margin_ns: int) -> dict[str, np.ndarray]:

@@ -14,7 +14,7 @@ from energylens.errors import user_stacklevel
 if TYPE_CHECKING:  # pandas only for the hint: energylens monitor samples before it loads pandas (test_cli_startup)
     import pandas as pd
 
-__all__ = ["UnitsWarning", "MAX_PLAUSIBLE_W", "MIN_NVML_UPDATE_NS", "warn_units"]
+__all__ = ["UnitsWarning", "MAX_PLAUSIBLE_W", "MIN_NVML_UPDATE_NS", "warn_units", "span_ns", "times_ns", "warn_rate"]
 
 #: The most a single GPU plausibly draws on average (W): an H200 is rated 700 W, a B200 1000-1200 W; a reading's
 #: median (or a counter's mean rate) above it is NVML's mW / mJ left undivided, not a GPU.
@@ -77,3 +77,43 @@ def _warn(where: str, what: str, raw: str, other: str = "") -> None:
     warnings.warn(f"{where}: {what}, more than one GPU draws (> {MAX_PLAUSIBLE_W:.0f} W): were NVML's {raw} left "
                   f"undivided{other}? samples hold W and J on int64 ns: divide the raw {raw} by 1000", UnitsWarning,
                   stacklevel=user_stacklevel())
+
+
+def span_ns(caller: str, start_ns: object, end_ns: object) -> tuple[int, int]:
+    """``(start_ns, end_ns)`` as int ns, end not before start; a ValueError naming ``caller`` for a bound that is not
+    whole ns (``0.2``, seconds: a window of the H200 polls read 4.6e-07 J, its counter NaN, without a word)."""
+    out = []
+    for name, v in (("start_ns", start_ns), ("end_ns", end_ns)):
+        if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, float, np.integer, np.floating)) \
+                or not abs(float(v)) < 2.0**63 or not float(v).is_integer():
+            raise ValueError(f"{caller}: {name} must be whole steady-clock ns, got {v!r}: seconds? (0.2 s is "
+                             "200_000_000 ns)")
+        out.append(int(v))
+    if out[1] < out[0]:  # (the counter's read -1278 J for a span given end first)
+        raise ValueError(f"{caller}: end_ns < start_ns (end_ns {out[1]}, start_ns {out[0]})")
+    return out[0], out[1]
+
+
+def times_ns(caller: str, t_ns: object) -> np.ndarray:
+    """``t_ns`` as an int64 array; a ValueError naming ``caller`` where it holds values that are not whole ns (times
+    in seconds: the H200 polls' t_s read as 5 readings at t_ns 0 and a window of 1.5e-06 J)."""
+    t = np.asarray(t_ns)
+    if t.dtype.kind == "f":
+        bad = ~np.isfinite(t) | (t != np.round(t))
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise ValueError(f"{caller}: t_ns must be whole ns, but {int(bad.sum())} of {t.size} are not (first at "
+                             f"row {i}: {float(t[i])!r}): seconds? multiply by 1e9 and round to int64")
+        return t.astype(np.int64)
+    if t.dtype.kind not in "iu":
+        raise ValueError(f"{caller}: t_ns must be int64 ns, got an array of {t.dtype}")
+    return t.astype(np.int64, copy=False)
+
+
+def warn_rate(caller: str, energy_j: float, start_ns: int, end_ns: int, what: str) -> None:
+    """A :class:`UnitsWarning` where ``energy_j`` over ``[start_ns, end_ns]`` averages more than
+    :data:`MAX_PLAUSIBLE_W` (the counter's mJ or the readings' mW left undivided: 1516507 J for the H200 polls)."""
+    if end_ns > start_ns and np.isfinite(energy_j) and energy_j / ((end_ns - start_ns) * 1e-9) > MAX_PLAUSIBLE_W:
+        raw = "mJ" if what == "energy_j" else "mW"
+        _warn(caller, f"{energy_j:.6g} J over {(end_ns - start_ns) * 1e-9:.6g} s, "
+                      f"{energy_j / ((end_ns - start_ns) * 1e-9):.0f} W on average", raw)
