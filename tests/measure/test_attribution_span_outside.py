@@ -48,3 +48,19 @@ def test_a_span_within_the_readings_edges_is_attributed(trace):
     a = attribute(trace, source="nvml_energy", span_ns=(lo - 10**8, hi + 10**8))  # within the tolerance
     assert a.span_s == pytest.approx((hi - lo) * 1e-9 + 0.2)
     attribute(trace, source="nvml_energy")  # the kernels' span: the last reading within a period of it
+
+
+def test_a_class_whose_kernels_lie_outside_the_span_names_where_they_ran(trace):
+    """A class all of whose kernels ran outside the given span said only 'no busy time inside any analysed
+    interval ... record longer'; it now names its kernels' range and the span, and that they lie wholly outside."""
+    lo, hi = _range(trace, "nvml_energy")
+    k = trace.kernels.copy()
+    late = k.index[-3:]
+    k.loc[late, "kind"] = "late"
+    first, last = int(k.loc[late, "start_ns"].min()), int(k.loc[late, "end_ns"].max())
+    span = (lo, first - 10**6)
+    moved = Trace(samples=trace.samples, marks=trace.marks, kernels=k, meta=trace.meta)
+    with pytest.raises(EnergyLensError, match=rf"class\(es\) \['late'\] have no busy time.*class 'late' has 3 "
+                                              rf"kernel\(s\), from t_ns {first} to {last}; the analysed span is "
+                                              rf"\[{span[0]}, {span[1]}\] ns: wholly outside it"):
+        attribute(moved, source="nvml_energy", span_ns=span, bootstrap=0)

@@ -207,9 +207,23 @@ def _regression(design: Design, names: list[str], window: Any,
     if empty:
         raise EnergyLensError(f"class(es) {empty} have no busy time inside any analysed "
                               f"{'averaging window' if window else 'interval'}: their power cannot be "
-                              "estimated (drop them from classes, or record longer)")
+                              "estimated (drop them from classes, or record longer)" + _where_kernels(design, names, empty))
     length_s = (end - start) * 1e-9
     return length_s, np.column_stack([length_s, busy]), target
+
+
+def _where_kernels(design: Design, names: list[str], empty: list[str]) -> str:
+    """Where the first class of ``empty`` ran against the analysed span: kernels wholly outside it (marks or kernels
+    of another run, or on another clock) said only 'no busy time'."""
+    c = names.index(empty[0])
+    mine = design.kc == c
+    if not mine.any():
+        return ""
+    a, b = int(design.ks[mine].min()), int(design.ke[mine].max())
+    outside = b <= design.lo or a >= design.hi
+    return (f"; class {empty[0]!r} has {int(mine.sum())} kernel(s), from t_ns {a} to {b}; the analysed span is "
+            f"[{design.lo}, {design.hi}] ns" + (": wholly outside it (kernels of another run, or on another clock?)"
+                                               if outside else ""))
 
 
 def _method(signal: str, window: Any, n_rows: int, fitted: list[str], bootstrap: int, fit: dict[str, Any]) -> str:
