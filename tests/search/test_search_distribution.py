@@ -92,3 +92,12 @@ def test_distribution_with_a_rate_is_an_error(model):
     with pytest.raises(ValueError, match="fixed-batch mode only"):
         energylens.search("llama-3.1-8b", "H100", input_tokens=[100, 800], output_tokens=[50, 300],
                           workload_weights="equal", rate_per_s=3, energy_model=model, bootstrap=False)
+
+
+@pytest.mark.parametrize(("weights", "said"), [([1.0], "has 1 value for 2 workload points"),
+                                               ([1.0, 2.0, 3.0], "has 3 values for 2 workload points")])
+def test_a_weight_count_that_misses_the_points_is_counted_in_words(weights, said):
+    """"has 1 values for 2 workload points" until 2026-12-07."""
+    with pytest.raises(ValueError, match=said):
+        energylens.search("meta-llama/Llama-3.1-8B-Instruct", "H100", input_tokens=[1000, 2000], output_tokens=300,
+                          workload_weights=weights)

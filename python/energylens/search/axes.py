@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from energylens.outputs import plural
 from energylens.profiles import tables
 from energylens.profiles.architecture import ATTENTION_COLUMNS, attention_per_layer
 from energylens.search.layout import SERVER_GPUS, layout_reason, tp_limit
@@ -250,7 +251,8 @@ def point_weights(weights, n_points: int, points=None) -> np.ndarray | None:
     w = np.asarray(checked_axis(weights, "workload_weights", lambda f: not math.isfinite(f) or f < 0,
                                 lambda v: f"workload_weights must be finite and >= 0, got {v!r}"))
     if len(w) != n_points:
-        raise ValueError(f"workload_weights (--workload-weights) has {len(w)} values for {n_points} workload points "
+        raise ValueError(f"workload_weights (--workload-weights) has {plural(len(w), 'value')} for "
+                         f"{plural(n_points, 'workload point')} "
                          "(one per --input-tokens / --output-tokens pair)")
     if (w == 0).any():
         i = int(np.flatnonzero(w == 0)[0])
