@@ -56,7 +56,11 @@ def test_no_warning_where_the_readings_are_there_or_wait_is_true():
         warnings.simplefilter("error", NotYetReadWarning)
         with EnergyMonitor(PowerSampler.replay(trace, realtime=False, rebase=False), sync=False, wait=False) as mon:
             m = mon.measure("r", a, b)
+            # past the trace's last counter reading: NaN, as no reading will ever come (all played at the start)
+            last = int(trace.samples[trace.samples["source"] == "nvml_energy"]["t_ns"].max())
+            past = mon.measure("p", last - 50_000_000, last + 50_000_000)
         assert math.isfinite(m.energy_j) and math.isfinite(m.counter_energy_j)
+        assert math.isnan(past.counter_energy_j)
         with EnergyMonitor(_flat(), sync=False) as mon:  # wait=True: end_window waits for both readings
             mon.begin_window("w")
             m = mon.end_window("w")

@@ -425,7 +425,7 @@ class EnergyMonitor:
         if not m.source:
             self._refuse_outside(caller, key, start_ns, end_ns, m.counter_energy_j)
         refuse_uncovered_gpu(caller, key, start_ns, end_ns, samples, sampler.gpu_count, m.update_period_s)
-        if not (recorded or self.wait):  # (a NaN figure of a window closed before its readings came, without a word)
+        if not (recorded or self.wait or sampler.complete_at_start):  # (a NaN of a window closed before its readings)
             warn_not_yet_read(caller, key, start_ns, end_ns, m.energy_j, m.counter_energy_j_per_gpu, samples,
                               sampler.gpu_count, sampler.start_ns)
         if m.short_window:

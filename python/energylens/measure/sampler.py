@@ -134,6 +134,8 @@ class PowerSampler:
         self._sorted_head = False  # whether _chunks[0] is the merged, sorted table
         self._t_start_ns: int | None = None
         self._t_stop_ns: int | None = None
+        #: Every reading is delivered at the first poll (a replay with realtime=False): none arrives later.
+        self.complete_at_start = False
 
     # -- constructors --
     @classmethod
@@ -274,7 +276,9 @@ class PowerSampler:
         # played compressed (rebase, realtime), its updates come `speed` times as often
         scale = float(speed) if realtime and rebase else 1.0
         meta["update_period_s"] = {k: v / scale if v is not None else None for k, v in {**declared, **found}.items()}
-        return cls([src], [], ring_capacity=ring_capacity, kind="replay", meta=meta)
+        out = cls([src], [], ring_capacity=ring_capacity, kind="replay", meta=meta)
+        out.complete_at_start = not realtime
+        return out
 
     # -- lifetime --
     def start(self) -> PowerSampler:
