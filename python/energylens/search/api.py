@@ -322,8 +322,9 @@ def _closest(space: SearchSpace, em: EnergyModel, options: dict[str, Any], out, 
 
     info: dict[str, Any] = {"unmet": []}
     info["feasible"], rows = lowest(free, ("tpot", "ttft"))
-    for name, best in zip(("tpot", "ttft"), rows, strict=False):
+    for (name, other), best in zip((("tpot", "ttft"), ("ttft", "tpot")), rows, strict=False):
         info[f"min_{name}_s"], info[f"min_{name}_config"] = float(best[f"{name}_s"]), config_label(best)
+        info[f"min_{name}_{other}_s"] = float(best[f"{other}_s"])  # that configuration's other one: what admits it
         if name in limits and info[f"min_{name}_s"] > limits[name]:
             info["unmet"].append(name)
     if rows and not info["unmet"] and len(limits) == 2:  # each limit alone is reachable, not both together

@@ -212,6 +212,10 @@ class SearchResult:
             parts = [f"the lowest {said} {n.upper()} is {closest[f'min_{n}_s']:.4g} s ({closest[f'min_{n}_config']}; "
                      f"{limit(n, closest.get(f'min_{n}_source'))})" for n in closest["unmet"]]
             raise_ = " and ".join(needed(n, closest[f"min_{n}_s"]) for n in closest["unmet"])
+            if len(closest["unmet"]) == 2 and "min_tpot_ttft_s" in closest and \
+                    closest["min_tpot_config"] != closest["min_ttft_config"]:  # two configurations: a pair each
+                raise_ = " or ".join(f"{needed(n, closest[f'min_{n}_s'])} and {needed(o, closest[f'min_{n}_{o}_s'])} "
+                                     f"({closest[f'min_{n}_config']})" for n, o in (("tpot", "ttft"), ("ttft", "tpot")))
             return head + "; ".join(parts) + f"; to find a configuration: raise {raise_}; {widen}"
         if "min_ttft_at_tpot_limit_s" not in closest:  # not a case the search produces; say what is known
             return head + f"the lowest {said} TPOT is {closest['min_tpot_s']:.4g} s, the lowest TTFT {closest['min_ttft_s']:.4g} s"

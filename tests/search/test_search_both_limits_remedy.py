@@ -1,0 +1,48 @@
+"""Both latency limits unmet: the empty result said "raise --tpot-limit to at least A and --ttft-limit to at least B",
+A the lowest TPOT and B the lowest TTFT of the space. They are two configurations (Llama-3.1-8B on H100,H200: the
+lowest TPOT at TP4, the lowest TTFT at TP8), so the search it suggests found nothing ("each can be met alone, not
+both"). It now names, for each, the pair of limits that admits it: the lowest-TPOT configuration's TTFT, and the
+lowest-TTFT configuration's TPOT; following either finds a configuration."""
+
+import re
+import warnings
+
+import pytest
+
+import energylens
+from energylens.search.api import bundled_model
+
+L8 = "meta-llama/Llama-3.1-8B-Instruct"
+
+
+def _search(**kw):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the bundled model's range notes
+        return energylens.search(L8, "H100,H200", input_tokens=1000, output_tokens=300, energy_model=bundled_model(),
+                                 bootstrap=False, **kw)
+
+
+@pytest.fixture(scope="module")
+def empty():
+    r = _search(tpot_limit_s=1e-4, ttft_limit_s=1e-4)
+    assert r.empty and r.settings["without_latency_limits"]["unmet"] == ["tpot", "ttft"]
+    return r
+
+
+def test_each_suggested_pair_of_limits_finds_a_configuration(empty):
+    text = empty.why_empty()
+    pairs = re.findall(r"--tpot-limit to at least ([0-9.e-]+) s and --ttft-limit to at least ([0-9.e-]+) s|"
+                       r"--ttft-limit to at least ([0-9.e-]+) s and --tpot-limit to at least ([0-9.e-]+) s", text)
+    assert len(pairs) == 2, text
+    for a, b, c, d in pairs:
+        tpot, ttft = (float(a), float(b)) if a else (float(d), float(c))
+        r = _search(tpot_limit_s=tpot, ttft_limit_s=ttft)
+        assert r.feasible, (tpot, ttft, r.why_empty())
+
+
+def test_the_pairs_name_the_lowest_configurations_own_latencies(empty):
+    c = empty.settings["without_latency_limits"]
+    assert c["min_tpot_config"] != c["min_ttft_config"]
+    assert c["min_tpot_ttft_s"] > c["min_ttft_s"] and c["min_ttft_tpot_s"] > c["min_tpot_s"]
+    text = empty.why_empty()
+    assert f"({c['min_tpot_config']})" in text.split("to find a configuration:")[1], text
