@@ -17,6 +17,7 @@ import pandas as pd
 from energylens.errors import EnergyLensError, user_stacklevel
 from energylens.measure.gaps import Gaps, SampleGapWarning, hold_limits, hole_rule, hole_text, reading_holes
 from energylens.measure.integrate import COUNTER_SOURCES, INTERVAL_SOURCES
+from energylens.measure.units import UnitsWarning
 
 __all__ = ["MarkSpans", "mark_spans", "phase_names", "check_covered", "other_clock", "check_holes", "source_holes", "warn_fit_holes", "kernel_classes", "sum_by_phase", "phase_repr"]
 
@@ -85,6 +86,7 @@ def check_covered(spans: MarkSpans, names: list[str], readings_ns: np.ndarray, s
     if not ((marks_ns >= lo - tolerance_ns) & (marks_ns <= hi + tolerance_ns)).any():
         raise EnergyLensError(f"no mark lies within the readings: marks t_ns {int(marks_ns.min())}..{int(marks_ns.max())}, "
                               f"{source!r} readings t_ns {lo}..{hi}; {other_clock(marks_ns, lo, hi)}")
+    _warn_milli_marks(marks_ns, lo, hi, tolerance_ns, source)
     reported = np.isin(spans.label, np.asarray(names, dtype=object))
     out = reported & ((spans.start_ns < lo - tolerance_ns) | (spans.end_ns > hi + tolerance_ns))
     if out.any():
@@ -95,6 +97,21 @@ def check_covered(spans: MarkSpans, names: list[str], readings_ns: np.ndarray, s
             f"(t_ns {lo}..{hi}): phase {spans.label[i]!r} from marks row {a} (t_ns {int(spans.start_ns[i])}) to row "
             f"{b} (t_ns {int(spans.end_ns[i])}) would be the model extrapolated over time nothing recorded; "
             "pass phases= without it, or drop the marks outside the recording")
+
+
+def _warn_milli_marks(marks_ns: np.ndarray, lo: int, hi: int, tolerance_ns: int, source: str) -> None:
+    """A UnitsWarning where every mark lies in the clock's first 10 ms, the readings run over a second, and the marks
+    read as ms or us would lie within the readings: times left in ms or us on a trace whose time base starts at 0
+    (another tool's polls, docs/measuring.md section 3), where ms marks read 0.0 J for each phase without a word."""
+    if marks_ns.max() >= 10_000_000 or hi - lo < 1_000_000_000:
+        return
+    fits = [unit for unit, f in (("ms", 10**6), ("us", 10**3)) if (marks_ns.min() * f >= lo - tolerance_ns)
+            and (marks_ns.max() * f <= hi + tolerance_ns) and (marks_ns.max() - marks_ns.min()) * f > 10**8]
+    if fits:
+        warnings.warn(f"the marks lie at t_ns {int(marks_ns.min())}..{int(marks_ns.max())}, all in the clock's first "
+                      f"10 ms, while the {source!r} readings run t_ns {lo}..{hi} ({(hi - lo) * 1e-9:.3g} s): mark times "
+                      f"are steady-clock ns; were they left in {' or '.join(fits)} (read so, they lie within the "
+                      "readings)? multiply ms by 1e6, us by 1e3", UnitsWarning, stacklevel=user_stacklevel())
 
 
 def other_clock(marks_ns: np.ndarray, lo: int, hi: int) -> str:
