@@ -28,20 +28,21 @@ def sparse():
 
 def test_the_modality_and_task_tables_note_cells_over_fewer_repeats(sparse):
     by_modality = breakdown(sparse, "modality")
-    assert "- image energylens: MAPE over 2 of 6 repeats" in by_modality
-    assert "- text llmcarbon: Top-1, pairwise, regret over 1 of 6 repeats" in by_modality
+    assert "- image energylens, image llmcarbon: MAPE over 2 of 6 repeats" in by_modality
+    assert "- text energylens, text llmcarbon: Top-1, pairwise, regret over 1 of 6 repeats" in by_modality
     by_task = breakdown(sparse, "task")
-    assert "- code energylens: Top-1, pairwise, regret over 1 of 6 repeats; MAPE over 5 of 6 repeats" in by_task
-    assert "- image-chat llmcarbon: MAPE over 2 of 6 repeats" in by_task
+    assert ("- code energylens, code llmcarbon: Top-1, pairwise, regret over 1 of 6 repeats; MAPE over 5 of 6 repeats"
+            in by_task)
+    assert "- image-chat energylens, image-chat llmcarbon: MAPE over 2 of 6 repeats" in by_task
     assert "chat energylens:" not in by_task.replace("image-chat", "")  # MAPE in all 6, Top-1 in none (n/a)
 
 
 def test_the_report_carries_the_notes_under_each_breakdown_and_the_paper_table(sparse, tmp_path):
     text = write_report(sparse, tmp_path / "r").read_text()
     modality = text.split("## By modality")[1].split("## By task")[0]
-    assert "Averaged over fewer repeats:" in modality and "- image energylens: MAPE over 2 of 6 repeats" in modality
+    assert "Averaged over fewer repeats:" in modality and "- image energylens, image llmcarbon: MAPE over 2 of 6 repeats" in modality
     task = text.split("## By task")[1].split("## ")[0]
-    assert "- image-chat energylens: MAPE over 2 of 6 repeats" in task
+    assert "- image-chat energylens, image-chat llmcarbon: MAPE over 2 of 6 repeats" in task
     paper = text.split("## The paper's claims side by side")[1].split("## ")[0]
     assert "- Pairwise, text: over 1 of 6 repeats" in paper
     assert "image+text: over" not in paper  # no image pairwise in any repeat: n/a, no note

@@ -59,6 +59,9 @@ _METRIC_NAMES = {"top1": "Top-1", "top1_tpot": "Top-1 @TPOT", "parallelism": "pa
                  "slo_violation": "SLO violations"}
 
 
+#: How :func:`fewer_repeats` names the rows of a table by its key columns ("every method and training size").
+_KEY_NAMES = {"train_size": "training size"}
+
 #: Why a summary row's metric is over fewer of its repeats (:func:`fewer_repeats`' default).
 WHY_FEWER = ("the others had nothing to score for it: no held-out group with two candidates, no measured TPOT or no "
              "parallelism choice")
@@ -75,7 +78,7 @@ def fewer_repeats(s: pd.DataFrame, keys: Sequence[str], prefix: str = "", of: st
     ``Top-1, regret over 1 of 6 repeats``; a metric with none reads n/a and needs no note. ``metrics``: those
     the table shows (default: every one); ``why`` ends each note in parentheses ("": said once by the caller)."""
     names = {m: n for m, n in _METRIC_NAMES.items() if metrics is None or m in metrics}
-    notes = []
+    same: dict[str, list[str]] = {}  # a note's text -> the rows it is said of, in order
     for _, r in s.iterrows():
         n = int(r.get(of, 0) or 0)
         by_count: dict[int, list[str]] = {}
@@ -85,9 +88,10 @@ def fewer_repeats(s: pd.DataFrame, keys: Sequence[str], prefix: str = "", of: st
                 by_count.setdefault(int(k), []).append(name)
         if by_count:
             parts = "; ".join(f"{', '.join(names)} over {k} of {plural(n, 'repeat')}" for k, names in by_count.items())
-            label = " ".join(str(r[c]) for c in keys if not pd.isna(r[c]) and str(r[c]))
-            notes.append(f"{prefix}{label}: {parts}" + (f" ({why})" if why else ""))
-    return notes
+            same.setdefault(parts, []).append(" ".join(str(r[c]) for c in keys if not pd.isna(r[c]) and str(r[c])))
+    every = "every " + " and ".join(", ".join(_KEY_NAMES.get(c, c) for c in keys).rsplit(", ", 1))
+    return [f"{prefix}{every if len(labels) == len(s) > 1 else ', '.join(labels)}: {parts}" + (f" ({why})" if why else "")
+            for parts, labels in same.items()]  # (rows saying the same share one line: it was 42 in a report)
 
 
 def with_run_repeats(s: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
