@@ -102,7 +102,7 @@ def _reserve(s: dict[str, Any]) -> str:
     if not on:  # (L40S, A100: "on NVSwitch GPUs" read as charged there)
         return f"runtime reserve {base:g} GiB per GPU"
     tp = max([int(v) for v in s.get("tp") or []] or [1])
-    example = f": {base + nvls * tp:.4g} GiB at TP {tp}" if tp > 2 else ""
+    example = f": {nvls * tp:.4g} GiB at TP {tp}, {base + nvls * tp:.4g} GiB of reserve in all" if tp > 2 else ""
     return (f"runtime reserve {base:g} GiB per GPU, plus {nvls:.4g} GiB x the GPUs of a TP / MoE group of more than 2 "
             f"on {', '.join(on)} (NCCL's NVLS buffers{example})")
 
