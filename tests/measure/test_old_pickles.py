@@ -3,15 +3,20 @@ gained their unit (2026-12-06) loaded, then failed on first use ('no attribute c
 attribute_phases too); it now reads them under the new names. A pickle lacking a field the class has now is an
 EnergyLensError at load naming the field and how to remake the object, not an AttributeError later."""
 
+import io
 import pickle
+import sys
 
 import numpy as np
 import pytest
 
+import energylens.measure.monitor as monitor_module
+import energylens.measure.trace as trace_module
 from energylens.errors import EnergyLensError
 from energylens.measure import attribute, attribute_phases
 from energylens.measure.monitor import Measurement
-from energylens.measure.trace import synthetic_trace
+from energylens.measure.pickled import load_pickle
+from energylens.measure.trace import Trace, synthetic_trace
 
 
 @pytest.fixture(scope="module")
@@ -69,3 +74,27 @@ def test_a_pickle_of_today_round_trips(made):
     np.testing.assert_array_equal(back.power_w, a.power_w)
     np.testing.assert_array_equal(back.covariance_w2, a.covariance_w2)
     assert back.classes == a.classes
+
+
+def test_pickles_of_the_flat_layout_load_with_load_pickle(made, tmp_path, monkeypatch):
+    """A Trace and a Measurement pickled when they lived in energylens.trace / energylens.monitor (before
+    2026-12-01): pickle.load says 'No module named energylens.trace'; load_pickle reads them."""
+    trace, _ = made
+    m = Measurement(key="w", start_ns=0, end_ns=10, duration_s=1e-8, energy_j=1.0, energy_j_per_gpu=(1.0,),
+                    avg_power_w=1e8, counter_energy_j=1.0, counter_energy_j_per_gpu=(1.0,), source="nvml_samples",
+                    sample_count=1, update_period_s=0.02, short_window=True)
+    with monkeypatch.context() as mp:  # pickled as the flat layout named them
+        mp.setitem(sys.modules, "energylens.trace", trace_module)
+        mp.setitem(sys.modules, "energylens.monitor", monitor_module)
+        mp.setattr(Trace, "__module__", "energylens.trace")
+        mp.setattr(Measurement, "__module__", "energylens.monitor")
+        old = pickle.dumps((trace, m))
+    assert b"energylens.trace" in old and b"energylens.measure.trace" not in old
+    with pytest.raises(ModuleNotFoundError, match="energylens.trace"):
+        pickle.loads(old)
+    path = tmp_path / "old.pkl"
+    path.write_bytes(old)
+    for source in (path, str(path), io.BytesIO(old)):
+        back, mb = load_pickle(source)
+        assert isinstance(back, Trace) and back.samples.equals(trace.samples) and back.meta == trace.meta
+        assert mb == m

@@ -1,5 +1,8 @@
 """Result types read back from pickles made by an earlier energylens: a field renamed since (``covariance`` ->
-``covariance_w2``) is read under its new name, and a field the pickle lacks is an error naming it at load time.
+``covariance_w2``) is read under its new name, and a field the pickle lacks is an error naming it at load time;
+:func:`load_pickle` reads pickles of the flat layout before 2026-12-01 (``energylens.trace``, ``energylens.monitor``,
+``energylens.attribution``, ``energylens.kernels``: now under ``energylens.measure``), which ``pickle.load`` refuses
+with ``ModuleNotFoundError: No module named 'energylens.trace'``.
 
 A frozen dataclass unpickles by updating its ``__dict__`` from the pickled state, without ``__init__``: an
 :class:`~energylens.measure.attribution.Attribution` pickled before 2026-12-06 loaded, then failed on first use
@@ -9,12 +12,31 @@ A frozen dataclass unpickles by updating its ``__dict__`` from the pickled state
 from __future__ import annotations
 
 import dataclasses
+import os
+import pickle
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import IO, Any
 
 from energylens.errors import EnergyLensError
 
-__all__ = ["setstate_renaming"]
+__all__ = ["setstate_renaming", "load_pickle", "MOVED_MODULES"]
+
+#: Modules of the flat layout (before 2026-12-01) and where their classes are now.
+MOVED_MODULES = {f"energylens.{m}": f"energylens.measure.{m}" for m in ("trace", "monitor", "attribution", "kernels")}
+
+
+class _Unpickler(pickle.Unpickler):
+    def find_class(self, module: str, name: str) -> Any:
+        return super().find_class(MOVED_MODULES.get(module, module), name)
+
+
+def load_pickle(file: str | os.PathLike[str] | IO[bytes]) -> Any:
+    """``pickle.load`` of ``file`` (a path or a binary file) that also reads energylens objects pickled before the
+    measure subpackage existed (2026-12-01; :data:`MOVED_MODULES`). Only for pickles you trust, as ``pickle.load``."""
+    if isinstance(file, (str, os.PathLike)):
+        with open(file, "rb") as f:
+            return _Unpickler(f).load()
+    return _Unpickler(file).load()
 
 
 def setstate_renaming(renamed: Mapping[str, str], remake: str) -> Callable[[Any, dict], None]:
