@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 import warnings
 
 import pytest
@@ -46,3 +47,25 @@ def test_times_in_microseconds_are_named_by_the_counter_warning(trace):
     s["t_ns"] //= 1000
     with pytest.warns(UnitsWarning, match=r"nvml_energy.*or t_ns in us"):
         Trace(samples=s, meta={})
+
+
+def test_watts_divided_once_too_often_warn(trace):
+    """W divided by 1000 again (nvidia-smi's power.draw is W already): the H200 polls read idle 0.1 W and the
+    matmul +0.6 W, attributed without a word."""
+    s = trace.samples.copy()
+    s["power_w"] /= 1000.0
+    s["energy_j"] /= 1000.0
+    with pytest.warns(UnitsWarning) as got:
+        Trace(samples=s, kernels=trace.kernels, meta=trace.meta)
+    text = [str(w.message) for w in got]
+    assert any(re.search(r"power_w of 'nvml_instant' on GPU 0: median 0\.\d+ W, less than any powered GPU draws "
+                         r"\(< 1 W\): were W or J divided by 1000 once too often", t) for t in text), text
+    assert any(re.search(r"energy_j of 'nvml_energy' on GPU 0: the counter rises 0\.\d+ W", t) for t in text), text
+
+
+def test_a_gpu_reading_zero_gives_no_units_warning(trace):
+    s = trace.samples.copy()
+    s["power_w"] = s["power_w"] * 0.0  # NVML may report 0 W (not supported): no unit error
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UnitsWarning)
+        Trace(samples=s, kernels=trace.kernels, meta=trace.meta)

@@ -14,11 +14,15 @@ from energylens.errors import user_stacklevel
 if TYPE_CHECKING:  # pandas only for the hint: energylens monitor samples before it loads pandas (test_cli_startup)
     import pandas as pd
 
-__all__ = ["UnitsWarning", "MAX_PLAUSIBLE_W", "MIN_NVML_UPDATE_NS", "warn_units", "span_ns", "times_ns", "warn_rate"]
+__all__ = ["UnitsWarning", "MAX_PLAUSIBLE_W", "MIN_PLAUSIBLE_W", "MIN_NVML_UPDATE_NS", "warn_units", "span_ns", "times_ns", "warn_rate"]
 
 #: The most a single GPU plausibly draws on average (W): an H200 is rated 700 W, a B200 1000-1200 W; a reading's
 #: median (or a counter's mean rate) above it is NVML's mW / mJ left undivided, not a GPU.
 MAX_PLAUSIBLE_W = 3000.0
+
+#: The least a powered GPU plausibly draws on average (W): data-centre GPUs idle at 30-150 W; a median reading (or a
+#: counter's mean rate) above 0 and below it is W or J divided by 1000 once too often (kW, kJ).
+MIN_PLAUSIBLE_W = 1.0
 
 #: Faster than NVML publishes power (a new instant / average value every ~100 ms, a driver-buffer sample every
 #: ~20 ms; shared/docs/NVML-FACTS.md): an NVML source whose readings change more often than this, in the median,
@@ -42,6 +46,8 @@ def warn_units(samples: pd.DataFrame, where: str) -> None:
         p = p[np.isfinite(p)]
         if p.size and np.median(p) > MAX_PLAUSIBLE_W:
             _warn(where, f"samples.power_w of {source!r} on GPU {gpu}: median {np.median(p):.0f} W", "mW")
+        elif p.size and 0 < np.median(p) < MIN_PLAUSIBLE_W:  # (an H200 read as idle 0.1 W, +0.6 W under load)
+            _warn_small(where, f"samples.power_w of {source!r} on GPU {gpu}: median {np.median(p):.4g} W")
         if source in _NVML_POWER:
             _warn_times(rows, where, source, gpu)
         e = rows[np.isfinite(rows["energy_j"].to_numpy())]
@@ -51,6 +57,9 @@ def warn_units(samples: pd.DataFrame, where: str) -> None:
             if rate > MAX_PLAUSIBLE_W:
                 _warn(where, f"samples.energy_j of {source!r} on GPU {gpu}: the counter rises {rate:.0f} W on "
                              "average", "mJ", " (or t_ns in us, not ns: NVML's sample buffer stamps us)")
+            elif 0 < rate < MIN_PLAUSIBLE_W:
+                _warn_small(where, f"samples.energy_j of {source!r} on GPU {gpu}: the counter rises {rate:.4g} W on "
+                                   "average")
 
 
 def _warn_times(rows: pd.DataFrame, where: str, source: str, gpu: int) -> None:
@@ -71,6 +80,12 @@ def _warn_times(rows: pd.DataFrame, where: str, source: str, gpu: int) -> None:
                       "(median), while NVML publishes a new one every ~20-100 ms: were the times left in ms or us "
                       "(NVML's sample buffer stamps us)? samples hold int64 ns: multiply ms by 1e6, us by 1e3",
                       UnitsWarning, stacklevel=user_stacklevel())
+
+
+def _warn_small(where: str, what: str) -> None:
+    warnings.warn(f"{where}: {what}, less than any powered GPU draws (< {MIN_PLAUSIBLE_W:.0f} W): were W or J divided "
+                  "by 1000 once too often (NVML's mW / mJ divide by 1000 once; nvidia-smi's power.draw is already W)? "
+                  "samples hold W and J", UnitsWarning, stacklevel=user_stacklevel())
 
 
 def _warn(where: str, what: str, raw: str, other: str = "") -> None:
