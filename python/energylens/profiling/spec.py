@@ -23,7 +23,13 @@ from typing import Any
 
 from energylens.profiles import limits
 from energylens.profiling.model_paths import is_local_path, load_path
-from energylens.profiling.spec_values import MAX_UNITS, VLLM_SEED_MAX, SweepSpecError, check_unit_count
+from energylens.profiling.spec_values import (
+    MAX_PAUSE_S,
+    MAX_UNITS,
+    VLLM_SEED_MAX,
+    SweepSpecError,
+    check_unit_count,
+)
 from energylens.profiling.spec_values import choice as _choice
 from energylens.profiling.spec_values import fail as _fail
 from energylens.profiling.spec_values import integer as _int
@@ -332,8 +338,8 @@ def _parse_sweep(src: str, s: Mapping[str, Any]) -> dict[str, Any]:
     defaults = {"warmup": 1, "repetitions": 1, "seed": 0, "server_requests": 0, "num_frames": 8, "server_port": 0}
     for k, lo in _NON_NEG.items():
         out[k] = _int(src, f"sweep.{k}", s.get(k, defaults[k]), lo) if k in s else defaults[k]
-    out["cooldown_s"] = _number(src, "sweep.cooldown_s", s.get("cooldown_s", 0.0), 0.0)
-    out["min_window_s"] = _number(src, "sweep.min_window_s", s.get("min_window_s", 0.0), 0.0)
+    for k in ("cooldown_s", "min_window_s"):
+        out[k] = _number(src, f"sweep.{k}", s.get(k, 0.0), 0.0, MAX_PAUSE_S, " (a day)")
     out["timeout_s"] = _number(src, "sweep.timeout_s", s.get("timeout_s", 1800.0), 1e-3)
     out["gpu_memory_utilization"] = _number(src, "sweep.gpu_memory_utilization",
                                             s.get("gpu_memory_utilization", 0.9), 0.01)

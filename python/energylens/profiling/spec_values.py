@@ -10,7 +10,7 @@ from typing import Any
 
 from energylens.errors import EnergyLensError
 
-__all__ = ["INT64_MAX", "MAX_UNITS", "VLLM_SEED_MAX", "SweepSpecError", "check_unit_count", "choice", "fail", "integer", "number"]
+__all__ = ["INT64_MAX", "MAX_PAUSE_S", "MAX_UNITS", "VLLM_SEED_MAX", "SweepSpecError", "check_unit_count", "choice", "fail", "integer", "number"]
 
 #: The largest integer a spec may write: TOML's integers are 64-bit (Python's reader takes larger ones), and so are a
 #: row's integer columns (a larger seed ran its unit, then the row's write raised OverflowError and the row was lost).
@@ -19,6 +19,10 @@ INT64_MAX = 2**63 - 1
 #: The largest seed vLLM takes: its workers seed numpy's global generator with it (vllm/utils/torch_utils.py
 #: set_random_seed, vLLM 0.32), and ``np.random.seed`` takes 0 .. 2**32 - 1; a larger one failed each engine start.
 VLLM_SEED_MAX = 2**32 - 1
+
+#: The longest ``sweep.cooldown_s`` pause and ``sweep.min_window_s`` window, in seconds (a day): more is a typo
+#: (``cooldown_s = 1e300`` crashed the sweep after its first unit with time.sleep's OverflowError, its row lost).
+MAX_PAUSE_S = 86_400
 
 #: The most units (configurations x repetitions) one spec may make: each is planned, listed and named in the store's
 #: manifest before the first runs (``repetitions = 100000000``, a typo, hung a --dry-run until the memory ran out).
@@ -59,12 +63,14 @@ def integer(src: str, key: str, v: Any, lo: int, hi: int | None = None) -> int:
     return v
 
 
-def number(src: str, key: str, v: Any, lo: float) -> float:
-    """``v`` as a finite float >= ``lo``, else the error naming ``key``."""
+def number(src: str, key: str, v: Any, lo: float, hi: float | None = None, why: str = "") -> float:
+    """``v`` as a finite float in ``[lo, hi]``, else the error naming ``key`` (``why``: the bound's reason)."""
     if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
         raise fail(src, key, f"must be a finite number, got {v!r}")
     if v < lo:
         raise fail(src, key, f"must be >= {lo}, got {v}")
+    if hi is not None and v > hi:
+        raise fail(src, key, f"must be <= {hi:,g}{why}, got {v:,g}")
     return float(v)
 
 

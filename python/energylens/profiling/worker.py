@@ -32,8 +32,8 @@ from energylens.profiling.loadgen import run_server
 from energylens.profiling.meter import Meter, make_sampler
 from energylens.profiling.spec import RunConfig, is_local_path
 
-__all__ = ["execute", "run_in_process", "run_in_subprocess", "base_row", "run_layout", "watch_parent", "cooldown", "package_versions",
-           "unit_visible_devices", "error_text", "STOP_GRACE_S", "WAIT_SLICE_S", "ERROR_CHARS", "WORKER_TAIL"]
+__all__ = ["execute", "measure", "run_in_process", "run_in_subprocess", "base_row", "run_layout", "watch_parent",
+           "cooldown", "package_versions", "unit_visible_devices", "error_text", "STOP_GRACE_S", "WAIT_SLICE_S", "ERROR_CHARS", "WORKER_TAIL"]
 
 #: On Ctrl-C or SIGTERM of the sweep, how long the worker's process group gets to exit after SIGTERM
 #: (vLLM shuts its engine down) before SIGKILL.
@@ -340,14 +340,19 @@ def run_in_subprocess(cfg: RunConfig, power_source: str) -> dict[str, Any]:
 
 
 def execute(cfg: RunConfig, power_source: str) -> dict[str, Any]:
-    """One row for ``cfg``, isolated as ``cfg.options['isolation']`` says, then the spec's ``cooldown_s`` pause
-    (every backend, ok or failed; under Ray inside the task, so its GPUs stay reserved while they cool)."""
-    if cfg.options.get("isolation", "none") == "process":
-        row = run_in_subprocess(cfg, power_source)
-    else:
-        row = run_in_process(cfg, power_source)
+    """One row for ``cfg`` (:func:`measure`), then the spec's ``cooldown_s`` pause (every backend, ok or failed;
+    under Ray inside the task, so its GPUs stay reserved while they cool). A local sweep calls the two apart and
+    writes the row between them, so a sweep stopped in the pause keeps it."""
+    row = measure(cfg, power_source)
     cooldown(cfg)
     return row
+
+
+def measure(cfg: RunConfig, power_source: str) -> dict[str, Any]:
+    """One row for ``cfg``, isolated as ``cfg.options['isolation']`` says, without the cooldown."""
+    if cfg.options.get("isolation", "none") == "process":
+        return run_in_subprocess(cfg, power_source)
+    return run_in_process(cfg, power_source)
 
 
 def cooldown(cfg: RunConfig) -> None:
