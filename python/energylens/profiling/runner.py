@@ -245,6 +245,7 @@ def plan_sweep(spec: SweepSpec, out_dir: str, *, resume: bool = False, retry_fai
         check_local_models(spec, present_only=True)
         check_media_models(spec)
     store = Store(out_dir)
+    store.check_writable()
     store.check(_manifest(spec, configs, power_source), resume=resume)
     statuses = store.statuses() if store.exists() else {}
     if resume and store.exists():  # the rows a run would take in from the rescue folders first
@@ -304,6 +305,7 @@ def run_sweep(spec: SweepSpec, out_dir: str, *, resume: bool = False, retry_fail
     _check_arguments(power_source, strategy, budget, ray_address, changed_engine_args, stop, known_width)
     configs = spec.configs()
     store = Store(out_dir)  # (a path that is a file is refused here, before anything is checked or started)
+    store.check_writable()
     _check_where_it_runs(spec, configs, power_source, strategy, ray_address, real=run_one is execute)
     with store.lock():  # one sweep writes a store at a time
         fresh = resume and not store.exists()

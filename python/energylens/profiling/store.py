@@ -43,7 +43,7 @@ import pandas as pd
 
 from energylens.outputs import current_umask
 from energylens.profiles.store_dir import STORE_MARKER, read_part
-from energylens.profiling.spec import LengthSpec
+from energylens.profiling.store_diff import grid_of_rows, grid_value, settings_differ, units_differ
 
 try:
     import fcntl
@@ -51,7 +51,7 @@ except ImportError:  # not POSIX: no advisory locks (the store is still crash-sa
     fcntl = None  # type: ignore[assignment]
 
 __all__ = ["Store", "STORE_MARKER", "LOCK_NAME", "RESCUE_NAME", "SUPERSEDED_NAME", "PartNotWrittenError",
-           "atomic_write_bytes"]
+           "atomic_write_bytes", "grid_value"]
 
 #: The lock file a running sweep holds in its store directory.
 LOCK_NAME = ".energylens-store.lock"
@@ -116,83 +116,6 @@ def _write_replace(path: Path, data: bytes) -> None:
         raise
 
 
-def _units_differ(old: Mapping[str, Any], new: Mapping[str, Any]) -> str:
-    """``", whose units differ: ..."``: how many of the store's units this spec lacks and how many of its units
-    the store never had (an edited grid: what changed), or ``""`` where the store's manifest lists none."""
-    before, now = old.get("config_ids"), new.get("config_ids")
-    if not isinstance(before, list) or not isinstance(now, list):
-        return ""
-    gone, added = len(set(before) - set(now)), len(set(now) - set(before))
-    return (f", whose units differ: {gone} of the store's {len(set(before))} are not in it, {added} of its "
-            f"{len(set(now))} are not in the store")
-
-
-#: [sweep] settings that are not part of a unit's id (another value is the same sweep).
-_NOT_IN_UNITS = ("name", "timeout_s", "isolation")
-#: A [grid] list -> the key of a unit's configuration (``config_json``) that holds its value.
-_GRID_KEYS = {"models": "model", "tp": "tp", "pp": "pp", "dp": "dp", "ep": "ep", "precision": "precision",
-              "kv_cache_dtype": "kv_cache_dtype", "max_num_seqs": "max_num_seqs", "input_len": "input_len",
-              "output_len": "output_len", "modality": "modality"}
-
-
-def grid_value(v: Any) -> Any:
-    """A [grid] value as the manifest records it (what ``--resume`` with another spec names): a length by its
-    label, a clipped distribution with its bounds, anything else as it is."""
-    if not isinstance(v, LengthSpec):
-        return v
-    return v.label() if v.distribution in ("fixed", "uniform") else f"{v.label()} in [{v.low}, {v.high}]"
-
-
-def _settings_differ(old: Mapping[str, Any], new: Mapping[str, Any], rows_grid) -> str:
-    """``"; this spec differs from the store's in grid.tp (the store's: 1, 2; this spec's: 1, 4)"``: the [grid] lists
-    (as sets: a list in another order is the same sweep) and the [sweep] settings of a unit's id that differ. A
-    manifest without its grid (written before 2026-12-06): ``rows_grid()``, the values of the store's rows, names
-    the lists that lack a value the store measured. ``""`` where none is found."""
-    said = []
-    for table in ("grid", "sweep"):
-        before, now, whose = old.get(table), new.get(table), "the store's"
-        if table == "grid" and not isinstance(before, Mapping):
-            before, whose = rows_grid(), "the store's rows"
-        if not isinstance(before, Mapping) or not isinstance(now, Mapping):
-            continue
-        for key in sorted(set(before) | set(now)):
-            a, b = before.get(key), now.get(key)
-            if table == "sweep":
-                same = key in _NOT_IN_UNITS or a == b
-            else:
-                same = (set(_as_set(a)) <= set(_as_set(b))) if whose == "the store's rows" else _as_set(a) == _as_set(b)
-            if not same:
-                said.append(f"{table}.{key} ({whose}: {_shown(a)}; this spec's: {_shown(b)})")
-    return "; this spec differs from the store's in " + " and ".join(said) if said else ""
-
-
-def _as_set(v: Any) -> Any:
-    return sorted(json.dumps(x, sort_keys=True) for x in v) if isinstance(v, list) else [json.dumps(v)]
-
-
-def _shown(v: Any) -> str:
-    if isinstance(v, list):
-        return ", ".join(str(x) for x in v)
-    return "(not set)" if v is None else str(v)
-
-
-def _rows_grid(rows: pd.DataFrame) -> dict[str, list[Any]] | None:
-    """The [grid] values of ``rows`` (their ``config_json``), in the order first seen; None without any."""
-    out: dict[str, list[Any]] = {k: [] for k in _GRID_KEYS}
-    for text in rows["config_json"].dropna() if "config_json" in rows else ():
-        try:
-            cfg = json.loads(text)
-            values = {g: cfg[c] for g, c in _GRID_KEYS.items()}
-            values = {g: grid_value(LengthSpec(**v)) if isinstance(v, dict) else v for g, v in values.items()}
-        except (ValueError, TypeError, KeyError):  # (a row edited or of another release: not named from)
-            continue
-        for g, v in values.items():
-            if v not in out[g]:
-                out[g].append(v)
-    order = lambda x: (0, x, "") if isinstance(x, (int, float)) else (1, 0, str(x))  # noqa: E731 (numbers, then text)
-    return {g: sorted(v, key=order) for g, v in out.items()} if any(out.values()) else None
-
-
 def _statuses(parts: list[tuple[str, pd.DataFrame]]) -> dict[str, str]:
     """config_id -> status of :meth:`Store._parts`' parts."""
     return {config_id: str(frame["status"].iloc[0]) for config_id, frame in parts}
@@ -235,6 +158,23 @@ class Store:
                              "choose a new or existing directory")
         self._read: dict[str, tuple[tuple | None, pd.DataFrame]] = {}  # part name -> (its stat key, its row)
 
+    def check_writable(self) -> None:
+        """ValueError where a sweep cannot write this store: its directory (or, not made yet, the nearest folder
+        above it that exists) or its parts/ on a read-only file system or without write permission here; before,
+        the run said ``[Errno 30] Read-only file system: 'DIR/.energylens-store.lock'`` and --dry-run nothing."""
+        real = Path(os.path.realpath(self.dir))
+        where = [next((p for p in (real, *real.parents) if p.exists()), real)] + [self.parts] * self.parts.is_dir()
+        bad = next((p for p in where if not os.access(p, os.W_OK | os.X_OK)), None)
+        if bad is None:
+            return
+        try:
+            read_only = bool(os.statvfs(bad).f_flag & os.ST_RDONLY)
+        except (OSError, AttributeError):  # (no statvfs: Windows)
+            read_only = False
+        why = f"{bad} is on a read-only file system" if read_only else f"no write permission in {bad} for this user"
+        raise ValueError(f"{self.dir}: the sweep store cannot be written here ({why}); choose a directory you can "
+                         "write (-o DIR)")
+
     @property
     def manifest_path(self) -> Path:
         return self.dir / STORE_MARKER
@@ -263,7 +203,7 @@ class Store:
             os.close(fd)  # releases the lock
 
     def _rows_grid(self) -> dict[str, list[Any]] | None:
-        return _rows_grid(self.rows(include_failed=True)) if self.parts.is_dir() else None
+        return grid_of_rows(self.rows(include_failed=True)) if self.parts.is_dir() else None
 
     def writer(self) -> str:
         """``"pid N on HOST"`` of the sweep holding :meth:`lock` now (another process), else ``""``; takes nothing
@@ -324,8 +264,8 @@ class Store:
             if old.get(key) != manifest.get(key):
                 raise ValueError(f"{self.dir}: the store was made by another spec ({old.get('source')}, "
                                  f"hash {old.get('spec_hash')}); --resume needs the same spec "
-                                 f"(this one: hash {manifest.get('spec_hash')}{_units_differ(old, manifest)})"
-                                 f"{_settings_differ(old, manifest, self._rows_grid)}; write the changed grid as another spec with its "
+                                 f"(this one: hash {manifest.get('spec_hash')}{units_differ(old, manifest)})"
+                                 f"{settings_differ(old, manifest, self._rows_grid)}; write the changed grid as another spec with its "
                                  "own -o DIR")
             before, now = old.get("power_source"), manifest.get("power_source")
             if before is not None and now is not None and before != now:
