@@ -185,7 +185,10 @@ def test_toml_file_and_cli(tmp_path, capsys):
 @pytest.mark.parametrize(("text", "problem"), [
     ("wattmeter", "must be nvml, none, synthetic[:WATTS] or replay:FILE"),
     ("replay", "needs a file"), ("synthetic:-3", "watts must be > 0"), ("synthetic:lots", "needs a number"),
-    ("nvml:0", "takes no argument")])
+    ("nvml:0", "takes no argument"),
+    # an infinite power passed, and every unit failed ("power timeline: GPU 0: power must be finite and >= 0")
+    ("synthetic:inf", "watts must be > 0 and finite, got inf"), ("synthetic:1e400", "finite, got inf"),
+    ("synthetic:nan", "finite, got nan")])
 def test_bad_power_source(text, problem, tmp_path, capsys):
     from energylens.profiling import parse_power_source
 

@@ -38,8 +38,8 @@ def parse_power_source(text: str) -> tuple[str, str]:
             watts = float(arg)
         except ValueError:
             raise ValueError(f"--power-source {text!r}: synthetic:WATTS needs a number") from None
-        if not watts > 0:
-            raise ValueError(f"--power-source {text!r}: watts must be > 0")
+        if not (watts > 0 and math.isfinite(watts)):  # (inf passed, and every unit failed on its timeline)
+            raise ValueError(f"--power-source {text!r}: watts must be > 0 and finite, got {watts:g}")
     if kind in ("nvml", "none") and arg:
         raise ValueError(f"--power-source {text!r}: {kind} takes no argument")
     return kind, arg
