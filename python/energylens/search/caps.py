@@ -73,6 +73,10 @@ def collapse_caps(df: pd.DataFrame, top: int | None = None) -> pd.DataFrame:
 
 #: Columns that identify a fleet apart from how its ranks are grouped (dp x replicas of them on ``gpus`` GPUs).
 _FLEET = ("model", "gpu", "precision", "kv_cache_dtype", "tp", "pp", "ep", "input_tokens", "output_tokens", "gpus")
+#: What one fleet's dp values price alike: the objective, and energy, latency and memory, as a cost objective ties
+#: wherever the GPU count does (a MoE's TP2 DP1 x 4 and DP2 x 2 on 8 GPUs, whose energy differs, were one row until
+#: 2026-12-07).
+_PRICED = ("energy_j", "ttft_s", "tpot_s", "memory_gib_per_gpu")
 
 
 def collapse_dp(df: pd.DataFrame, top: int | None = None) -> pd.DataFrame:
@@ -80,15 +84,22 @@ def collapse_dp(df: pd.DataFrame, top: int | None = None) -> pd.DataFrame:
     replicas" and "DP2 x 2 replicas" are the same GPUs running the same ranks at the same batch (the same
     objective, within :data:`TIE_RTOL`), and were two rows splitting P(best) by rounding. :data:`_FLEET` equal
     (``gpus`` included: a dp that rounds the replicas up to more ranks is another fleet) and the objective tied
-    with the group's first row: the group's row of the smallest dp (no --data-parallel-size: fewest settings)
+    with the group's first row, and energy, latency and memory too (:data:`_PRICED`: a cost ties wherever the GPU
+    count does): the group's row of the smallest dp (no --data-parallel-size: fewest settings)
     takes the group's first place; ``dp_equivalent`` lists the group's dp values, ascending. A MoE's dp ranks share
     one expert copy and price apart, so they do not tie and stay apart. Keeps the first ``top`` rows."""
     dp = df["dp"].to_numpy()
     if len(df) < 2 or (dp == dp[0]).all():  # one dp value (the default axis): nothing to merge
         return _with_dp(df.iloc[:len(df) if top is None else top], [[int(d)] for d in dp[:top]])
     key = list(zip(*(df[c].tolist() for c in _FLEET), strict=True))  # not itertuples: ~10x the time
-    obj = df["objective"].to_numpy(dtype=float)
-    order = _tied_groups(key, lambda p, q: abs(obj[p] - obj[q]) <= TIE_RTOL * abs(obj[q]), top)
+    obj = df["objective"].to_numpy(dtype=float).tolist()  # lists: a NumPy scalar per comparison took ~3x the time
+    rest = list(zip(*(df[c].to_numpy(dtype=float).tolist() for c in _PRICED if c in df.columns), strict=True)) \
+        or [()] * len(df)  # a table without them (written by hand): the objective alone
+
+    def ties(p: int, q: int) -> bool:  # the objective first; then the rest, as a cost ties wherever the GPU count does
+        return abs(obj[p] - obj[q]) <= TIE_RTOL * abs(obj[q]) and \
+            all(abs(x - y) <= TIE_RTOL * abs(y) for x, y in zip(rest[p], rest[q], strict=True))
+    order = _tied_groups(key, ties, top)
     keep = [min(g, key=lambda p: (dp[p], p)) for g in order]
     return _with_dp(df.iloc[keep], [sorted({int(dp[p]) for p in g}) for g in order])
 
