@@ -127,22 +127,25 @@ bool cholesky_solve(std::vector<double>& a, std::vector<double>& b, std::size_t 
 
 struct Workspace {
   std::vector<double> r, jac, weight;
+  double weighted_r2 = 0.0;  // sum of rho'_i r_i^2 (the IRLS-weighted squared residual norm; 2 cost when Linear)
 };
 
-// Residuals (and Jacobian) at theta; returns the robust cost, fills IRLS weights sqrt(rho').
+// Residuals (and Jacobian) at theta; returns the robust cost, fills IRLS weights rho' and weighted_r2.
 double evaluate(const ResidualFunction& residual, const double* theta, std::size_t m, Workspace& w,
                 bool with_jacobian, const LeastSquaresOptions& o) {
   residual(theta, w.r.data(), with_jacobian ? w.jac.data() : nullptr);
   const double c2 = o.loss_scale * o.loss_scale;
-  double cost = 0.0;
+  double cost = 0.0, r2 = 0.0;
   for (std::size_t i = 0; i < m; ++i) {
     const double ri = w.r[i];
     if (!std::isfinite(ri)) return std::numeric_limits<double>::infinity();
     double rho = 0.0, drho = 0.0;
     loss_terms(o.loss, ri * ri / c2, rho, drho);
     cost += rho;
+    r2 += drho * ri * ri;
     w.weight[i] = drho;
   }
+  w.weighted_r2 = r2;
   return 0.5 * c2 * cost;
 }
 
@@ -171,7 +174,13 @@ FitResult levenberg_marquardt(std::size_t m, std::size_t n, const ResidualFuncti
   validate(o);
 
   FitResult result;
-  std::vector<double> x(n), x_new(n), g(n), h(n * n), a, b, weighted(n * m);
+  // scale[j]: the largest norm of parameter j's (IRLS-weighted) Jacobian column seen so far (MINPACK's `diag`),
+  // the reference of the damping floor. The step and gradient tests take the columns' norms at the current
+  // point (the running largest can be that of a point where the prediction nearly vanished, which made every
+  // later step "small"). Each test is a ratio of like units, so a change of a parameter's unit, of the
+  // residuals' unit (energies in J or kJ) or a uniform row weight leaves the iterates and the stopping point
+  // as they are (up to rounding).
+  std::vector<double> x(n), x_new(n), g(n), h(n * n), a, b, weighted(n * m), scale(n, 0.0);
   std::vector<std::size_t> free_idx;
   free_idx.reserve(n);
   for (std::size_t j = 0; j < n; ++j) x[j] = std::clamp(start[j], lower[j], upper[j]);
@@ -205,19 +214,22 @@ FitResult levenberg_marquardt(std::size_t m, std::size_t n, const ResidualFuncti
       normal_equations(m, n, w.jac.data(), w.r.data(), o.loss == Loss::Linear ? nullptr : w.weight.data(),
                        weighted.data(), g.data(), h.data());
       need_normal_equations = false;
+      for (std::size_t j = 0; j < n; ++j) scale[j] = std::max(scale[j], std::sqrt(h[j * n + j]));
     }
-    // Active set: a parameter at a bound whose gradient pushes outward stays fixed.
+    // Active set: a parameter at a bound whose gradient pushes outward stays fixed. Gradient test (MINPACK's
+    // gtol): the cosine of the angle between the residual vector and each free column, |g_j| / (|J_j| |r|),
+    // free of the units of the parameters and of the residuals (the raw |g_j| is not: it scales with both).
     free_idx.clear();
-    double gmax = 0.0;
+    bool gradient_small = true;
     for (std::size_t j = 0; j < n; ++j) {
       const bool stuck_low = x[j] <= lower[j] && g[j] > 0.0;
       const bool stuck_high = x[j] >= upper[j] && g[j] < 0.0;
       if (!stuck_low && !stuck_high && lower[j] < upper[j]) {
         free_idx.push_back(j);
-        gmax = std::max(gmax, std::abs(g[j]));
+        if (!(std::abs(g[j]) <= o.gtol * std::sqrt(h[j * n + j] * w.weighted_r2))) gradient_small = false;
       }
     }
-    if (free_idx.empty() || gmax <= o.gtol) {
+    if (free_idx.empty() || gradient_small) {
       result.converged = true;
       result.status = FitStatus::ConvergedGradient;
       break;
@@ -231,7 +243,10 @@ FitResult levenberg_marquardt(std::size_t m, std::size_t n, const ResidualFuncti
       for (std::size_t p = 0; p < k; ++p) {
         const std::size_t jp = free_idx[p];
         for (std::size_t q = 0; q <= p; ++q) a[p * k + q] = h[jp * n + free_idx[q]];
-        const double diag = std::max(h[jp * n + jp], 1e-12);
+        // Marquardt's damping of diag(J^T J), floored relative to the column's largest norm so far (a floor
+        // in absolute units would dominate the damping of a parameter in large units); 1 for a column that
+        // has always been zero (its gradient and coupling are zero: the value only keeps the system SPD).
+        const double diag = scale[jp] > 0.0 ? std::max(h[jp * n + jp], 1e-12 * scale[jp] * scale[jp]) : 1.0;
         a[p * k + p] += lambda * diag;
         b[p] = -g[jp];
       }
@@ -261,10 +276,17 @@ FitResult levenberg_marquardt(std::size_t m, std::size_t n, const ResidualFuncti
       const double new_cost = evaluate(residual, x_new.data(), m, trial, true, o);
       ++result.evaluations;
       if (std::isfinite(new_cost) && new_cost < cost) {
+        // Step test in the scaled variables (MINPACK's xtol): |D dx| <= xtol |D x|, D_j = |J_j|. Unscaled, the
+        // norm of x is that of its largest parameter in its units (a constant of 2e8 made any step of the
+        // O(1) ones "small"). Only a step damped at most as much as the Gauss-Newton part (lambda <= 1) counts:
+        // one held small by the damping (a curved valley, lambda in the hundreds, the cost still falling
+        // 1e-7 a step) says nothing of how far the minimum is.
+        const bool step_damped = lambda > 1.0;
         double step2 = 0.0, x2 = 0.0;
         for (std::size_t j = 0; j < n; ++j) {
-          step2 += (x_new[j] - x[j]) * (x_new[j] - x[j]);
-          x2 += x[j] * x[j];
+          const double dj = std::sqrt(h[j * n + j]), ds = dj * (x_new[j] - x[j]), xs = dj * x[j];
+          step2 += ds * ds;
+          x2 += xs * xs;
         }
         const double decrease = cost - new_cost;
         const double rho = predicted > 0.0 ? decrease / predicted : 1.0;
@@ -279,7 +301,7 @@ FitResult levenberg_marquardt(std::size_t m, std::size_t n, const ResidualFuncti
         if (decrease <= o.ftol * cost) {
           result.converged = true;
           result.status = FitStatus::ConvergedCost;
-        } else if (std::sqrt(step2) <= o.xtol * (o.xtol + std::sqrt(x2))) {
+        } else if (!step_damped && std::sqrt(step2) <= o.xtol * std::sqrt(x2)) {
           result.converged = true;
           result.status = FitStatus::ConvergedStep;
         }

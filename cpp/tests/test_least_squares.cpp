@@ -62,6 +62,40 @@ void test_bounds_are_honoured() {
   check(std::abs(r.params[1] - 1.0) < 1e-12, "constrained parameter sits at its bound");
 }
 
+// The same noisy exponential with x in units u times larger (b, on x, u times larger too) and y in units v
+// times larger (a and c v times larger): the fit must stop where the unit fit stops, after the same
+// iterations. The step test once compared |dx| with |x| in the parameters' own units and the gradient test
+// |J^T r| with a fixed 1e-12, so such a fit stopped elsewhere.
+void test_units_do_not_move_the_stopping_point() {
+  Exponential base = exact_exponential();
+  std::mt19937_64 rng(3);
+  std::normal_distribution<double> noise(0.0, 0.02);
+  for (double& y : base.y) y += noise(rng);
+  const double start[] = {1.0, 0.5, 0.0};
+  const double inf = std::numeric_limits<double>::infinity();
+  const double lo[] = {-inf, -inf, -inf}, hi[] = {inf, inf, inf};
+  const auto ref = energylens::levenberg_marquardt(base.x.size(), 3, base, start, lo, hi);
+  check(ref.converged, "unit fit converges");
+  const double units[][2] = {{1e-9, 1.0}, {1.0, 1e9}, {1e6, 1e-6}, {1e-3, 1e12}};
+  for (const auto& uv : units) {
+    const double u = uv[0], v = uv[1];
+    Exponential p = base;
+    for (double& x : p.x) x *= u;
+    for (double& y : p.y) y *= v;
+    const double scaled_start[] = {start[0] * v, start[1] / u, start[2] * v};
+    const auto r = energylens::levenberg_marquardt(p.x.size(), 3, p, scaled_start, lo, hi);
+    const double back[] = {r.params[0] / v, r.params[1] * u, r.params[2] / v};
+    bool same = r.converged && r.status == ref.status && r.iterations == ref.iterations &&
+                std::abs(r.cost / (v * v) - ref.cost) <= 1e-9 * ref.cost;
+    for (int j = 0; j < 3; ++j) same = same && std::abs(back[j] - ref.params[j]) <= 1e-8 * std::abs(ref.params[j]);
+    if (!same)
+      std::printf("units x %g, y %g: status %s after %d (unit fit: %s after %d), cost %.17g vs %.17g\n", u, v,
+                  energylens::to_string(r.status), r.iterations, energylens::to_string(ref.status), ref.iterations,
+                  r.cost / (v * v), ref.cost);
+    check(same, "a fit in other units stops where the unit fit stops");
+  }
+}
+
 void test_non_convergence_is_reported() {
   const Exponential p = exact_exponential();
   energylens::LeastSquaresOptions o;
@@ -152,6 +186,7 @@ int main() {
   test_fast_log_matches_std_log();
   test_recovers_exact_parameters();
   test_bounds_are_honoured();
+  test_units_do_not_move_the_stopping_point();
   test_non_convergence_is_reported();
   test_bad_arguments_throw_invalid_argument();
   test_energy_template_descriptor();

@@ -20,9 +20,9 @@ enum class Loss {
 
 /// Why the iteration stopped.
 enum class FitStatus {
-  ConvergedGradient = 0,  ///< projected gradient below gtol
+  ConvergedGradient = 0,  ///< projected gradient's cosine with every free column below gtol
   ConvergedCost = 1,      ///< relative cost decrease below ftol (at a start on the optimum: the predicted one)
-  ConvergedStep = 2,      ///< relative step below xtol
+  ConvergedStep = 2,      ///< scaled relative step below xtol (a step not held small by the damping)
   MaxIterations = 3,      ///< iteration budget spent before any criterion held
   NoProgress = 4,         ///< damping grew without a decrease, though one above ftol was predicted
   NonFinite = 5,          ///< residuals or Jacobian not finite at the start point
@@ -38,12 +38,15 @@ class FitCancelled : public std::runtime_error {
   FitCancelled() : std::runtime_error("fit cancelled") {}
 };
 
-/// Tuning of the iteration; defaults suit relative-error fits of O(1) parameters.
+/// Tuning of the iteration. Every stopping test is a ratio of like units, as in MINPACK, so the same data in
+/// other units (energies in J or kJ, a parameter in us or s, every residual weighted alike) stop at the same
+/// point: the step and gradient tests scale each parameter by D_j = |J_j|, the norm of its (IRLS-weighted)
+/// Jacobian column at the current point.
 struct LeastSquaresOptions {
   int max_iterations = 200;        ///< outer iterations (accepted or rejected steps)
   double ftol = 1e-8;              ///< stop when (cost - new_cost) <= ftol * cost (scipy's default)
-  double xtol = 1e-8;              ///< stop when |dx| <= xtol * (xtol + |x|) (scipy's default)
-  double gtol = 1e-12;             ///< stop when max |projected gradient| <= gtol
+  double xtol = 1e-8;              ///< stop when |D dx| <= xtol |D x|, the step damped at lambda <= 1 (MINPACK)
+  double gtol = 1e-12;             ///< stop when every free |g_j| <= gtol |J_j| |r| (MINPACK's cosine)
   Loss loss = Loss::Linear;        ///< robust loss
   double loss_scale = 1.0;         ///< residual scale c of the robust loss
   double initial_damping = 1e-3;   ///< lambda relative to diag(J^T J)
