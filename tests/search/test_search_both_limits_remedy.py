@@ -7,6 +7,7 @@ lowest-TTFT configuration's TPOT; following either finds a configuration."""
 import re
 import warnings
 
+import pandas as pd
 import pytest
 
 import energylens
@@ -46,3 +47,24 @@ def test_the_pairs_name_the_lowest_configurations_own_latencies(empty):
     assert c["min_tpot_ttft_s"] > c["min_ttft_s"] and c["min_ttft_tpot_s"] > c["min_tpot_s"]
     text = empty.why_empty()
     assert f"({c['min_tpot_config']})" in text.split("to find a configuration:")[1], text
+
+
+def test_measured_rows_get_one_pair_each_too():
+    """A candidate table with measured TTFT and TPOT: the lowest TPOT (row 1) and the lowest TTFT (row 2) are two
+    rows; each pair of limits is that row's own measured values, and following either finds it."""
+    df = pd.DataFrame([dict(model=L8, gpu="H100", tp=1, max_num_seqs=8, input_tokens=1000.0, output_tokens=300.0,
+                            ttft_s=0.30, tpot_s=0.010),
+                       dict(model=L8, gpu="H100", tp=2, max_num_seqs=8, input_tokens=1000.0, output_tokens=300.0,
+                            ttft_s=0.10, tpot_s=0.020)])
+
+    def measured(**kw):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return energylens.search(candidates=df, measured_latency=True, energy_model=bundled_model(),
+                                     bootstrap=False, **kw)
+    r = measured(tpot_limit_s=0.001, ttft_limit_s=0.001)
+    text = r.why_empty()
+    assert "--tpot-limit to at least 0.01 s and --ttft-limit to at least 0.3 s" in text, text
+    assert "--ttft-limit to at least 0.1 s and --tpot-limit to at least 0.02 s" in text, text
+    assert measured(tpot_limit_s=0.01, ttft_limit_s=0.3).feasible == 1
+    assert measured(tpot_limit_s=0.02, ttft_limit_s=0.1).feasible == 1

@@ -268,12 +268,17 @@ def confidence(space: SearchSpace, theta, latency_model, options: dict[str, Any]
     return out, record
 
 
+def _pick(rows: SimpleNamespace, among: np.ndarray, name: str) -> int:
+    """The row of ``among`` with the lowest ``name`` (the first of equal ones by objective and index)."""
+    pick = np.flatnonzero(among)
+    return int(pick[np.lexsort((rows.index[pick], rows.objective[pick], getattr(rows, f"{name}_s")[pick]))[0]])
+
+
 def _lowest(rows: SimpleNamespace, among: np.ndarray, name: str, key: str, label: Callable, at) -> dict[str, Any]:
     """The row of ``among`` (a mask) with the lowest TTFT / TPOT ``name`` (the first of equal ones by objective and
     index, as the engine's front orders them): ``{key}_s``, ``{key}_config`` (``label`` of the one-row candidates)
     and ``{key}_source``."""
-    pick = np.flatnonzero(among)
-    i = pick[np.lexsort((rows.index[pick], rows.objective[pick], getattr(rows, f"{name}_s")[pick]))[0]]
+    i = _pick(rows, among, name)
     return {f"{key}_s": float(getattr(rows, f"{name}_s")[i]),
             f"{key}_config": label(SimpleNamespace(**{f: getattr(rows, f)[[i]] for f in _FIELDS})),
             f"{key}_source": "measured" if np.isfinite(at[name][i]) else "predicted"}
@@ -306,6 +311,10 @@ def closest(space: SearchSpace, theta, phi, options: dict[str, Any], m: Measured
         if not passes[n].any():
             info["unmet"].append(n)
             info[f"{n}_limit_needed_s"] = float(needed[n][ok].min())
+    for n, o in (("tpot", "ttft"), ("ttft", "tpot")) if len(info["unmet"]) == 2 else ():  # each lowest's own pair
+        i = _pick(rows, ok, n)
+        info[f"min_{n}_{o}_s"], info[f"min_{n}_needed_s"] = float(getattr(rows, f"{o}_s")[i]), float(needed[n][i])
+        info[f"min_{n}_{o}_needed_s"] = float(needed[o][i])
     if not info["unmet"] and len(passes) == 2:  # each limit alone is reachable, not both together
         info.update(_lowest(rows, passes["tpot"], "ttft", "min_ttft_at_tpot_limit", label, at))
         info["ttft_limit_needed_s"] = float(needed["ttft"][passes["tpot"]].min())

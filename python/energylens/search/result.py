@@ -204,9 +204,10 @@ class SearchResult:
         head = (f"{plural(closest['feasible'], 'candidate')} {'passes' if closest['feasible'] == 1 else 'pass'} every "
                 "other check (memory, layout) but none meets the latency limits: ")
         widen = reach_sentence(s, self.model_source.startswith("fitted on the bundled"))  # this run's axes
-        def needed(name: str, value: float) -> str:  # the given limit whose applied value admits `value`
+        def needed(name: str, value: float, key: str = "") -> str:  # the given limit whose applied value admits it
             given, applied = s[f"{name}_limit_s"], s.get(f"effective_{name}_limit_s") or s[f"{name}_limit_s"]
-            at_least = closest.get(f"{name}_limit_needed_s", value * given / applied)  # measured rows: .measured.closest
+            at_least = closest.get(f"{key}_needed_s", closest.get(f"{name}_limit_needed_s", value * given / applied)) \
+                if key else closest.get(f"{name}_limit_needed_s", value * given / applied)  # measured: .measured
             return f"--{name}-limit to at least {_round_up(at_least)} s"
         if closest["unmet"]:
             parts = [f"the lowest {said} {n.upper()} is {closest[f'min_{n}_s']:.4g} s ({closest[f'min_{n}_config']}; "
@@ -214,8 +215,9 @@ class SearchResult:
             raise_ = " and ".join(needed(n, closest[f"min_{n}_s"]) for n in closest["unmet"])
             if len(closest["unmet"]) == 2 and "min_tpot_ttft_s" in closest and \
                     closest["min_tpot_config"] != closest["min_ttft_config"]:  # two configurations: a pair each
-                raise_ = " or ".join(f"{needed(n, closest[f'min_{n}_s'])} and {needed(o, closest[f'min_{n}_{o}_s'])} "
-                                     f"({closest[f'min_{n}_config']})" for n, o in (("tpot", "ttft"), ("ttft", "tpot")))
+                raise_ = " or ".join(f"{needed(n, closest[f'min_{n}_s'], f'min_{n}')} and "
+                                     f"{needed(o, closest[f'min_{n}_{o}_s'], f'min_{n}_{o}')} ({closest[f'min_{n}_config']})"
+                                     for n, o in (("tpot", "ttft"), ("ttft", "tpot")))
             return head + "; ".join(parts) + f"; to find a configuration: raise {raise_}; {widen}"
         if "min_ttft_at_tpot_limit_s" not in closest:  # not a case the search produces; say what is known
             return head + f"the lowest {said} TPOT is {closest['min_tpot_s']:.4g} s, the lowest TTFT {closest['min_ttft_s']:.4g} s"
