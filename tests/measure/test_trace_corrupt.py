@@ -138,3 +138,22 @@ def test_a_text_column_that_is_not_utf8_is_refused_naming_it(trace, tmp_path):
     with pytest.raises(EnergyLensError, match=r"text\.parquet: table 'marks' column 'label' holds bytes that are "
                                               r"not UTF-8 text"):
         Trace.load(bad)
+
+
+def test_a_csv_and_a_cut_short_file_say_what_they_are(trace, tmp_path):
+    """Trace.load of another tool's CSV of NVML polls, or of a trace cut short (a copy interrupted), said only
+    'Parquet magic bytes not found in footer'; it now says it is text and how polls become a trace, or that the
+    file's end is missing."""
+    csv = tmp_path / "polls.csv"
+    csv.write_text("t_s,power_usage_mw,energy_mj,field_instant_mw,field_average_mw\n0.000329,89583,4003033,119163,89583\n")
+    with pytest.raises(EnergyLensError, match=r"polls\.csv: not a readable Parquet trace file .*; it is text \(a "
+                                              r"CSV\?\): another tool's NVML polls become a Trace through its "
+                                              r"constructor \(docs/measuring\.md section 3"):
+        Trace.load(csv)
+    good = tmp_path / "run.parquet"
+    trace.save(good)
+    cut = tmp_path / "cut.parquet"
+    cut.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    with pytest.raises(EnergyLensError, match=r"cut\.parquet: not a readable Parquet trace file .*; it begins as "
+                                              r"Parquet but its end is missing: a write or copy cut short"):
+        Trace.load(cut)

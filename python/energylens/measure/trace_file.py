@@ -163,4 +163,26 @@ def _read_parquet(where: str) -> Any:
         if "checksum" in str(exc).lower():
             raise EnergyLensError(f"{where}: the file is corrupt: a data page does not match its checksum ({exc}); "
                                   "write it again from its source, or restore a copy") from exc
-        raise EnergyLensError(f"{where}: not a readable Parquet trace file ({exc})") from exc
+        raise EnergyLensError(f"{where}: not a readable Parquet trace file ({exc}){_what_it_is(where)}") from exc
+
+
+def _what_it_is(where: str) -> str:
+    """What a file that Parquet cannot open looks like: text (another tool's CSV of polls, which said only 'magic
+    bytes not found'), or a Parquet file cut short (its start there, its footer not)."""
+    try:
+        with open(where, "rb") as f:
+            head = f.read(512)
+            f.seek(max(0, os.path.getsize(where) - 4))
+            tail = f.read(4)
+    except OSError:
+        return ""
+    if head.startswith(b"PAR1") and tail != b"PAR1":
+        return "; it begins as Parquet but its end is missing: a write or copy cut short (write it again)"
+    try:
+        text = head.decode()
+    except UnicodeDecodeError:
+        return ""
+    if head and ("," in text or "\t" in text) and "\x00" not in text:
+        return ("; it is text (a CSV?): another tool's NVML polls become a Trace through its constructor "
+                "(docs/measuring.md section 3, 'A trace recorded by another tool'), then Trace.save")
+    return ""
