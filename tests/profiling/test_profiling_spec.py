@@ -355,6 +355,19 @@ def test_a_spec_that_is_not_utf8_names_the_file_and_the_byte(tmp_path, capsys):
     assert not (tmp_path / "o").exists()
 
 
+def test_a_spec_saved_with_a_byte_order_mark_says_so(tmp_path, capsys):
+    """A UTF-8 file that starts with a byte-order mark (Notepad's "UTF-8 with BOM") read "not valid TOML: Invalid
+    statement (at line 1, column 1)", as if the first line were wrong."""
+    p = tmp_path / "bom.toml"
+    p.write_bytes(b"\xef\xbb\xbf" + b'[sweep]\nbackend = "transformers"\n')
+    with pytest.raises(SweepSpecError) as info:
+        load_spec(p)
+    assert str(info.value) == (f"{p}: starts with a UTF-8 byte-order mark (bytes EF BB BF, which some editors write "
+                               "as 'UTF-8 with BOM'), which TOML does not allow: save the file as UTF-8 without it")
+    assert main(["profile", str(p), "-o", str(tmp_path / "o"), "--dry-run"]) == 2
+    assert "byte-order mark" in capsys.readouterr().err and not (tmp_path / "o").exists()
+
+
 @pytest.mark.parametrize("table, key, value, at, hint", [
     ("sweep", "repetitons", 2, "sweep.repetitons", "did you mean 'repetitions'? allowed: "),
     ("grid", "model", ["org/m"], "grid.model", "did you mean 'models'? allowed: "),

@@ -209,6 +209,9 @@ def load_spec(path: str | os.PathLike) -> SweepSpec:
             ("is a folder", IsADirectoryError) if p.is_dir() else ("is not a regular file", OSError))
         raise err(f"sweep spec {p} {what}; a sweep spec is a TOML file (docs/profiling.md)")
     data = p.read_bytes()
+    if data.startswith(b"\xef\xbb\xbf"):  # ("Invalid statement (at line 1, column 1)" from tomllib)
+        raise SweepSpecError("starts with a UTF-8 byte-order mark (bytes EF BB BF, which some editors write as "
+                             "'UTF-8 with BOM'), which TOML does not allow: save the file as UTF-8 without it", str(p))
     try:
         raw = tomllib.loads(data.decode("utf-8"))  # TOML is UTF-8, whatever the locale says
     except UnicodeDecodeError as exc:
