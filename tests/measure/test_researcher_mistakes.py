@@ -100,3 +100,13 @@ def test_a_class_named_as_a_string_is_one_class(phased):
     a = attribute(tr, source="nvml_energy", classes="gemm", bootstrap=0)
     assert a.classes[0] == "gemm" and a.power_of("gemm") == attribute(
         tr, source="nvml_energy", classes=["gemm"], bootstrap=0).power_of("gemm")
+
+
+def test_a_label_that_is_not_text_names_its_row(trace):
+    """Marks labelled with numbers (a step counter) or None said only 'marks.label must hold strings only'."""
+    with pytest.raises(EnergyLensError, match=r"Trace: marks\.label must hold strings only, but 1 of 3 are not, at "
+                                              r"rows \[2\] \(the first: 7\)"):
+        Trace(samples=trace.samples, marks={"t_ns": [1, 2, 3], "label": ["a", "b", 7]}, meta=trace.meta)
+    with pytest.raises(EnergyLensError, match=r"kernels\.kind must hold strings only, but \d+ of \d+ are not, at rows "
+                                              r"\[0, 1, .*\(the first: None\)"):
+        Trace(samples=trace.samples, kernels=trace.kernels.assign(kind=None), meta=trace.meta)

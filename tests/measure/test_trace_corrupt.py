@@ -157,3 +157,4 @@ def test_a_csv_and_a_cut_short_file_say_what_they_are(trace, tmp_path):
     with pytest.raises(EnergyLensError, match=r"cut\.parquet: not a readable Parquet trace file .*; it begins as "
                                               r"Parquet but its end is missing: a write or copy cut short"):
         Trace.load(cut)
+

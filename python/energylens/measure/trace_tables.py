@@ -110,8 +110,11 @@ def normalise(table: str, data: Any, where: str) -> pd.DataFrame:
             raw = np.asarray(values, dtype=object)
             if raw.ndim != 1:
                 raise EnergyLensError(f"{where}: {table}.{name} must be one-dimensional")
-            if not all(isinstance(v, str) for v in raw):
-                raise EnergyLensError(f"{where}: {table}.{name} must hold strings only")
+            if not all(isinstance(v, str) for v in raw):  # (it named neither row nor value)
+                bad = [i for i, v in enumerate(raw) if not isinstance(v, str)]
+                raise EnergyLensError(f"{where}: {table}.{name} must hold strings only, but {len(bad)} of {len(raw)} "
+                                      f"are not, at rows {bad[:10]} (the first: {raw[bad[0]]!r}); labels are text: "
+                                      f"str(value)")
             out[name] = raw
             length = len(raw)
         else:
