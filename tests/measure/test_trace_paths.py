@@ -9,6 +9,7 @@ import pytest
 
 from energylens.errors import EnergyLensError, OutputError
 from energylens.measure import Trace, synthetic_trace
+from energylens.measure.sampler import PowerSampler
 
 
 def test_an_empty_path_is_named_as_empty():
@@ -38,3 +39,15 @@ def test_a_name_of_another_format_is_refused_before_writing(tmp_path, name):
 def test_a_parquet_name_or_one_without_a_suffix_is_written(tmp_path, name):
     synthetic_trace(duration_s=0.3)[0].save(tmp_path / name)
     assert Trace.load(tmp_path / name).samples.shape[0] > 0
+
+
+def test_a_path_under_the_home_folder_is_expanded(tmp_path, monkeypatch):
+    """Trace.save('~/run.parquet') said 'cannot write here (No such file or directory)' and Trace.load('~/...') 'no
+    such trace file', where pandas (to_parquet, read_csv) reads ~ as the home folder."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+    trace = synthetic_trace(duration_s=1.0, seed=0)[0]
+    trace.save("~/run.parquet")
+    assert (tmp_path / "run.parquet").is_file()
+    assert Trace.load("~/run.parquet").samples.equals(trace.samples)
+    with PowerSampler.replay("~/run.parquet", realtime=False) as sampler:
+        assert sampler.samples()["t_ns"].size == len(trace.samples)

@@ -168,11 +168,12 @@ class Trace:
 
     # ---- file format ---------------------------------------------------------------------------
     def save(self, path: str | os.PathLike[str]) -> None:
-        """Write the trace to one Parquet file (format version :data:`FORMAT_VERSION`), atomically; OutputError
-        naming ``path`` when it cannot be written."""
+        """Write the trace to one Parquet file (format version :data:`FORMAT_VERSION`), atomically (``~`` is the home
+        folder, as in pandas); OutputError naming ``path`` when it cannot be written."""
         if not os.fspath(path):  # (it read '.: could not write (Is a directory)')
             raise OutputError("Trace.save: the path is empty; give the trace file's path")
-        name = os.path.basename(os.fspath(path))
+        path = os.path.expanduser(os.fspath(path))  # ('~/run.parquet' was 'cannot write here', as pandas expands it)
+        name = os.path.basename(path)
         if (suffix := os.path.splitext(name)[1]) and suffix.lower() not in (".parquet", ".pq"):  # (run.csv: Parquet)
             raise OutputError(f"Trace.save: {name}: this writes a Parquet trace, which a {suffix} name would hide; end "
                               "the name in .parquet or .pq")
@@ -180,8 +181,9 @@ class Trace:
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Trace:
-        """Read a trace written by :meth:`save`; EnergyLensError names the file and what is wrong."""
-        where = os.fspath(path)
+        """Read a trace written by :meth:`save` (``~`` is the home folder); EnergyLensError names the file and what
+        is wrong."""
+        where = os.path.expanduser(os.fspath(path))  # ('~/run.parquet': 'no such trace file')
         tables, meta = read_tables(where)
         made_from = _MADE_FROM.set(where)
         try:
