@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from energylens.compare.report_tables import fewer_repeats
+from energylens.compare.report_tables import fewer_repeats, format_summary
+from energylens.compare.runner import run_evaluation
+from energylens.profiles.datasets import mlenergy_v2
 
 
 def _summary(counts: dict[tuple[str, int], int]) -> pd.DataFrame:
@@ -34,3 +36,19 @@ def test_rows_sharing_a_note_are_named_together_in_order():
 def test_a_single_row_table_keeps_its_label():
     notes = fewer_repeats(_summary({("energylens", 50): 3}), ("method",), why="")
     assert notes == ["energylens: parallelism over 3 of 20 repeats"], notes
+
+
+def test_the_terminal_notes_of_other_splits_name_the_training_size():
+    """Without the random split the terminal table has a row per split, variant, size and method; its notes named
+    split and method alone ("curve llmcarbon: ..." once per size, the sizes not told apart)."""
+    res = run_evaluation(mlenergy_v2().head(20), repeats=2, splits=["curve"], method_names=["llmcarbon"],
+                         progress=False)
+    sizes = sorted({int(v) for v in res.table["train_size"]})
+    assert len(sizes) == 2  # 12 rows and the whole pool
+    notes = [line for line in format_summary(res).splitlines() if line.startswith("note: ")]
+    assert notes and notes[0].startswith("note: every split, variant, size and method: "), notes
+    one = run_evaluation(mlenergy_v2().head(20), repeats=2, splits=["curve"], method_names=["llmcarbon"],
+                         progress=False)
+    one.table = one.table[one.table["train_size"] == sizes[0]]
+    notes = [line for line in format_summary(one).splitlines() if line.startswith("note: ")]
+    assert notes and notes[0].startswith(f"note: curve {sizes[0]} rows llmcarbon: "), notes

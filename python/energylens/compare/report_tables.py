@@ -89,7 +89,7 @@ def fewer_repeats(s: pd.DataFrame, keys: Sequence[str], prefix: str = "", of: st
         if by_count:
             parts = "; ".join(f"{', '.join(names)} over {k} of {plural(n, 'repeat')}" for k, names in by_count.items())
             same.setdefault(parts, []).append(" ".join(str(r[c]) for c in keys if not pd.isna(r[c]) and str(r[c])))
-    every = "every " + " and ".join(", ".join(_KEY_NAMES.get(c, c) for c in keys).rsplit(", ", 1))
+    every = "every " + " and ".join(", ".join(_KEY_NAMES.get(c, c) for c in keys).rsplit(", ", 1))  # (a, b and c)
     return [f"{prefix}{every if len(labels) == len(s) > 1 else ', '.join(labels)}: {parts}" + (f" ({why})" if why else "")
             for parts, labels in same.items()]  # (rows saying the same share one line: it was 42 in a report)
 
@@ -324,7 +324,8 @@ def _other_splits(result: EvaluationResult, explain: bool = False) -> str:
         "(measured energy of the pick above the group's cheapest) are means; pairwise: their row pairs ordered as "
         "measured, pooled; MAPE: mean |predicted - measured| / measured energy per request over the held-out rows. "
         'Each a mean over repeats (docs/evaluation.md, "Splits", "Metrics").', 110) if explain else []
-    return "\n".join(lines + fewer_repeats(s, ("split", "variant", "method"), prefix="note: "))
+    sized = s.assign(size=[f"{int(v)} rows" if not pd.isna(v) else "" for v in s["train_size"]])  # (as the table)
+    return "\n".join(lines + fewer_repeats(sized, ("split", "variant", "size", "method"), prefix="note: "))
 
 
 def _num(row: pd.Series, key: str, fmt: str) -> str:
