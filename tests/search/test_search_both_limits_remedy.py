@@ -68,3 +68,25 @@ def test_measured_rows_get_one_pair_each_too():
     assert "--ttft-limit to at least 0.1 s and --tpot-limit to at least 0.02 s" in text, text
     assert measured(tpot_limit_s=0.01, ttft_limit_s=0.3).feasible == 1
     assert measured(tpot_limit_s=0.02, ttft_limit_s=0.1).feasible == 1
+
+
+def test_limits_met_alone_not_together_name_both_ways_out():
+    """Each limit alone is met, not both: the remedy named the TTFT limit to raise in numbers and then "or raise
+    --tpot-limit" without one; it now says how far, the lowest TPOT among the configurations within the TTFT limit,
+    and following either finds a configuration."""
+    first = _search(tpot_limit_s=1e-4, ttft_limit_s=1e-4).settings["without_latency_limits"]
+    tpot, ttft = _round_up_s(first["min_tpot_s"]), _round_up_s(first["min_ttft_s"])
+    r = _search(tpot_limit_s=tpot, ttft_limit_s=ttft)
+    c = r.settings["without_latency_limits"]
+    assert r.empty and not c["unmet"], r.why_empty()
+    text = r.why_empty()
+    m = re.search(r"raise --ttft-limit to at least ([0-9.e-]+) s, or raise --tpot-limit to at least ([0-9.e-]+) s "
+                  r"\(the lowest predicted TPOT among the candidates that meet the TTFT limit, (.+?)\)", text)
+    assert m, text
+    assert _search(tpot_limit_s=tpot, ttft_limit_s=float(m.group(1))).feasible
+    assert _search(tpot_limit_s=float(m.group(2)), ttft_limit_s=ttft).feasible
+    assert m.group(3) == c["min_tpot_at_ttft_limit_config"]
+
+
+def _round_up_s(value: float) -> float:
+    return float(f"{value * (1 + 1e-4):.4g}")

@@ -327,11 +327,9 @@ def _closest(space: SearchSpace, em: EnergyModel, options: dict[str, Any], out, 
         info[f"min_{name}_{other}_s"] = float(best[f"{other}_s"])  # that configuration's other one: what admits it
         if name in limits and info[f"min_{name}_s"] > limits[name]:
             info["unmet"].append(name)
-    if rows and not info["unmet"] and len(limits) == 2:  # each limit alone is reachable, not both together
-        _, at_limit = lowest(free | {"tpot_limit_s": limits["tpot"]}, ("ttft",))
-        for best in at_limit:
-            info["min_ttft_at_tpot_limit_s"] = float(best["ttft_s"])
-            info["min_ttft_at_tpot_limit_config"] = config_label(best)
+    for n, o in (("ttft", "tpot"), ("tpot", "ttft")) if rows and not info["unmet"] and len(limits) == 2 else ():
+        for best in lowest(free | {f"{o}_limit_s": limits[o]}, (n,))[1]:  # each limit alone is met, not both
+            info[f"min_{n}_at_{o}_limit_s"], info[f"min_{n}_at_{o}_limit_config"] = float(best[f"{n}_s"]), config_label(best)
     return info
 
 

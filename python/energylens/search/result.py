@@ -224,7 +224,9 @@ class SearchResult:
         return (head + f"each can be met alone, not both: among the candidates that meet the TPOT limit the lowest "
                 f"{said} TTFT is {closest['min_ttft_at_tpot_limit_s']:.4g} s ({closest['min_ttft_at_tpot_limit_config']}; "
                 f"{limit('ttft', closest.get('min_ttft_at_tpot_limit_source'))}); to find a configuration: raise {needed('ttft', closest['min_ttft_at_tpot_limit_s'])}, "
-                "or raise --tpot-limit")
+                "or raise " + (f"{needed('tpot', closest['min_tpot_at_ttft_limit_s'])} (the lowest {said} TPOT among "
+                               f"the candidates that meet the TTFT limit, {closest['min_tpot_at_ttft_limit_config']})"
+                               if "min_tpot_at_ttft_limit_s" in closest else "--tpot-limit"))  # measured: one way
 
     @property
     def _workload_in_label(self) -> bool:
