@@ -52,3 +52,4 @@ def test_without_limits_nothing_changes():
     r = _search(tp=[8], ep=[1, 4])
     assert not r.settings["fp8_room"]["misses_limits"] and not r.settings["ep_room"][0]["misses_limits"]
     assert "Qwen3-235B-A22B H100 fp8 TP4 PP1 DP1 EP1/4 B16 passes every check" in r.why_empty()
+    assert type(r.settings["fp8_room"]["misses_limits"]) is bool  # a plain bool in the JSON record, not NumPy's

@@ -349,7 +349,7 @@ def fp8_room(space: SearchSpace, theta, phi, options: dict[str, Any], rejected: 
     i, meets = cheapest_passing(np.asarray(ev.objective), ok, limits_met(space, theta, phi, options, tp=tp, ep=ep))
     return {"tp_without_ep": sorted({int(t) for t in tp[d[1]][blocks & ~with_ep]}),
             "tp_with_ep": sorted({int(t) for t in tp[d[1]][blocks & with_ep]}),
-            "passes": _label(sub, i, ev, space.ep) if ok.any() else None, "misses_limits": ok.any() and not meets}
+            "passes": _label(sub, i, ev, space.ep) if ok.any() else None, "misses_limits": bool(ok.any() and not meets)}
 
 
 def limits_met(space: SearchSpace, theta, phi, options: dict[str, Any], **axes) -> np.ndarray | None:
