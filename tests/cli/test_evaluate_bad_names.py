@@ -10,6 +10,7 @@
   (`--splits unseen_gpu` on one GPU's rows, which the next run refused: "nothing to evaluate"); it now names
   only splits that ran, or none; and it advised `--prior bundled` on rows of the bundled data, which the run
   refuses: there it now advises a model file.
+* A file of one row read "the profiles have 1 row: a split needs at least 2 ...", naming no file; now it names it.
 """
 
 from __future__ import annotations
@@ -77,3 +78,12 @@ def test_other_rows_are_advised_the_bundled_prior(tmp_path, monkeypatch, capsys)
     monkeypatch.chdir(tmp_path)
     assert main(["evaluate", "other.csv", "--no-progress", "--splits", "unseen_batch", "--methods", "energylens"]) == 2
     assert "add --prior bundled|MODEL.json to also score energylens+prior" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("splits", ["random", "curve", "unseen_model"])
+def test_a_one_row_file_is_named(splits, tmp_path, monkeypatch, capsys):
+    mlenergy_v2().head(1).to_csv(tmp_path / "one_row.csv", index=False)
+    monkeypatch.chdir(tmp_path)
+    assert main(["evaluate", "one_row.csv", "--no-progress", "--splits", splits, "--methods", "llmcarbon"]) == 2
+    err = capsys.readouterr().err
+    assert "error: one_row.csv has 1 row: every split needs at least 2, one to train on and one to hold out" in err, err

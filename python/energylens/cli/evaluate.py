@@ -269,8 +269,11 @@ def _check_rows_held_out(args: argparse.Namespace, n_rows: int, splits: list[str
     """A --train-size (the default 50 too) that leaves no row of the random split held out: a ValueError naming
     the option and a size that works (it said "train size 50 leaves no held-out rows ... choose a train size
     below 30", naming no option to a user who had given none)."""
-    if "random" not in splits or args.train_size < n_rows or n_rows < 2:
-        return  # (fewer than 2 rows: the runner says no split can be drawn)
+    if n_rows < 2:  # (the runner's error read "the profiles have 1 row", naming no file)
+        raise ValueError(f"{args.profiles} has {plural(n_rows, 'row')}: every split needs at least 2, one to train "
+                         "on and one to hold out")
+    if "random" not in splits or args.train_size < n_rows:
+        return
     default = " (the default)" if args.train_size == 50 else ""
     n_params = len(EnergyModel().param_names)  # not below the model's parameters where the rows allow (13 rows: 12)
     size = max((3 * n_rows) // 4, min(n_params, n_rows - 1), 1)
