@@ -373,7 +373,7 @@ def test_report_and_cli(frame, default_run, tmp_path, monkeypatch, capsys):
     assert {r["method"] for r in out["summary"]} == {"latency_proxy", "wilkins2024"}
     assert (tmp_path / "r2" / "report.md").exists()
     args = parser.parse_args(["evaluate", "x.csv", "--group-by", "task,nope", "--no-progress"])
-    with pytest.raises(ValueError, match="unknown group column"):
+    with pytest.raises(ValueError, match=r"--group-by task,nope: x.csv has no column 'nope'"):  # (option and file)
         args.func(args)
 
 
