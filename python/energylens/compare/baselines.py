@@ -71,9 +71,12 @@ class LatencyProxy(MethodBase):
         return self._tpot(df)
 
     def has_tpot(self) -> bool:
-        return True
+        """False: no latency model; the SLO filter takes the measured TPOT, which is what it ranks by (it said True,
+        handing the measured TPOT back as a "prediction", and the report called its TPOT predicted)."""
+        return False
 
     def predict_tpot(self, df: pd.DataFrame) -> np.ndarray:
+        """The measured TPOT (s per output token): what this oracle ranks by."""
         return self._tpot(df)
 
 

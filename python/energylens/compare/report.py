@@ -305,7 +305,7 @@ def _notes(result: EvaluationResult) -> list[str]:
     md += [_expression_note(e) for e in result.info.get("expressions", [])]  # energylens evaluate --expression
     if result.info.get("tpot_slo"):
         src = t.groupby("method")["tpot_source"].first()
-        md.append("- TPOT for the SLO filter: " + ", ".join(f"{m}: {s}" for m, s in src.items())
+        md.append("- TPOT for the SLO filter: " + ", ".join(f"{m}: {src[m]}" for m in method_order(src.index))
                   + " (measured = the method has no latency model).")
     errs = t[t["error"].astype(bool)]
     if not errs.empty:  # one failed fit leaves a row per group of its split: count the splits
