@@ -278,10 +278,9 @@ FitResult levenberg_marquardt(std::size_t m, std::size_t n, const ResidualFuncti
       if (std::isfinite(new_cost) && new_cost < cost) {
         // Step test in the scaled variables (MINPACK's xtol): |D dx| <= xtol |D x|, D_j = |J_j|. Unscaled, the
         // norm of x is that of its largest parameter in its units (a constant of 2e8 made any step of the
-        // O(1) ones "small"). Only a step damped at most as much as the Gauss-Newton part (lambda <= 1) counts:
-        // one held small by the damping (a curved valley, lambda in the hundreds, the cost still falling
-        // 1e-7 a step) says nothing of how far the minimum is.
-        const bool step_damped = lambda > 1.0;
+        // O(1) ones "small"). A guard counting only steps damped at lambda <= 1 was tried: fits crawling
+        // against the edge of their domain (sqrt of ~0) then ended no_progress, and their bootstraps lost
+        // every replicate.
         double step2 = 0.0, x2 = 0.0;
         for (std::size_t j = 0; j < n; ++j) {
           const double dj = std::sqrt(h[j * n + j]), ds = dj * (x_new[j] - x[j]), xs = dj * x[j];
@@ -301,7 +300,7 @@ FitResult levenberg_marquardt(std::size_t m, std::size_t n, const ResidualFuncti
         if (decrease <= o.ftol * cost) {
           result.converged = true;
           result.status = FitStatus::ConvergedCost;
-        } else if (!step_damped && std::sqrt(step2) <= o.xtol * std::sqrt(x2)) {
+        } else if (std::sqrt(step2) <= o.xtol * std::sqrt(x2)) {
           result.converged = true;
           result.status = FitStatus::ConvergedStep;
         }

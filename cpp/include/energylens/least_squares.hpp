@@ -22,7 +22,7 @@ enum class Loss {
 enum class FitStatus {
   ConvergedGradient = 0,  ///< projected gradient's cosine with every free column below gtol
   ConvergedCost = 1,      ///< relative cost decrease below ftol (at a start on the optimum: the predicted one)
-  ConvergedStep = 2,      ///< scaled relative step below xtol (a step not held small by the damping)
+  ConvergedStep = 2,      ///< scaled relative step below xtol
   MaxIterations = 3,      ///< iteration budget spent before any criterion held
   NoProgress = 4,         ///< damping grew without a decrease, though one above ftol was predicted
   NonFinite = 5,          ///< residuals or Jacobian not finite at the start point
@@ -45,7 +45,7 @@ class FitCancelled : public std::runtime_error {
 struct LeastSquaresOptions {
   int max_iterations = 200;        ///< outer iterations (accepted or rejected steps)
   double ftol = 1e-8;              ///< stop when (cost - new_cost) <= ftol * cost (scipy's default)
-  double xtol = 1e-8;              ///< stop when |D dx| <= xtol |D x|, the step damped at lambda <= 1 (MINPACK)
+  double xtol = 1e-8;              ///< stop when |D dx| <= xtol |D x| (MINPACK's scaled step test)
   double gtol = 1e-12;             ///< stop when every free |g_j| <= gtol |J_j| |r| (MINPACK's cosine)
   Loss loss = Loss::Linear;        ///< robust loss
   double loss_scale = 1.0;         ///< residual scale c of the robust loss
