@@ -219,7 +219,8 @@ def legend(result: EvaluationResult, h: pd.DataFrame) -> list[str]:
     held = plural(int(rows), "held-out row") if rows == rows and rows == int(rows) else f"{count(rows)} held-out rows"
     over = (f"among the rows meeting the {slo:g} s TPOT SLO (predicted and measured), over each method's `groups` "
             f"({gb}) per repeat" if slo
-            else f"over the {count(groups)} held-out ({gb}) groups with two or more rows per repeat")
+            else f"over the {count(groups)} held-out ({gb}) group{'' if groups == 1 else 's'} with two or more rows "
+                 "per repeat")
     text = (f"Top-1: the predicted cheapest configuration is a measured cheapest, {over}; @TPOT: the same among a "
             "group's rows at or below its median measured TPOT; parallel: the cheapest GPU count among a group's rows "
             "of one max_num_seqs, hits / choices; pairwise: a group's row pairs ordered as measured, pooled; MAPE: "
