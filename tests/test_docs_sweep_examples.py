@@ -87,13 +87,15 @@ def test_every_toml_block_is_listed():
 
 def _spec_file(block: TomlBlock, folder: Path) -> Path:
     """The block written as ``folder/sweep.toml`` (a fragment inside its ``around``), its placeholder model
-    folders replaced by folders made under ``folder`` with a ``config.json``."""
+    folders replaced by folders made under ``folder`` with a ``config.json`` and a weights file (a folder without
+    weights is refused)."""
     text = _find(block)
     for placeholder, heads in block.folders:
         assert text.count(f'"{placeholder}"') == 1, f"{block.doc}: the block no longer names {placeholder!r} once"
         given = folder / "models" / Path(placeholder).name
         given.mkdir(parents=True)
         (given / "config.json").write_text(json.dumps({"num_attention_heads": heads}))
+        (given / "model.safetensors").write_bytes(b"\0" * 2048)
         text = text.replace(f'"{placeholder}"', json.dumps(str(given)))
     if block.fragment:
         text = f"{block.around}\n{text}"

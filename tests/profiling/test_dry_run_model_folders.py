@@ -18,6 +18,7 @@ def _spec(tmp_path, tp="[1]", inputs="[8]", config=True):
     model = tmp_path / "m"
     if config:
         model.mkdir(exist_ok=True)
+        (model / "model.safetensors").write_bytes(bytes(8))  # (weights: a folder without is refused)
         (model / "config.json").write_text(json.dumps({"model_type": "llama", "num_attention_heads": 6,
                                                        "max_position_embeddings": 2048}))
     path = tmp_path / "sweep.toml"

@@ -29,6 +29,7 @@ def hf(tmp_path, monkeypatch):
 
 def _spec(tmp_path, model):
     (tmp_path / "m").mkdir(exist_ok=True)
+    (tmp_path / "m" / "model.safetensors").write_bytes(bytes(8))  # (weights: a folder without is refused)
     (tmp_path / "m" / "config.json").write_text('{"num_attention_heads": 2}')
     path = tmp_path / "sweep.toml"
     path.write_text(SPEC.format(folder=str(tmp_path / "m").lstrip("/"), model=model))
@@ -54,6 +55,7 @@ def test_a_hub_id_that_cannot_be_downloaded_is_refused_before_anything_runs(tmp_
 def test_a_cached_hub_id_a_local_folder_and_a_uri_pass(tmp_path, hf):
     snap = tmp_path / "hub" / "models--org--cached" / "snapshots" / "abc"
     snap.mkdir(parents=True)
+    (snap / "model.safetensors").write_bytes(bytes(8))  # (weights: a folder without is refused)
     (snap / "config.json").write_text("{}")
     (tmp_path / "hub" / "models--org--cached" / "refs").mkdir()
     (tmp_path / "hub" / "models--org--cached" / "refs" / "main").write_text("abc")

@@ -19,6 +19,7 @@ SPEC = ('[sweep]\nbackend = "{backend}"\n[grid]\nmodels = ["{model}"]\nmax_num_s
 def _spec(tmp_path, config, inputs, outputs, backend="vllm"):
     model = tmp_path / "m"
     model.mkdir(exist_ok=True)
+    (model / "model.safetensors").write_bytes(bytes(8))  # (weights: a folder without is refused)
     (model / "config.json").write_text(json.dumps({"model_type": "llama", "num_attention_heads": 2, **config}))
     path = tmp_path / "sweep.toml"
     path.write_text(SPEC.format(backend=backend, model=model, inputs=inputs, outputs=outputs))

@@ -37,6 +37,7 @@ def _spec_file(tmp_path, models: list[str], backend: str = "transformers"):
 
 def _model_folder(path):
     path.mkdir(parents=True)
+    (path / "model.safetensors").write_bytes(bytes(8))  # (weights: a folder without is refused)
     (path / "config.json").write_text("{}")
     return str(path)
 
@@ -70,6 +71,7 @@ def test_hub_ids_model_folders_and_vllm_gguf_files_pass_without_touching_the_net
     mistral = tmp_path / "mistral"
     mistral.mkdir()
     (mistral / "params.json").write_text("{}")
+    (mistral / "consolidated.safetensors").write_bytes(bytes(8))  # (Mistral's own format: its weights file)
     check_local_models(load_spec(_spec_file(tmp_path, [good, "org/not-cached-anywhere", "gpt2"])))
     check_local_models(load_spec(_spec_file(tmp_path, [good, str(tmp_path / "m.gguf"), str(mistral)], "vllm")))
     with pytest.raises(SweepSpecError, match=r"'.*m.gguf' is a file; .* config.json and the weights$"):
@@ -137,6 +139,7 @@ def test_a_bare_local_folder_records_its_checkpoint_format(tmp_path, monkeypatch
     """The row's precision comes from the folder's config.json, not the spec or a Hub cache of that name."""
     monkeypatch.chdir(tmp_path)
     (tmp_path / "org" / "name").mkdir(parents=True)
+    (tmp_path / "org" / "name" / "model.safetensors").write_bytes(bytes(8))  # (weights: a folder without is refused)
     (tmp_path / "org" / "name" / "config.json").write_text(json.dumps(
         {"quantization_config": {"quant_method": "awq", "bits": 4}}))
     cfg = parse_spec({"sweep": {"backend": "vllm"}, "grid": {"models": ["org/name"], "max_num_seqs": [1],

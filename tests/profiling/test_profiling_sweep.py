@@ -136,6 +136,7 @@ def test_nvml_absent_falls_back_to_time_only(tiny_model, tmp_path, capsys):
 def test_failed_configurations_are_recorded_and_the_sweep_goes_on(tiny_model, tmp_path, capsys):
     broken = tmp_path / "broken-model"  # a model folder that fails to load (a missing one stops the sweep early)
     broken.mkdir()
+    (broken / "model.safetensors").write_bytes(bytes(8))  # (weights: a folder without is refused)
     (broken / "config.json").write_text("{}")
     spec = parse_spec(_spec(tiny_model, models=[str(broken), tiny_model],
                             max_num_seqs=[1], input_len=[8], output_len=[4]))

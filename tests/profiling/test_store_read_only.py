@@ -38,6 +38,7 @@ def read_only(tmp_path):
 
 def _spec(tmp_path):
     (tmp_path / "m").mkdir()
+    (tmp_path / "m" / "model.safetensors").write_bytes(bytes(8))  # (weights: a folder without is refused)
     (tmp_path / "m" / "config.json").write_text('{"num_attention_heads": 2}')
     p = tmp_path / "sweep.toml"
     p.write_text(f'[sweep]\nbackend = "transformers"\ngpu = "H100"\n[grid]\nmodels = ["{tmp_path / "m"}"]\n'

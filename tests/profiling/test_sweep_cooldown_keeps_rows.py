@@ -15,6 +15,7 @@ from energylens.profiling import runner as runner_mod
 def _spec(tmp_path, **sweep):
     model = tmp_path / "m"
     model.mkdir(exist_ok=True)
+    (model / "model.safetensors").write_bytes(bytes(8))  # (weights: a folder without is refused)
     (model / "config.json").write_text('{"num_attention_heads": 2}')
     return parse_spec({"sweep": {"backend": "transformers", "gpu": "H100", **sweep},
                        "grid": {"models": [str(model)], "max_num_seqs": [1, 2], "input_len": [8],

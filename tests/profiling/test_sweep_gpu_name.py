@@ -18,6 +18,7 @@ from energylens.profiling.worker import base_row
 def _spec_file(tmp_path, gpu: str):
     model = tmp_path / "m"
     model.mkdir(exist_ok=True)
+    (model / "model.safetensors").write_bytes(bytes(8))  # (weights: a folder without is refused)
     (model / "config.json").write_text('{"num_attention_heads": 2}')
     p = tmp_path / "sweep.toml"
     p.write_text(f'[sweep]\nbackend = "transformers"\ngpu = "{gpu}"\n[grid]\nmodels = ["{model}"]\n'

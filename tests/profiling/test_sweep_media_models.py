@@ -25,6 +25,7 @@ LLAVA = {"architectures": ["LlavaForConditionalGeneration"], "model_type": "llav
 def _folder(tmp_path, name, config, *extra):
     d = tmp_path / name
     d.mkdir()
+    (d / "model.safetensors").write_bytes(bytes(8))  # (weights: a folder without is refused)
     (d / "config.json").write_text(json.dumps(config))
     for f in extra:
         (d / f).write_text("{}")

@@ -20,6 +20,7 @@ def _write(path, backend="transformers", model=None, sweep="", grid=""):
     """The spec; its model by default a local folder beside it (a Hub id not in the cache is checked online)."""
     if model is None:
         (path.parent / "m").mkdir(exist_ok=True)
+        (path.parent / "m" / "model.safetensors").write_bytes(bytes(8))  # (weights: a folder without is refused)
         (path.parent / "m" / "config.json").write_text('{"num_attention_heads": 2}')
         model = str(path.parent / "m")
     path.write_text(HEAD.format(backend=backend) + sweep + GRID.format(model=model) + grid)
@@ -66,12 +67,14 @@ def test_tp_that_does_not_divide_a_local_models_heads_is_refused_before_anything
     """vLLM refuses such a split after loading the model (every unit of it failed, one by one)."""
     model = tmp_path / "tiny"
     model.mkdir()
+    (model / "model.safetensors").write_bytes(bytes(8))  # (weights: a folder without is refused)
     (model / "config.json").write_text(json.dumps({"model_type": "llama", "num_attention_heads": 12}))
     spec = _write(tmp_path / "sweep.toml", backend="vllm", model=str(model), grid="tp = [1, 4, 5]\n")
     assert main(["profile", str(spec), "-o", str(tmp_path / "runs"), "--power-source", "none"]) == 2
     err = capsys.readouterr().err
     assert f"{spec}:8: key 'grid.tp[2]': tp = 5 does not divide the 12 attention heads of '{model}'" in err
     assert "tp must be one of 1, 2, 3, 4, 6, 12" in err and not (tmp_path / "runs").exists()
+    (model / "model.safetensors").write_bytes(bytes(8))  # (weights: a folder without is refused)
     (model / "config.json").write_text(json.dumps({"text_config": {"num_attention_heads": 10}}))  # multimodal
     assert main(["profile", str(spec), "-o", str(tmp_path / "runs"), "--power-source", "none"]) == 2
     assert "key 'grid.tp[1]': tp = 4 does not divide the 10 attention heads" in capsys.readouterr().err

@@ -81,10 +81,11 @@ def check_local_models(spec: SweepSpec, *, present_only: bool = False) -> None:
             problem = (f"{model!r} is a file; a model is a folder holding config.json and the weights"
                        + (" (or a .gguf file)" if vllm else ""))
         elif (path / "config.json").is_file() or (vllm and (path / "params.json").is_file()):
-            if vllm and isinstance(text := _text_config(path / "config.json"), dict):
-                _check_tp_divides_heads(spec, model, text)
-                _check_lengths_fit(spec, model, text)
-            continue
+            if not (problem := _weights_problem(model, path)):
+                if vllm and isinstance(text := _text_config(path / "config.json"), dict):
+                    _check_tp_divides_heads(spec, model, text)
+                    _check_lengths_fit(spec, model, text)
+                continue
         elif present_only:
             continue
         else:
@@ -94,6 +95,33 @@ def check_local_models(spec: SweepSpec, *, present_only: bool = False) -> None:
             problem += (f"; {model!r} is taken as that local path, not a Hub id, because it exists here (as vLLM and "
                         "transformers take it): rename or move it, or run the sweep from another directory")
         raise spec_error(spec, f"grid.models[{i}]", problem)
+
+
+#: The weight files vLLM and transformers load from a model folder (safetensors, PyTorch's pickles).
+WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth")
+
+#: How a Git LFS pointer file starts (a clone made without git-lfs holds these in place of the weights).
+_LFS_POINTER = b"version https://git-lfs"
+
+
+def _weights_problem(model: str, path: Path) -> str:
+    """Why the model folder ``path`` cannot be loaded for its weights (none beside config.json; a Git LFS pointer in
+    place of one), else ``""`` (a folder that cannot be listed is left to the backend)."""
+    try:
+        files = sorted(f for f in path.iterdir() if f.suffix in WEIGHT_SUFFIXES and f.is_file())
+        pointer = next((f for f in files if f.stat().st_size < 1024
+                        and f.read_bytes()[:len(_LFS_POINTER)] == _LFS_POINTER), None)
+    except OSError:
+        return ""
+    if not files:
+        return (f"the model folder {model!r} holds no weights (no {', '.join(WEIGHT_SUFFIXES[:-1])} or "
+                f"{WEIGHT_SUFFIXES[-1]} file): every unit would fail to load it; copy the weights in, or give the folder "
+                "that holds them")
+    if pointer is not None:
+        return (f"the model folder {model!r} is a clone without its weights: {pointer.name} is a Git LFS pointer "
+                f"({pointer.stat().st_size} bytes), not the weights: run `git lfs pull` in the folder (every unit "
+                "would fail to load it)")
+    return ""
 
 
 def _text_config(config: Path) -> dict | None:
