@@ -79,7 +79,7 @@ def _extra_rows(gpu: bool = False) -> list[tuple[str, str]]:
             rows.append((f"extra [{extra}]", "broken  <- " + "; ".join(
                 f"{d} {dists[d]}: {', '.join(f'{f} needs {lib}' for f, lib in libs[:3])}{' ...' if len(libs) > 3 else ''}"
                 for d, libs in unfound.items()) + ", which the loader finds nowhere (its RPATH, LD_LIBRARY_PATH, "
-                "ldconfig -p, /lib, /usr/lib), so the import fails: install the system package that provides it"))
+                "ldconfig -p, /lib, /usr/lib), so loading that file fails: install the system package that provides it"))
         else:
             unchecked = any(why == NOT_IMPORTED for why in probes.values())
             rows.append((f"extra [{extra}]", f"{NOT_IMPORTED if unchecked else 'yes'} ({have})"))
