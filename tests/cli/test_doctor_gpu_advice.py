@@ -10,13 +10,16 @@ where the CUDA build is installed the extra is not advised for another missing p
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import importlib.machinery
 
 import pytest
 
+import energylens
 from energylens import extras
 from energylens.cli import doctor
+from energylens.cli.main import main
 from energylens.errors import MissingExtraError
 
 SO = importlib.machinery.EXTENSION_SUFFIXES[0]
@@ -97,3 +100,14 @@ def test_with_the_cuda_build_installed_the_extra_is_not_advised(fake, gpu):
     row = dict(doctor._extra_rows(gpu=gpu))["extra [profile]"]
     assert row == ('no  <- missing nosuchdist: pip install "nosuchdist" (fakexgb (the CUDA build of fakexgb-cpu\'s '
                    'module) is installed; not "energylens[profile]", which installs fakexgb-cpu over it)'), row
+
+
+@pytest.mark.parametrize("fields, gpu", [({"cuda_devices": 1, "nvml_available": True}, True),
+                                         ({"cuda_devices": 0, "nvml_available": True}, True),  # (utility-only)
+                                         ({"cuda_devices": 0, "nvml_available": False}, False)])
+def test_the_command_asks_the_native_probe_for_the_gpu(no_xgboost, monkeypatch, capsys, fields, gpu):
+    caps = dataclasses.replace(energylens.capabilities(), **fields)
+    monkeypatch.setattr(doctor, "capabilities", lambda: caps)
+    assert main(["doctor"]) == 0
+    row = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("extra [compare]"))
+    assert ('pip install "xgboost' in row) == gpu and ('pip install "energylens[compare]"' in row) != gpu, row
