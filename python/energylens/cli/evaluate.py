@@ -134,13 +134,9 @@ def run_evaluate(args: argparse.Namespace) -> int:
                              method_names=names, progress=not args.no_progress, coverage=level)
     res.info["expressions"] = _expression_fits(about, res.info) if about else []  # (report, --json)
     res.info["assumed_inputs"] = assumed_inputs_note(profiles, args.profiles)  # (stderr said it; report.md did not)
-    empty = [s for s in asked if res.table.empty or not (res.table["split"] == s).any()]
-    if empty:
-        why = "; ".join(f"{s}: {_EMPTY_SPLIT.get(s, 'no split could be drawn')}" for s in empty)
-        print(f"energylens evaluate: {'error' if len(empty) == len(asked) else 'note'}: nothing to evaluate on "
-              f"this data for {', '.join(empty)} ({why})", file=sys.stderr)
-        if len(empty) == len(asked):
-            return 2
+    empty = _empty_splits(res, asked)
+    if empty and len(empty) == len(asked):
+        return 2
     failed = failed_methods(res.table)
     def hint() -> None:  # where our model had too few rows to fit: what to do (splits that ran, a usable prior)
         _few_rows_hint(res.table, failed, [s for s in asked if s not in empty], _prior_option(args, profiles))
@@ -180,6 +176,18 @@ def run_evaluate(args: argparse.Namespace) -> int:
     if unwritten is not None:
         raise unwritten
     return 2 if failed else 0
+
+
+def _empty_splits(res, asked: list[str]) -> list[str]:
+    """The splits asked for that gave nothing on this data, said on stderr (an error where that is all of them) and
+    kept with the reason in ``res.info["empty_splits"]`` (report.md and --json; stderr alone said it)."""
+    empty = [s for s in asked if res.table.empty or not (res.table["split"] == s).any()]
+    res.info["empty_splits"] = {s: _EMPTY_SPLIT.get(s, "no split could be drawn") for s in empty}
+    if empty:
+        why = "; ".join(f"{s}: {w}" for s, w in res.info["empty_splits"].items())
+        print(f"energylens evaluate: {'error' if len(empty) == len(asked) else 'note'}: nothing to evaluate on "
+              f"this data for {', '.join(empty)} ({why})", file=sys.stderr)
+    return empty
 
 
 def _expressions(args: argparse.Namespace) -> tuple[dict[str, Callable[[int, object], Any]], list[dict], str]:

@@ -84,6 +84,9 @@ def _intro(result: EvaluationResult, command: str) -> list[str]:
         md += ["", f"Command: `{command}`"]
     if info.get("assumed_inputs"):  # (energylens evaluate: only stderr said it)
         md += ["", f"Note: {info['assumed_inputs']}."]
+    if info.get("empty_splits"):  # (energylens evaluate: splits asked for that this data cannot give; stderr said it)
+        md += ["", "Note: asked for, but nothing to evaluate on this data: "
+               + "; ".join(f"{s} ({why})" for s, why in info["empty_splits"].items()) + "."]
     return md + ["", "The runner draws each split once and hands every method its own copy of the same "
                  "training and held-out rows; every score is computed against the runner's own copy of the "
                  "measurements.", ""]
@@ -349,10 +352,17 @@ def _plot_caption(result: EvaluationResult, name: str) -> str:
     return ""
 
 
+#: predictions.csv's columns (what the runner's random split gives, ``row`` as the 1-based ``data_row``).
+PREDICTION_COLUMNS = ("repeat", "method", "data_row", "group", "modality", "energy_j", "predicted_energy_j",
+                      "energy_scale")
+
+
 def _predictions(result: EvaluationResult) -> pd.DataFrame:
     """The per-row predictions of the random split with 1-based ``data_row`` (the runner's ``row`` is 0-based)."""
     p = result.predictions
-    if p.empty or "row" not in p.columns:
+    if p.empty:  # (no random split: the columns alone; the file held a blank line)
+        return pd.DataFrame(columns=list(PREDICTION_COLUMNS))
+    if "row" not in p.columns:
         return p
     p = p.rename(columns={"row": "data_row"})
     return p.assign(data_row=p["data_row"].astype(int) + 1)
@@ -375,12 +385,18 @@ def write_report(result: EvaluationResult, out_dir: str | Path, command: str = "
                "## By task", "", _breakdown_note(result), "", breakdown(result, "task"), "", *_worst_lists(result)]
     md += _sample_efficiency(result) + _extrapolation(result) + _notes(result)
     made = [name for name, plot in PLOTS if plot(result, out / name)]
+    random = not result.table.empty and (result.table["split"] == "random").any()
     md += ["## Plots", ""] + [line for n in made if n != "sample_efficiency.png"
                               for line in (_plot_caption(result, n), "", f"![{n}]({n})", "")]
+    if not random:  # (an empty heading before)
+        md += ["None: the predicted-against-measured and per-group plots show the random split, which this run did "
+               "not include (--splits).", ""]
     md += ["## Files", "", "`summary.csv`: one row per split, variant, training size and method (the tables' "
            "figures, with `<metric>_std` and the repeat counts); `results.csv`: one row per group and fit; "
-           "`predictions.csv`: one row per held-out row of the random split, repeat and method (`data_row`: 1-based "
-           "row of the evaluated profiles), from which its MAPE and Top-1 can be recomputed. Units (the column names "
+           + ("`predictions.csv`: one row per held-out row of the random split, repeat and method (`data_row`: "
+              "1-based row of the evaluated profiles), from which its MAPE and Top-1 can be recomputed." if random else
+              "`predictions.csv`: empty (its header only): it holds the random split's held-out rows, and this run "
+              "has no random split.") + " Units (the column names "
            "carry none): `mape`, `regret_pct` and `ape_sum` (a sum over a group's held-out rows) are per cent, as "
            "in the tables; `top1`, `top1_tpot`, `parallelism`, `pairwise` and `spearman` are fractions; "
            "`energy_j` and `predicted_energy_j` are joules per request.", ""]
