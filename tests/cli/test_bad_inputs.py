@@ -324,7 +324,7 @@ def _api_cases():
         ("fit_missing_column", lambda: EnergyModel().fit(GOOD.drop(columns=["tp"])), ValueError, "tp"),
         ("fit_too_few_rows", lambda: EnergyModel().fit(GOOD.iloc[:5]), ValueError, "12"),
         ("fit_not_finite", lambda: LatencyModel(bootstrap=0).fit(GOOD.assign(batch_size=[1e300] + [16.0] * 11)),
-         ValueError, "data row 1 (1-based"),
+         ValueError, "data row 1 of the DataFrame (1-based position; index label 0)"),
         ("predict_unfitted", lambda: EnergyModel().predict(GOOD), ValueError, "not fitted"),
         ("predict_bad_level", lambda: fitted.predict_interval(GOOD, level=1.5), ValueError, "level"),
         ("load_missing", lambda: load_model("/nonexistent/m.json"), ModelFileError, "m.json"),

@@ -94,6 +94,7 @@ def test_a_file_or_a_new_frame_keeps_its_data_rows(tmp_path):
     frame = mlenergy_v2().iloc[:10].reset_index(drop=True)
     frame.loc[3, "tp"] = 0
     frame.to_csv(path, index=False)
-    for source, rows in [(path, "profiles.csv"), (frame, "<DataFrame>")]:
-        with pytest.raises(ProfileSchemaError, match=rf"{rows}.*'tp'.* in data row 4 \(1-based, header not counted\)"):
+    for source, rows in [(path, r"profiles.csv.*'tp'.* in data row 4 \(1-based, header not counted\)"),
+                         (frame, r"<DataFrame>.*'tp'.* in data row 4 of the DataFrame \(1-based position; index label 3\)")]:
+        with pytest.raises(ProfileSchemaError, match=rows):
             load_profiles(source)

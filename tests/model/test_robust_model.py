@@ -329,7 +329,7 @@ def test_unvalidated_frames_are_validated_chunk_by_chunk_with_whole_table_errors
     assert str(chunked.value) == str(whole.value) and "row 201" in str(chunked.value)
     unknown = raw.copy()
     unknown.loc[unknown.index[120], "gpu"] = "Quantum-9000"
-    gpu_cell = r"data row 121 \(1-based, header not counted\), column 'gpu': unknown GPU 'Quantum-9000'"
+    gpu_cell = r"data row 121 of the DataFrame \(1-based position; index label 120\), column 'gpu': unknown GPU 'Quantum-9000'"
     with pytest.raises(UnknownGpuError, match=gpu_cell) as chunked:
         model.predict(unknown, chunk_rows=50)
     with pytest.raises(UnknownGpuError, match=gpu_cell) as whole:

@@ -126,6 +126,6 @@ def test_a_bad_mapping_is_named_as_a_frame_would_be(fitted):
         model.predict(pd.DataFrame([dict(row, gpu="H1000")]))
     # the same error, the row named as what the caller gave (tests/profiles/test_request_row_names.py)
     assert str(bad_gpu.value) == str(bad_gpu_frame.value).replace(
-        "<DataFrame>: data row 1 (1-based, header not counted)", "<request>: the request")
+        "<DataFrame>: data row 1 of the DataFrame (1-based position; index label 0)", "<request>: the request")
     with pytest.raises(ValueError, match="batch_size"):
         model.predict({k: v for k, v in row.items() if k != "batch_size"})

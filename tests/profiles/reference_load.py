@@ -99,8 +99,10 @@ def load(path_or_frame, drop_invalid: bool, fill_architecture: bool, source: str
     _check_ranges(frame, out, problems)
     check_feature_columns(frame, problems)
     _parse_text(frame, out, problems)
-    # a DataFrame with its own index names rows with their labels too (a rule made since, in row_names; copied here)
-    labelled = frame_rows or (isinstance(path_or_frame, pd.DataFrame) and not default_index(frame.index))
+    # a DataFrame names rows with their index labels too, its default index's as well, unless a caller named it
+    # after a file (rules made since, in row_names and schema; copied here)
+    labelled = frame_rows or (isinstance(path_or_frame, pd.DataFrame)
+                              and (str(src).startswith("<") or not default_index(frame.index)))
     frame, out, dropped = _raise_or_drop(frame, out, problems, src, drop_invalid, frame.index if labelled else None,
                                          names)
 

@@ -124,8 +124,9 @@ def test_a_frame_built_by_hand_names_its_rows_by_index_label(files):
     with pytest.raises(ProfileSchemaError, match=r"^<DataFrame>: .*'energy_j'.* in data row 5 of the DataFrame "
                                                  r"\(1-based position; index label 6\)"):
         EnergyModel(bootstrap=0).fit(_set(raw.drop(index=[0, 1]), 6, "energy_j", np.nan))
-    # the default index: the position is the label plus one, as before
-    with pytest.raises(UnknownGpuError, match=r"^<DataFrame>: data row 5 \(1-based, header not counted\)"):
+    # the default index: its label too, what df.loc takes (tests/profiles/test_default_index_rows.py)
+    with pytest.raises(UnknownGpuError, match=r"^<DataFrame>: data row 5 of the DataFrame \(1-based position; "
+                                              r"index label 4\)"):
         EnergyModel(bootstrap=0).fit(_set(raw, 4, "gpu", "FOO-GPU"))
 
 

@@ -23,7 +23,7 @@ ROWS.append(dict(model="mistralai/Mixtral-8x7B-Instruct-v0.1", params_b=46.7, gp
 
 def test_raw_rows_are_validated_by_load_profiles_with_its_messages():
     bad = pd.DataFrame(ROWS).assign(tp=[1, 0, 2, 2, 1, 2])
-    with pytest.raises(ProfileSchemaError, match=r"column 'tp': must be an integer >= 1 in data row 2 \(1-based"):
+    with pytest.raises(ProfileSchemaError, match=r"column 'tp': must be an integer >= 1 in data row 2 of the DataFrame \(1-based"):
         FE.build_features(bad)
     with pytest.raises(ProfileSchemaError, match="missing required column.*batch_size"):
         FE.build_features(pd.DataFrame(ROWS).drop(columns=["batch_size"]))

@@ -709,7 +709,7 @@ def test_feature_read_columns_are_checked_by_column_and_row():
     a 0-based row and no file."""
     rows = good_frame(3).assign(model="Qwen/Qwen3-VL-8B-Instruct", params_b=8.8, modality="video",
                                 video_frames=[-4, 0, 32], scale_up_domain_gpus=[8, 0, np.nan])
-    with pytest.raises(ProfileSchemaError, match=r"column 'video_frames': must be >= 0 .* data row 1 \(1-based") as ei:
+    with pytest.raises(ProfileSchemaError, match=r"column 'video_frames': must be >= 0 .* data row 1 of the DataFrame \(1-based") as ei:
         load_profiles(rows)
     assert "column 'scale_up_domain_gpus': must be a whole number of GPUs >= 1 in data row 2" in str(ei.value)
     ok = load_profiles(rows.assign(video_frames=[4, 0, 32], scale_up_domain_gpus=[8, np.nan, 16]))
@@ -725,5 +725,5 @@ def test_feature_read_text_columns_are_checked_by_column_and_row():
     with pytest.raises(ProfileSchemaError) as ei:
         load_profiles(rows)
     msg = str(ei.value)
-    assert "column 'mamba_ssm_cache_dtype': unknown mamba_ssm_cache_dtype" in msg and "data row 2 (1-based" in msg
-    assert "column 'compute_precision': unknown compute_precision" in msg and "data row 3 (1-based" in msg
+    assert "column 'mamba_ssm_cache_dtype': unknown mamba_ssm_cache_dtype" in msg and "data row 2 of the DataFrame (1-based" in msg
+    assert "column 'compute_precision': unknown compute_precision" in msg and "data row 3 of the DataFrame (1-based" in msg

@@ -75,7 +75,7 @@ def test_profile_column_overrides_the_table_and_is_validated():
     f = build_features(_rows(tp=[8, 8], pp=[2, 2], scale_up_domain_gpus=[16, np.nan]))
     np.testing.assert_array_equal(f["pp_scale_out_hops"], [0, 1])
     with pytest.raises(ValueError, match="column 'scale_up_domain_gpus': must be a whole number of GPUs >= 1 in data "
-                                         r"row 1 \(1-based"):  # the schema's error: column and 1-based row
+                                         r"row 1 of the DataFrame \(1-based"):  # the schema's error: column and 1-based row
         build_features(_rows(scale_up_domain_gpus=[2.5]))
 
 

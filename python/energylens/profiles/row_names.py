@@ -24,7 +24,7 @@ import pandas as pd
 
 from energylens.profiles.problems import Requests, frame_source, rows_text
 
-__all__ = ["RowNames", "remember", "as_read", "origin_text", "default_index", "READ_ID"]
+__all__ = ["RowNames", "remember", "as_read", "origin_text", "default_index", "by_label", "READ_ID"]
 
 #: attrs key of the registry entry of a frame read from a file.
 READ_ID = "read_id"
@@ -141,6 +141,13 @@ def default_index(index: pd.Index) -> bool:
     return pd.api.types.is_integer_dtype(index.dtype) and bool((index.to_numpy() == np.arange(len(index))).all())
 
 
+def by_label(source: str, index: pd.Index) -> bool:
+    """Whether the rows of a DataFrame named ``source`` are named by position and index label (what ``df.loc``
+    takes), a default ``0 .. n-1`` index's too; not where a caller named the frame after a file (``source=``, a
+    reader's frame) and its index is the default one: the file's data rows."""
+    return source[:1] == "<" or not default_index(index)
+
+
 def _trusted_rows(index: pd.Index) -> np.ndarray | None:
     """A frame named after a file that the reader did not record (a caller's ``source=``, a reader of its own):
     its integer index is the file's zero-based data rows, as the caller says; None for any other index."""
@@ -173,9 +180,8 @@ class RowNames(str):
             self.file_form = False
             return text, lambda r: rows_text(np.asarray(r, dtype=np.int64), requests)
         if text.startswith("<"):  # no file, or a name that says what the frame is
-            labels = None if text == "<DataFrame>" and default_index(index) else index
-            self.file_form = labels is None and text == "<DataFrame>"
-            return text, lambda r: rows_text(np.asarray(r, dtype=np.int64), labels) + (
+            self.file_form = False  # positions with index labels (what df.loc takes), under a default index too
+            return text, lambda r: rows_text(np.asarray(r, dtype=np.int64), index) + (
                 origin_text(self.frame, r) if text == "<DataFrame>" else "")
         if self.frame.attrs.get(READ_ID) is None:  # named after a file by a caller: its index, as before
             trusted = _trusted_rows(index)

@@ -57,8 +57,7 @@ from energylens.profiles.reading import (
     read_table,
 )
 from energylens.profiles.recheck import still_valid
-from energylens.profiles.row_names import as_read, origin_text, remember
-from energylens.profiles.row_names import default_index as _default_index
+from energylens.profiles.row_names import as_read, by_label, origin_text, remember
 from energylens.profiles.store_dir import STORE_MARKER, part_origin, read_store_dir
 
 __all__ = [
@@ -239,7 +238,7 @@ def _load(path_or_frame, drop_invalid: bool, fill_architecture: bool, source: st
         if problems.items and not drop_invalid and not isinstance(path_or_frame, pd.DataFrame):
             check_stray_rows(frame, src, Path(path_or_frame))  # a comment line, a repeated header, a summary row
         frame = _as_read(frame, headers, add_energy)
-        labelled = frame_rows or (isinstance(path_or_frame, pd.DataFrame) and not _default_index(frame.index))
+        labelled = frame_rows or (isinstance(path_or_frame, pd.DataFrame) and by_label(src, frame.index))
         origin = (lambda rows: origin_text(frame, rows)) if src == DATAFRAME_SOURCE else None  # pd.concat's rows
         if not isinstance(path_or_frame, pd.DataFrame) and (Path(path_or_frame) / STORE_MARKER).is_file():
             origin = part_origin(path_or_frame, frame)  # a store's rows: the part files they are
