@@ -22,7 +22,7 @@ from energylens.errors import ProfileSchemaError
 
 __all__ = ["Problems", "container_cells", "raise_or_drop", "rows_text", "problem_text", "column_label", "frame_source", "EMPTY_ROW", "EMPTY_ROW_REASON", "empty_rows", "refuse_empty_rows",
            "HINT", "said", "closing_hints",
-           "REQUEST_SOURCE", "REQUESTS_SOURCE", "MEASUREMENT_SOURCE", "MEASUREMENTS_SOURCE", "MAPPING_SOURCES",
+           "REQUEST_SOURCE", "REQUESTS_SOURCE", "MISSING_REASON", "MEASUREMENT_SOURCE", "MEASUREMENTS_SOURCE", "MAPPING_SOURCES",
            "Requests"]
 
 _MAX_ROWS_SHOWN = 20
@@ -33,6 +33,8 @@ EMPTY_ROW_REASON = "empty row (every cell blank, e.g. trailing rows a spreadshee
 #: Between a reason and its hint (what the cell looks like and what to write instead: '1,234' -> 1234): the error
 #: prints the hint after the values, a drop report after the reason (:func:`said`).
 HINT = "\x1f"
+#: The reason of a required cell left blank (a mapping's: the key absent, or None / NaN).
+MISSING_REASON = "missing value (NaN/empty) in a required column"
 
 
 def said(reason: str) -> str:
@@ -194,7 +196,13 @@ def problem_text(rows: np.ndarray, column: str, reason: str, values: list, label
     vals = ", ".join(_value_said(v) for v in values)
     where = rows_text(rows, labels) + (origin(rows) if origin else "")
     reason, _, hint = reason.partition(HINT)
-    return f"column {column_label(column, names)}: {reason} in {where}; value(s): {vals}" + (f": {hint}" if hint else "")
+    hint = f": {hint}" if hint else ""
+    if not isinstance(labels, Requests):
+        return f"column {column_label(column, names)}: {reason} in {where}; value(s): {vals}{hint}"
+    # a model call's mappings: their keys, which a mapping may lack (no cell, no NaN written: no value to show)
+    if reason.startswith(MISSING_REASON):
+        return f"key {column_label(column, names)}: absent, or None/NaN, in {where}{reason[len(MISSING_REASON):]}{hint}"
+    return f"key {column_label(column, names)}: {reason} in {where}; value(s): {vals}{hint}"
 
 
 def _value_said(value: object) -> str:

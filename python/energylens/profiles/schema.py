@@ -40,6 +40,7 @@ from energylens.profiles.pattern_cells import check_layer_patterns
 from energylens.profiles.problems import (
     EMPTY_ROW,
     EMPTY_ROW_REASON,
+    MISSING_REASON,
     Problems,
     Requests,
     container_cells,
@@ -337,7 +338,7 @@ def _parse_numeric(raw: Mapping[str, object], required: tuple[str, ...], problem
         problems.add(~nan & ~np.isfinite(values), col, "non-finite value (inf)")
         if col in required:
             missing = nan & ~non_numeric  # a model the table does not know, without params_b: named
-            problems.add(missing, col, "missing value (NaN/empty) in a required column" + (
+            problems.add(missing, col, MISSING_REASON + (
                 _architecture.unknown_models_said(raw["model"], missing) if col == "params_b" and missing.any() else ""))
         out[col] = values
     return out
@@ -406,7 +407,7 @@ def _parse_text(raw: Mapping[str, object], out: dict[str, np.ndarray], problems:
 
     for col in ("model", "gpu"):
         c, uniques, blank = coded(col)
-        problems.add(blank, col, "missing value (NaN/empty) in a required column")
+        problems.add(blank, col, MISSING_REASON)
         out[col] = cells.per_code(c, uniques, lambda v: cells.text_of(v).strip(), missing="")
         out[col][blank] = ""
     for col, (allowed, canon) in _CHOICES.items():
