@@ -44,6 +44,7 @@ from energylens.errors import (
     SamplerError,
     UnknownGpuError,
     UnknownModelError,
+    UnseenGpuWarning,
 )
 
 # Public name -> the module that defines it (imported on first access).
@@ -165,6 +166,7 @@ __all__ = [
     "IntervalsUnavailableError",
     "DegenerateFitWarning",
     "ExtrapolationWarning",
+    "UnseenGpuWarning",
     "IntervalLevelWarning",
     "MarksDroppedWarning",
     "FailedRowsWarning",

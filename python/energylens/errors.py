@@ -31,6 +31,7 @@ __all__ = [
     "DegenerateFitWarning",
     "IntervalLevelWarning",
     "ExtrapolationWarning",
+    "UnseenGpuWarning",
     "MarksDroppedWarning",
     "FailedRowsWarning",
     "NewerModelFileWarning",
@@ -135,6 +136,11 @@ class IntervalLevelWarning(UserWarning):
 
 class ExtrapolationWarning(UserWarning):
     """Rows to predict lie outside the fitted data's range by more than the stated factor."""
+
+
+class UnseenGpuWarning(ExtrapolationWarning):
+    """Rows to predict are on a GPU the model was not fitted on (energylens.model.gpu_domain): an extrapolation
+    through the GPU's specification, however close it lies to the fitted GPUs'."""
 
 
 class MarksDroppedWarning(UserWarning):

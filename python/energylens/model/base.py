@@ -24,7 +24,7 @@ import pandas as pd
 
 from energylens import _core
 from energylens.model.chunks import config_chunks, evaluate_chunk
-from energylens.model.configs import fit_input, load_configs
+from energylens.model.configs import fit_input, load_configs, mapping_frame
 from energylens.model.domain import (
     FeatureTable,
     RangeCheck,
@@ -36,6 +36,7 @@ from energylens.model.domain import (
 from energylens.model.feature_eval import template_columns, template_evaluation
 from energylens.model.fit_options import BOOTSTRAP_PROGRESS, checked_fit_options
 from energylens.model.fit_summary import FitSummary, Param, fitted_gpus, param_table
+from energylens.model.gpu_domain import GpuCheck
 from energylens.model.identify import NO_TPOT, template_jacobian, undetermined, warn_undetermined
 from energylens.model.intervals import (
     PREDICT_CHUNK_ROWS,
@@ -284,16 +285,32 @@ class ClosedFormModel:
 
     # ---- prediction --------------------------------------------------------------------------
     def _chunks(self, configs: Any, chunk_rows: int, check: RangeCheck | None,
-                native: bool = False) -> tuple[int, Iterator]:
+                native: bool = False, gpus: GpuCheck | None = None) -> tuple[int, Iterator]:
         """The number of rows, and an iterator of (start, stop, inputs) per chunk: feature columns
         (extrapolation flags accumulated in ``check``), or with ``native`` the native pass's
         :class:`~energylens.profiles.native_rows.RowInputs` where a chunk takes it (:mod:`energylens.model.chunks`).
         A DataFrame not yet validated (a mapping or a list of mappings is one) is validated chunk by chunk
         (memory O(chunk); the light path where it takes the frame); paths and validated frames are read at once."""
-        return config_chunks(configs, chunk_rows, self._columns, check, native)
+        return config_chunks(configs, chunk_rows, self._columns, check, native, gpus)
 
     def _range_check(self, check_range: bool) -> RangeCheck | None:
-        return range_check(self._ranges, self.feature_names, check_range)
+        gpus = () if self.summary is None else self.summary.gpus  # () in a file written before they were recorded
+        return range_check(self._ranges, self.feature_names, check_range, GpuCheck(gpus) if gpus else None)
+
+    def unseen_gpu(self, configs: Any) -> tuple[np.ndarray, str | None]:
+        """Per row: is it on a GPU the model was not fitted on (``summary.gpus``)? And what those rows are
+        (:class:`~energylens.model.gpu_domain.GpuCheck`: each GPU, its rows and which of its specifications lie
+        outside the fitted GPUs' [min, max]), None when none is; predict warns the same (UnseenGpuWarning). All
+        False, None, for a model file written before its GPUs were recorded. Reads the ``gpu`` column alone."""
+        self._require_fitted()
+        frame = mapping_frame(configs)
+        if not (isinstance(frame, pd.DataFrame) and "gpu" in frame):  # a path, or a frame the schema must name
+            frame = load_configs(frame, require_energy=False)
+        gpus = () if self.summary is None else self.summary.gpus
+        if not gpus:
+            return np.zeros(len(frame), dtype=bool), None
+        check = GpuCheck(gpus)
+        return check.flags(frame["gpu"]), check.summary()
 
     def _outputs(self, configs: Any, chunk_rows: int, check_range: bool, call: str,
                  summed: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
@@ -395,7 +412,8 @@ class ClosedFormModel:
         level = interval_preflight(self, level)
         samples = [self.measurement_factors(k) for k in range(len(picks))]  # each output its own residuals
         check = self._range_check(check_range)
-        n, chunks = self._chunks(configs, chunk_rows, None)  # the range check runs in the native pass (check=)
+        n, chunks = self._chunks(configs, chunk_rows, None,  # the range check runs in the native pass (check=)
+                                 gpus=None if check is None else check.gpus)
         out = [(np.empty(n), np.empty(n)) for _ in picks]
         for start, stop, columns in chunks:
             chunk = interval_bounds(self._template, columns, self._boot, samples, start=start,

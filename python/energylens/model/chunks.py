@@ -18,6 +18,7 @@ import pandas as pd
 from energylens import _core, warning_sink
 from energylens.model.configs import load_configs, mapping_frame
 from energylens.model.domain import RangeCheck
+from energylens.model.gpu_domain import GpuCheck
 from energylens.model.intervals import chunk_bounds
 from energylens.profiles.light import LightProfiles, light_profiles
 from energylens.profiles.native_rows import RowInputs, row_inputs
@@ -49,11 +50,15 @@ def validated_chunk(part: pd.DataFrame, seen: set[tuple[type, str]]) -> pd.DataF
 
 
 def iter_chunks(frame, validated: bool, chunk_rows: int, columns_of: Callable, check: RangeCheck | None,
-                native: bool, whole_table_error: Callable[[], object]) -> Iterator[tuple[int, int, object]]:
+                native: bool, whole_table_error: Callable[[], object],
+                gpus: GpuCheck | None = None) -> Iterator[tuple[int, int, object]]:
     """(start, stop, inputs) per chunk of ``frame``: :class:`RowInputs` where ``native`` and the chunk
     takes the native pass, else its feature columns (``columns_of``; extrapolation flags accumulated in
-    ``check``). On a validation error of a table of several chunks, ``whole_table_error`` runs first, so
-    that the error names rows of the whole table, not of a chunk."""
+    ``check``). Each validated chunk's ``gpu`` column goes to ``gpus`` (default: ``check.gpus``). On a validation
+    error of a table of several chunks, ``whole_table_error`` runs first, so that the error names rows of the
+    whole table, not of a chunk."""
+    if gpus is None and check is not None:
+        gpus = check.gpus
     n = len(frame)
     seen: set[tuple[type, str]] = set()
     if n == 0:  # no rows, no outputs; the columns are still checked (a missing column is an error)
@@ -65,6 +70,8 @@ def iter_chunks(frame, validated: bool, chunk_rows: int, columns_of: Callable, c
         for start, stop in bounds:
             part = frame if stop - start == n else frame.iloc[start:stop]
             part = part if validated else validated_chunk(part, seen)
+            if gpus is not None and "gpu" in part:
+                gpus.flags(part["gpu"])
             inputs = row_inputs(part) if native and isinstance(part, LightProfiles) else None
             if inputs is None:
                 inputs = columns_of(part)
@@ -78,7 +85,7 @@ def iter_chunks(frame, validated: bool, chunk_rows: int, columns_of: Callable, c
 
 
 def config_chunks(configs, chunk_rows: int, columns_of: Callable, check: RangeCheck | None,
-                  native: bool = False) -> tuple[int, Iterator]:
+                  native: bool = False, gpus: GpuCheck | None = None) -> tuple[int, Iterator]:
     """The number of rows of ``configs`` (a path, a frame, a mapping or a list of them) and :func:`iter_chunks`
     over them: a DataFrame not yet validated (a mapping or a list of mappings is one) is validated chunk by chunk
     (memory O(chunk)); paths and validated frames are read at once. ``columns_of`` maps a validated chunk to its
@@ -89,7 +96,7 @@ def config_chunks(configs, chunk_rows: int, columns_of: Callable, check: RangeCh
     else:
         frame, validated = load_configs(configs, require_energy=False), True
     return len(frame), iter_chunks(frame, validated, chunk_rows, columns_of, check, native,
-                                   lambda: columns_of(load_configs(configs, require_energy=False)))
+                                   lambda: columns_of(load_configs(configs, require_energy=False)), gpus)
 
 
 def evaluate_chunk(template: str, inputs, theta: np.ndarray, check: RangeCheck | None, out0: np.ndarray,

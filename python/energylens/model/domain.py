@@ -266,9 +266,12 @@ _FEATURE_LABELS = {"moe_layers": "moe_layers (extra launch layers: MoE and W8A8 
 class RangeCheck:
     """Accumulates extrapolation flags over the chunks of one prediction call and warns once at the end."""
 
-    def __init__(self, ranges: dict[str, list[float]] | None, names: tuple[str, ...]) -> None:
+    def __init__(self, ranges: dict[str, list[float]] | None, names: tuple[str, ...], gpus: Any = None) -> None:
+        """``gpus``: a :class:`energylens.model.gpu_domain.GpuCheck` of the fitted GPUs (None: not checked), which
+        the chunks feed each chunk's ``gpu`` column and :meth:`warn` lets warn after the feature ranges."""
         self.ranges = ranges or {}
         self.names = names
+        self.gpus = gpus
         self.n_rows = 0
         self.n_flagged = 0
         self.counts: dict[str, int] = {}
@@ -337,11 +340,14 @@ class RangeCheck:
         return f"the fitted data's range by more than a factor {EXTRAPOLATION_FACTOR:g} ({'; '.join(parts)})"
 
     def warn(self, call: str) -> None:
-        """One ExtrapolationWarning for the whole call, with the rows flagged per feature."""
+        """One ExtrapolationWarning for the whole call, with the rows flagged per feature; then the GPU check's
+        UnseenGpuWarning, where rows are on GPUs the model was not fitted on."""
         text = self.summary()
         if text is not None:
             warning_sink.warn_bounded(f"{call}: {self.n_flagged} of {self.n_rows} rows lie outside {text}; "
                                       "predictions there are extrapolations", ExtrapolationWarning, stacklevel=4)
+        if self.gpus is not None:
+            self.gpus.warn(call)
 
 
 def check_feature_keys(features, names: Sequence[str], template_id: str) -> None:
@@ -415,12 +421,13 @@ def empty_among_scalars(cols: list[np.ndarray]) -> list[np.ndarray]:
     return [c if c.size == 0 else np.empty(0, dtype=c.dtype) for c in cols]
 
 
-def range_check(ranges, names, check_range: bool) -> RangeCheck | None:
+def range_check(ranges, names, check_range: bool, gpus: Any = None) -> RangeCheck | None:
     """A :class:`RangeCheck` of the training ``ranges`` over the feature ``names`` when ``check_range`` (a
-    model's predict argument, which must be a bool), else None: the template's and the expression model's."""
+    model's predict argument, which must be a bool), else None: the template's and the expression model's.
+    ``gpus``: the fitted GPUs' :class:`~energylens.model.gpu_domain.GpuCheck`, or None."""
     if not isinstance(check_range, (bool, np.bool_)):
         raise TypeError(f"check_range must be True or False, got {check_range!r}")
-    return RangeCheck(ranges, names) if check_range else None
+    return RangeCheck(ranges, names, gpus) if check_range else None
 
 
 def check_finite_outputs(names: Sequence[str], columns: Sequence[np.ndarray], outputs: Sequence[Any]) -> None:

@@ -1,0 +1,116 @@
+"""Rows on a GPU the model was not fitted on: flagged per row and named once per prediction call.
+
+A fit records its GPUs (:attr:`energylens.model.fit_summary.FitSummary.gpus`, the GPU table's names). A row on
+another GPU is priced through that GPU's specification (peak FLOP/s, memory bandwidth, TDP, link bandwidth): the
+fitted parameters are carried to a GPU the data never showed, however close its specification lies to the
+fitted GPUs' (an H200 next to an H100 is within the feature ranges' factor, :mod:`energylens.model.domain`, and
+was not flagged at all). :class:`GpuCheck` flags such rows and its warning (:class:`UnseenGpuWarning`, an
+:class:`~energylens.errors.ExtrapolationWarning`) names each GPU with its rows and which of its specifications lie
+outside the fitted GPUs' [min, max] (no factor: the GPU table's values of the fitted GPUs). Models whose file
+records no GPUs (written before 2026-12-07) flag nothing.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+from energylens import warning_sink
+from energylens.errors import UnseenGpuWarning
+from energylens.profiles.cells import codes
+from energylens.profiles.gpu_table import gpu_spec as _gpu_spec
+from energylens.profiles.gpu_table import gpu_table_name
+
+__all__ = ["GpuCheck", "SPEC_FIELDS", "spec_outside"]
+
+#: The GPU table's fields compared with the fitted GPUs': (field, label, unit). Memory is not a feature of the
+#: formulas (it bounds the batch the search allows), but a user choosing a GPU reads it with the others.
+SPEC_FIELDS = (("peak_bf16_tflops", "peak bf16", "TFLOP/s"), ("peak_fp8_tflops", "peak fp8", "TFLOP/s"),
+               ("hbm_bw_gbs", "memory bandwidth", "GB/s"), ("tdp_w", "TDP", "W"),
+               ("interconnect_bw_gbs", "interconnect", "GB/s"), ("memory_gb", "memory", "GB"))
+
+
+def _spec(name: str):
+    try:
+        return _gpu_spec(name)
+    except (KeyError, ValueError):  # a GPU described by spec columns in the rows alone, or no longer registered
+        return None
+
+
+def spec_outside(gpu: str, fitted: Sequence[str]) -> str:
+    """Which of ``gpu``'s specifications (:data:`SPEC_FIELDS`) lie outside the fitted GPUs' [min, max], as
+    ``"memory bandwidth 4800 GB/s above the fitted 1555-3350"``, and that the others lie within; what could not be
+    compared (a GPU the table does not hold now) said as such."""
+    spec, known = _spec(gpu), [s for s in map(_spec, fitted) if s is not None]
+    if spec is None or not known:
+        missing = gpu if spec is None else ", ".join(fitted)
+        return f"its specification cannot be compared: the GPU table does not hold {missing}"
+    outside, inside = [], []
+    for field, label, unit in SPEC_FIELDS:
+        value = getattr(spec, field)
+        values = [getattr(s, field) for s in known if math.isfinite(getattr(s, field))]
+        if not math.isfinite(value) or not values:
+            continue
+        lo, hi = min(values), max(values)
+        if lo <= value <= hi:
+            inside.append(label)
+        else:
+            span = f"{lo:.4g}" if lo == hi else f"{lo:.4g}-{hi:.4g}"
+            outside.append(f"{label} {value:.4g} {unit} {'above' if value > hi else 'below'} the fitted {span}")
+    if not outside:
+        return "every specification within the fitted GPUs' range (" + ", ".join(inside) + ")"
+    return "; ".join(outside) + (f"; {', '.join(inside)} within the fitted range" if inside else "")
+
+
+class GpuCheck:
+    """Accumulates the rows on GPUs outside ``fitted`` over the chunks of one prediction call."""
+
+    def __init__(self, fitted: Sequence[str]) -> None:
+        self.fitted = tuple(fitted)
+        self._fitted = frozenset(self.fitted)
+        self.n_rows = 0
+        self.rows: dict[str, int] = {}  # GPU table name -> rows on it (unseen GPUs only)
+        self._names: dict[object, str] = {}  # a spelling -> its table name, once per call
+
+    def flags(self, column) -> np.ndarray:
+        """Boolean per row of a chunk's ``gpu`` column (a :class:`~energylens.profiles.cells.Coded` or a Series):
+        the row's GPU is not one the model was fitted on."""
+        code, values = codes(column)
+        n = len(code)
+        self.n_rows += n
+        unseen = np.zeros(len(values) + 1, dtype=bool)  # (the last entry: code -1, a blank GPU: not flagged)
+        for k, value in enumerate(values):
+            name = self._names.get(value)
+            if name is None:
+                name = self._names[value] = gpu_table_name(value)
+            unseen[k] = name not in self._fitted
+        if not unseen.any():
+            return np.zeros(n, dtype=bool)
+        out = unseen[code]
+        per = np.bincount(code[out], minlength=len(values))
+        for k in np.flatnonzero(per):
+            name = self._names[values[k]]
+            self.rows[name] = self.rows.get(name, 0) + int(per[k])
+        return out
+
+    @property
+    def n_flagged(self) -> int:
+        return sum(self.rows.values())
+
+    def summary(self) -> str | None:
+        """Per unseen GPU its rows and its specifications against the fitted GPUs' (:func:`spec_outside`); None
+        when every row is on a fitted GPU."""
+        if not self.rows:
+            return None
+        parts = [f"{gpu}: {k} row(s); {spec_outside(gpu, self.fitted)}" for gpu, k in sorted(self.rows.items())]
+        return (f"GPUs the model was not fitted on ({' | '.join(parts)}); it was fitted on {', '.join(self.fitted)}: "
+                "their predictions carry the fitted parameters to another GPU through its specification (peak "
+                "FLOP/s, memory bandwidth, TDP), untested on that GPU; fit on some of its rows to check them")
+
+    def warn(self, call: str) -> None:
+        """One UnseenGpuWarning for the whole call naming the GPUs (nothing when every row is on a fitted GPU)."""
+        text = self.summary()
+        if text is not None:
+            warning_sink.warn_bounded(f"{call}: {self.n_flagged} of {self.n_rows} rows are on {text}",
+                                      UnseenGpuWarning, stacklevel=5)
