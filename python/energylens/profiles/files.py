@@ -97,7 +97,12 @@ def _json_said(path: Path) -> str:
             head = f.read(1024)
     except OSError:
         return ""
-    return next((said.format(path=path) for key, said in _JSON_KINDS.items() if key in head), "")
+    said = next((said.format(path=path) for key, said in _JSON_KINDS.items() if key in head), "")
+    if said or not path.name.lower().endswith((".json", ".jsonl", ".ndjson")):
+        return said
+    return ("; JSON (one object a line, as benchmark scripts write results) is read with pandas.read_json(path, "
+            "lines=True) (an array: pandas.read_json(path)): rename its columns to schema v1 (docs/profile-schema.md) "
+            "and pass the frame to load_profiles, or write it with to_csv('runs.csv', index=False) for the command line")
 
 
 def check_input_file(path: str | os.PathLike, what: str = "profile table") -> Path:

@@ -79,13 +79,25 @@ def check_required_columns(names: Iterable[object], required: tuple[str, ...], s
     if missing:
         near = [f"{n!r} for {c!r}" for c in missing for n in map(str, names) if folded(n) == c]  # 'Energy (J)' too
         hint = f"; names are exact: rename {', '.join(near)}" if near else _similar_hint(missing, names)
-        if missing == ["energy_j"] and not hint:  # a table of configurations (what energylens predict takes)
-            hint = ("; a table of configurations to predict has none: load_profiles(..., require_energy=False) reads "
-                    "it, and a model's predict takes it as it is")
+        if missing == ["energy_j"] and not hint:
+            hint = _energy_hint(names)
         word = "key" if src in MAPPING_SOURCES else "column"  # a model call's mapping(s): their keys are the columns
         raise ProfileSchemaError(
             f"{src}: missing required {word}(s) {', '.join(repr(c) for c in missing)} (schema v1 requires "
             f"{', '.join(required)}; found {columns_list(names)}){hint}", source=src, column=missing[0], rows=[])
+
+
+def _energy_hint(names: list) -> str:
+    """Why a table without ``energy_j`` may lack it: another tool's energy column (Zeus's ``gpu_energy``, CodeCarbon's
+    ``energy_consumed``: any name holding 'energy' but a phase's), else a table of configurations to predict."""
+    other = [str(n) for n in names if "energy" in folded(n) and str(n) not in ("prefill_energy_j", "decode_energy_j")]
+    if not other:  # a table of configurations (what energylens predict takes)
+        return ("; a table of configurations to predict has none: load_profiles(..., require_energy=False) reads it, "
+                "and a model's predict takes it as it is")
+    return (f"; {columns_list(other)} {'is' if len(other) == 1 else 'are'} another tool's energy (Zeus: joules over a measurement window; CodeCarbon: "
+            "kWh over the run, CPU and RAM included in energy_consumed): energy_j is the GPU joules per request, summed "
+            "over every GPU; convert it (kWh x 3,600,000 = J; a window's joules / the requests it completed) into a "
+            "column named energy_j")
 
 
 def missing_said(missing: Iterable[str], names: Iterable[object], known: Iterable[str]) -> str:
