@@ -74,8 +74,9 @@ def test_predict_names_the_rows_of_gpus_the_model_never_saw(fitted, tmp_path, ca
     configs.write_text(CONFIGS)
     assert main(["predict", str(fitted), str(configs), "-o", str(tmp_path / "p.csv")]) == 0
     err = capsys.readouterr().err
-    assert ("note: data rows 2, 3 (1-based) are on GPUs the model was not fitted on (H200-SXM-141GB, L40S; it was "
-            "fitted on A100-SXM4-40GB, H100-SXM5-80GB)") in err, err
+    assert ("note: data rows 2, 3 (1-based) are on GPUs the model was not fitted on (column unseen_gpu; it was "
+            "fitted on A100-SXM4-40GB, H100-SXM5-80GB): H200-SXM-141GB: 1 row(s); ") in err, err
+    assert "| L40S: 1 row(s); " in err, err
 
 
 def test_no_note_where_every_gpu_was_seen_or_the_file_predates_the_record(fitted, tmp_path, capsys):

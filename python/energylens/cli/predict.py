@@ -4,7 +4,9 @@ The output has every input column (in the input's order), the values the reader 
 ...; not a column it added empty, such as the energy_j of configurations without energies), the predictions, the interval columns (NaN, with the reason on
 stderr, when the model cannot give intervals: no bootstrap replicates, or parameters its data could not
 identify) and ``extrapolated`` (True where a feature lies outside the fitted data's range by more than
-:data:`energylens.model.domain.EXTRAPOLATION_FACTOR`; one warning with the counts), and what the search
+:data:`energylens.model.domain.EXTRAPOLATION_FACTOR`; one warning with the counts), ``unseen_gpu`` (True where the
+row's GPU is not one the model was fitted on, however close its specification; NA for a model file that records no
+GPUs; a note names each GPU's specifications outside the fitted GPUs'), and what the search
 checks before it prices a deployment: ``gpu_memory_gib`` / ``fits_memory``, ``fits_context`` (prompt + output
 within the context window), ``fits_fp8_blocks`` (vLLM's block rule for a block-scaled fp8 checkpoint) and
 ``fits_layout`` (tp divides the heads and stays in a scale-up domain, ep on a MoE over tp x dp GPUs),
@@ -46,7 +48,7 @@ from energylens.outputs import (
 from energylens.profiles.datasets import BUNDLED_NAMES, is_splitwise_table
 from energylens.profiles.features import build_features
 from energylens.profiles.files import read_csv_file, suffix_kind
-from energylens.profiles.gpu_table import gpu_specs_for_profiles, gpu_table_name
+from energylens.profiles.gpu_table import gpu_specs_for_profiles
 from energylens.profiles.model_checks import LAYER_COUNTS, WHOLE_FIELDS
 from energylens.profiles.reading import INTEGER_COLUMNS
 from energylens.profiles.topology import domains
@@ -125,21 +127,22 @@ def _note_unfitted(model, configs: pd.DataFrame) -> None:
               "training row depended on them, so the rows that do rest on their start values", file=sys.stderr)
 
 
-def _note_unseen_gpus(model, configs: pd.DataFrame) -> None:
-    """Name the rows on a GPU the model was not fitted on (``summary.gpus``; nothing for a file written before it was
-    recorded): the GPU's specification carries the fitted parameters there, untested on it."""
+def _unseen_gpu_column(model, configs: pd.DataFrame) -> pd.DataFrame:
+    """``unseen_gpu``: the rows on a GPU the model was not fitted on (``model.unseen_gpu``, ``summary.gpus``; NA for
+    a model that records none: an expression model, a file written before they were recorded), named in a note on
+    stderr with each GPU's specifications against the fitted GPUs' (the model's UnseenGpuWarning, said once here):
+    the fitted parameters are carried to a GPU the data never showed through its specification."""
     fitted = getattr(getattr(model, "summary", None), "gpus", ())
-    if not fitted or "gpu" not in configs:
-        return
-    codes, gpus = pd.factorize(configs["gpu"], use_na_sentinel=False)  # once per GPU (1e6 rows: 0.1 s)
-    names = [gpu_table_name(g) for g in gpus]
-    unseen = ~np.isin(np.asarray(names, dtype=object), list(fitted))[codes]
-    if unseen.any():
-        others = ", ".join(sorted({names[c] for c in np.unique(codes[unseen])}))
+    if not fitted or not hasattr(model, "unseen_gpu"):
+        return pd.DataFrame({"unseen_gpu": pd.array([pd.NA] * len(configs), dtype="boolean")})
+    unseen, detail = model.unseen_gpu(configs)
+    if detail is not None:
+        per_gpu = detail[detail.index("(") + 1:detail.index("); it was fitted on")]
         print(f"energylens predict: note: data rows {_data_rows(np.flatnonzero(unseen))} (1-based) are on GPUs the "
-              f"model was not fitted on ({others}; it was fitted on {', '.join(fitted)}): their predictions carry the "
-              "fitted parameters to another GPU through its specification (peak FLOP/s, memory bandwidth, TDP), "
-              "untested on that GPU; fit on some of its rows to check them", file=sys.stderr)
+              f"model was not fitted on (column unseen_gpu; it was fitted on {', '.join(fitted)}): {per_gpu}. Their "
+              "predictions carry the fitted parameters to another GPU through its specification (peak FLOP/s, memory "
+              "bandwidth, TDP), untested on that GPU; fit on some of its rows to check them", file=sys.stderr)
+    return pd.DataFrame({"unseen_gpu": unseen})
 
 
 def _cmd_predict(args: argparse.Namespace) -> int:
@@ -178,8 +181,8 @@ def _cmd_predict(args: argparse.Namespace) -> int:
         parts = [model.predict(configs, check_range=False), _interval_columns(model, configs, args.level, "latency")]
     if model.template_id != EXPRESSION_MODEL_ID:
         _note_unfitted(model, configs)
-    _note_unseen_gpus(model, configs)
     parts.append(pd.DataFrame({"extrapolated": model.extrapolated(configs)}))  # warns once, with counts
+    parts.append(_unseen_gpu_column(model, configs))
     _stage(len(configs), "checking memory, context window, fp8 weight blocks and layout")
     rows_of = _rows_of(args.configs)
     parts.append(_memory_columns(configs, rows_of))
