@@ -341,7 +341,7 @@ class SearchResult:
                 + assumed_line(self.settings, self.objective) + self.limits_line()
                 + self._unidentified_line() + self._points_line() + self._dp_line() + self._over_line()
                 + self._bootstrap_line()
-                + self._extrapolation_line() + self._headroom_line() + self._precision_line()
+                + self._extrapolation_line() + self._unseen_gpu_line() + self._headroom_line() + self._precision_line()
                 + "".join(f"\nnote: {self.settings[k]}" for k in ("tp_note", "top_note") if self.settings.get(k))
                 + implausible_note(self.settings))
 
@@ -387,6 +387,11 @@ class SearchResult:
         n = int(self.top["extrapolated"].sum())
         return (f"\nnote: {n} of the {len(self.top)} listed configurations {'lies' if n == 1 else 'lie'} outside "
                 f"{detail} (fit on profiles that cover them, e.g. your own sweep, before relying on them)")
+
+    def _unseen_gpu_line(self) -> str:
+        """The top rows on GPUs the model was not fitted on (``unseen_gpu``), as predict's UnseenGpuWarning says."""
+        detail, n = self.settings.get("unseen_gpu"), int(self.top.get("unseen_gpu", self.top.index[:0]).sum())
+        return f"\nnote: {n} of the {len(self.top)} listed configurations {'is' if n == 1 else 'are'} on {detail}" * bool(detail and n)
 
     def _over_line(self) -> str:
         """Load mode: rows of the top-k or fronts left out for needing more GPUs than energylens counts."""

@@ -70,14 +70,15 @@ def space_settings(space: SearchSpace, indices, measured=None) -> dict[str, Any]
 def result_settings(given: dict[str, Any], limits: dict[str, Any], *, objective: str, price_per_gpu_hour,
                     bootstrap: bool, bootstrap_seed: int, space: SearchSpace, indices, measured, em: EnergyModel,
                     calibrations: tuple[dict | None, dict | None], over, extrapolation, empty_notes: dict,
-                    intervals_unavailable: str | None) -> dict[str, Any]:
+                    intervals_unavailable: str | None, unseen_gpu: str | None = None) -> dict[str, Any]:
     """The settings record: the options as given, the limits as applied (:mod:`.confidence`), the objective,
     the space (:func:`space_settings`), the latency / energy calibration records, the unidentified parameters
-    (:func:`unidentified`), the rows left out past 2**20 GPUs, the extrapolation flags, an empty result's notes
-    and why there is no interval (None: there is, or bootstrap off)."""
+    (:func:`unidentified`), the rows left out past 2**20 GPUs, the extrapolation flags, the listed rows' GPUs the
+    model was not fitted on (``unseen_gpu``: GpuCheck.summary, or None), an empty result's notes and why there is
+    no interval (None: there is, or bootstrap off)."""
     return {**given, **limits, "objective": objective, "price_per_gpu_hour": price_per_gpu_hour,
             "bootstrap": bool(bootstrap), "bootstrap_seed": int(bootstrap_seed),
             **space_settings(space, indices, measured),
             "latency_calibration": calibrations[0], "energy_calibration": calibrations[1],
             "unidentified_params": unidentified(space, em), "over_gpu_count": over, "extrapolation": extrapolation,
-            **empty_notes, "intervals_unavailable": intervals_unavailable}
+            "unseen_gpu": unseen_gpu, **empty_notes, "intervals_unavailable": intervals_unavailable}
