@@ -63,3 +63,11 @@ def test_a_model_file_without_its_gpus_writes_na(fitted, capsys):
     out = pd.read_csv(fitted / "p2.csv")
     assert out["unseen_gpu"].isna().all()
     assert "not fitted on" not in capsys.readouterr().err
+
+
+def test_one_row_on_one_unseen_gpu_reads_in_the_singular(fitted, capsys):
+    # it read "data rows 2 (1-based) are on GPUs the model was not fitted on" for one H200 row
+    (fitted / "one.csv").write_text("".join(CONFIGS.splitlines(keepends=True)[:3]))
+    assert main(["predict", str(fitted / "own.json"), str(fitted / "one.csv"), "-o", str(fitted / "p3.csv")]) == 0
+    err = capsys.readouterr().err
+    assert "note: data row 2 (1-based) is on a GPU the model was not fitted on (column unseen_gpu;" in err, err

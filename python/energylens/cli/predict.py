@@ -137,11 +137,14 @@ def _unseen_gpu_column(model, configs: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame({"unseen_gpu": pd.array([pd.NA] * len(configs), dtype="boolean")})
     unseen, detail = model.unseen_gpu(configs)
     if detail is not None:
-        per_gpu = detail[detail.index("(") + 1:detail.index("); it was fitted on")]
-        print(f"energylens predict: note: data rows {_data_rows(np.flatnonzero(unseen))} (1-based) are on GPUs the "
-              f"model was not fitted on (column unseen_gpu; it was fitted on {', '.join(fitted)}): {per_gpu}. Their "
-              "predictions carry the fitted parameters to another GPU through its specification (peak FLOP/s, memory "
-              "bandwidth, TDP), untested on that GPU; fit on some of its rows to check them", file=sys.stderr)
+        per_gpu, rows = detail[detail.index("(") + 1:detail.index("); it was fitted on")], np.flatnonzero(unseen)
+        where = (f"data row {rows[0] + 1} (1-based) is on a GPU" if rows.size == 1 else
+                 f"data rows {_data_rows(rows)} (1-based) are on {'GPUs' if ' | ' in per_gpu else 'a GPU'}")
+        print(f"energylens predict: note: {where} the "
+              f"model was not fitted on (column unseen_gpu; it was fitted on {', '.join(fitted)}): {per_gpu}. "
+              f"{'Its prediction carries' if rows.size == 1 else 'Their predictions carry'} the fitted parameters to "
+              "another GPU through its specification (peak FLOP/s, memory bandwidth, TDP), untested on that GPU; fit on "
+              "some of its rows to check them", file=sys.stderr)
     return pd.DataFrame({"unseen_gpu": unseen})
 
 
