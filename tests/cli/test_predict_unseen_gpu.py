@@ -71,3 +71,11 @@ def test_one_row_on_one_unseen_gpu_reads_in_the_singular(fitted, capsys):
     assert main(["predict", str(fitted / "own.json"), str(fitted / "one.csv"), "-o", str(fitted / "p3.csv")]) == 0
     err = capsys.readouterr().err
     assert "note: data row 2 (1-based) is on a GPU the model was not fitted on (column unseen_gpu;" in err, err
+
+
+def test_fit_says_which_gpus_the_model_is_fitted_on(fitted, capsys):
+    # fit printed rows, duplicates and configurations but not the GPUs, which decide where a prediction is a transfer
+    assert main(["fit", str(fitted / "own.csv"), "-o", str(fitted / "again.json")]) == 0
+    out = capsys.readouterr().out
+    assert ("  data: 30 rows on 2 GPUs (A100-SXM4-40GB, H100-SXM5-80GB: predict flags rows on any other, column "
+            "unseen_gpu), 0 exact duplicates") in out, out

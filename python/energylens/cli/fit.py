@@ -79,7 +79,10 @@ def print_params(model, prior: str | None = None) -> None:
 
 def print_design(s) -> None:
     """Duplicates and the sample size the intervals use (warnings say when the design is degenerate)."""
-    print(f"  data: {s.n_rows} rows, {s.n_duplicate_rows} exact duplicates, {s.n_distinct_rows} distinct rows "
+    gpus = getattr(s, "gpus", ())  # (the GPUs decide where a prediction carries the fit to another GPU)
+    on = (f" on {len(gpus)} GPU{'s' if len(gpus) > 1 else ''} ({', '.join(gpus)}: predict flags rows on any other, "
+          "column unseen_gpu)") if gpus else ""
+    print(f"  data: {s.n_rows} rows{on}, {s.n_duplicate_rows} exact duplicates, {s.n_distinct_rows} distinct rows "
           f"(the intervals' sample size), {s.n_distinct_configs} distinct configurations"
           + ("" if s.identifiable else "; parameters NOT identified, no prediction intervals"))
 
