@@ -71,7 +71,7 @@ def iter_chunks(frame, validated: bool, chunk_rows: int, columns_of: Callable, c
             part = frame if stop - start == n else frame.iloc[start:stop]
             part = part if validated else validated_chunk(part, seen)
             if gpus is not None and "gpu" in part:
-                gpus.flags(part["gpu"])
+                gpus.tally(part["gpu"])
             inputs = row_inputs(part) if native and isinstance(part, LightProfiles) else None
             if inputs is None:
                 inputs = columns_of(part)

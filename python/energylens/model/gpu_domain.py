@@ -73,6 +73,27 @@ class GpuCheck:
         self.rows: dict[str, int] = {}  # GPU table name -> rows on it (unseen GPUs only)
         self._names: dict[object, str] = {}  # a spelling -> its table name, once per call
 
+    def _name(self, value: object) -> str:
+        name = self._names.get(value)
+        if name is None:
+            name = self._names[value] = gpu_table_name(value)
+        return name
+
+    def tally(self, column) -> None:
+        """Count a chunk's rows per unseen GPU without the per-row flags (what a prediction call needs): a chunk
+        of fitted GPUs is one look-up per distinct GPU and no pass over its rows (a scheduler's request: ~5 us)."""
+        code, values = codes(column)
+        self.n_rows += len(code)
+        unseen = [k for k, value in enumerate(values) if self._name(value) not in self._fitted]
+        if not unseen:  # (the usual case: no pass over the rows)
+            return
+        per = [int(np.count_nonzero(code >= 0))] if len(values) == 1 else np.bincount(code[code >= 0],
+                                                                                       minlength=len(values))
+        for k in unseen:
+            if per[k]:
+                name = self._names[values[k]]
+                self.rows[name] = self.rows.get(name, 0) + int(per[k])
+
     def flags(self, column) -> np.ndarray:
         """Boolean per row of a chunk's ``gpu`` column (a :class:`~energylens.profiles.cells.Coded` or a Series):
         the row's GPU is not one the model was fitted on."""
@@ -81,10 +102,7 @@ class GpuCheck:
         self.n_rows += n
         unseen = np.zeros(len(values) + 1, dtype=bool)  # (the last entry: code -1, a blank GPU: not flagged)
         for k, value in enumerate(values):
-            name = self._names.get(value)
-            if name is None:
-                name = self._names[value] = gpu_table_name(value)
-            unseen[k] = name not in self._fitted
+            unseen[k] = self._name(value) not in self._fitted
         if not unseen.any():
             return np.zeros(n, dtype=bool)
         out = unseen[code]
