@@ -201,7 +201,7 @@ def problem_text(rows: np.ndarray, column: str, reason: str, values: list, label
         return f"column {column_label(column, names)}: {reason} in {where}; value(s): {vals}{hint}"
     # a model call's mappings: their keys, which a mapping may lack (no cell, no NaN written: no value to show)
     if reason.startswith(MISSING_REASON):
-        return f"key {column_label(column, names)}: absent, or None/NaN, in {where}{reason[len(MISSING_REASON):]}{hint}"
+        return f"key {column_label(column, names)}: absent, or None/NaN{reason[len(MISSING_REASON):]}, in {where}{hint}"
     return f"key {column_label(column, names)}: {reason} in {where}; value(s): {vals}{hint}"
 
 
