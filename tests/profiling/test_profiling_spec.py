@@ -40,6 +40,10 @@ BAD = [
     ("sweep", "isolation", "thread", "sweep.isolation", "must be one of process, none"),
     ("sweep", "colour", "red", "sweep.colour", "unknown key"),
     ("sweep", "image_size", [224], "sweep.image_size", "[width, height]"),
+    # no bound: [100000, 100000] passed, and each generated image would have needed ~30 GB
+    ("sweep", "image_size", [100_000, 100_000], "sweep.image_size[0]", "must be <= 8,192 pixels"),
+    ("sweep", "image_size", [224, 8193], "sweep.image_size[1]", "must be <= 8,192 pixels"),
+    ("sweep", "num_frames", 100_000, "sweep.num_frames", "must be <= 1,024 frames"),
     ("grid", "models", [], "grid.models", "empty list"),
     ("grid", "models", ["ok", 3], "grid.models[1]", "Hugging Face id or a local path"),
     ("grid", "max_num_seqs", _DEL, "grid.max_num_seqs", "missing"),
@@ -98,6 +102,8 @@ def test_bad_spec_names_key_and_problem(table, key, value, where, problem):
     ("grid.models = ['m']\ngrid.max_num_seqs = [0]\ngrid.input_len = [8]\ngrid.output_len = [4]\n"
      "[sweep]\nbackend = 'transformers'\n", "grid.max_num_seqs[0]", 2),  # dotted keys, no [grid] header
     ("[sweep]\nbackend = 'transformers'\n\"colour\" = 'red'\n[grid]\n{grid}", "sweep.colour", 3),
+    ("[sweep]\nbackend = 'vllm'\nimage_size = [100000, 100000]\n[grid]\n{grid}", "sweep.image_size[0]", 3),
+    ("[sweep]\nbackend = 'vllm'\n\nnum_frames = 5000\n[grid]\n{grid}", "sweep.num_frames", 4),
 ])
 def test_a_bad_value_in_a_file_is_named_with_its_line(tmp_path, body, key, line):
     """A spec file's error says where the key is written (file:line: key '...': problem); before, the file and

@@ -28,6 +28,7 @@ from energylens.profiling.spec_values import (
     MAX_UNITS,
     VLLM_SEED_MAX,
     SweepSpecError,
+    check_media_size,
     check_unit_count,
 )
 from energylens.profiling.spec_values import choice as _choice
@@ -365,6 +366,7 @@ def _parse_sweep(src: str, s: Mapping[str, Any]) -> dict[str, Any]:
     if not (isinstance(size, list) and len(size) == 2):
         raise _fail(src, "sweep.image_size", f"must be [width, height], got {size!r}")
     out["image_size"] = [_int(src, f"sweep.image_size[{i}]", x, 1) for i, x in enumerate(size)]
+    check_media_size(src, out["image_size"], out["num_frames"])
     if out["mode"] == "server" and out["backend"] != "vllm":
         raise _fail(src, "sweep.mode", "mode 'server' needs backend 'vllm' (vllm serve)")
     if out["backend"] == "vllm" and out["seed"] > VLLM_SEED_MAX:  # (its workers' np.random.seed(seed))

@@ -10,7 +10,7 @@ from typing import Any
 
 from energylens.errors import EnergyLensError
 
-__all__ = ["INT64_MAX", "MAX_PAUSE_S", "MAX_UNITS", "VLLM_SEED_MAX", "SweepSpecError", "check_unit_count", "choice", "fail", "integer", "number"]
+__all__ = ["INT64_MAX", "MAX_FRAMES", "MAX_IMAGE_SIDE", "MAX_PAUSE_S", "MAX_UNITS", "VLLM_SEED_MAX", "SweepSpecError", "check_media_size", "check_unit_count", "choice", "fail", "integer", "number"]
 
 #: The largest integer a spec may write: TOML's integers are 64-bit (Python's reader takes larger ones), and so are a
 #: row's integer columns (a larger seed ran its unit, then the row's write raised OverflowError and the row was lost).
@@ -23,6 +23,13 @@ VLLM_SEED_MAX = 2**32 - 1
 #: The longest ``sweep.cooldown_s`` pause and ``sweep.min_window_s`` window, in seconds (a day): more is a typo
 #: (``cooldown_s = 1e300`` crashed the sweep after its first unit with time.sleep's OverflowError, its row lost).
 MAX_PAUSE_S = 86_400
+
+#: The largest ``sweep.image_size`` side, in pixels, and the most ``sweep.num_frames``: past what any vision model
+#: takes (processors resize an image to at most ~4K a side, e.g. Qwen2.5-VL's max_pixels 12,845,056 ~ 3584 x 3584;
+#: video readers sample at most several hundred frames, Qwen2.5-VL's at most 768), with room to spare. Each
+#: generated image is held in memory: image_size = [100000, 100000] passed, ~30 GB an image.
+MAX_IMAGE_SIDE = 8192
+MAX_FRAMES = 1024
 
 #: The most units (configurations x repetitions) one spec may make: each is planned, listed and named in the store's
 #: manifest before the first runs (``repetitions = 100000000``, a typo, hung a --dry-run until the memory ran out).
@@ -96,3 +103,15 @@ def check_unit_count(src: str, grid: Mapping[str, list[Any]], repetitions: int) 
                "(each is planned and named in the store before the first runs): "
                + ("lower repetitions" if key == "sweep.repetitions" else "split the grid into several specs (or "
                   "fewer values per list)"))
+
+
+def check_media_size(src: str, size: list[int], frames: int) -> None:
+    """Refuse an ``image_size`` side over :data:`MAX_IMAGE_SIDE` or ``num_frames`` over :data:`MAX_FRAMES`."""
+    for i, side in enumerate(size):
+        if side > MAX_IMAGE_SIDE:
+            raise fail(src, f"sweep.image_size[{i}]", f"must be <= {MAX_IMAGE_SIDE:,} pixels, got {side:,}: no "
+                       "vision model's processor takes a larger side (they resize to at most ~4K a side), and a "
+                       f"generated {size[0]:,} x {size[1]:,} image would need {size[0] * size[1] * 3 / 1e9:,.1f} GB")
+    if frames > MAX_FRAMES:
+        raise fail(src, "sweep.num_frames", f"must be <= {MAX_FRAMES:,} frames, got {frames:,}: video models "
+                   "sample at most several hundred frames a video, and each frame is generated in memory")
