@@ -32,6 +32,7 @@ from energylens.model import EnergyModel, LatencyModel
 from energylens.model.closed_form import ENERGY_TPOT_WEIGHT
 from energylens.model.fit_options import BOOTSTRAP_PROGRESS
 from energylens.outputs import announce_written, check_output_path, energylens_json, existing_file
+from energylens.profiles.header import OTHER_TOOL_ENERGY, WINDOW_ENERGY_COLUMNS
 
 __all__ = ["add_parser", "energy_column_hint", "NOT_IDENTIFIED", "print_params", "print_design", "warn_poor_fit",
            "fit_reporting", "announce_long_fit"]
@@ -202,6 +203,9 @@ def _energy(args: argparse.Namespace, profiles: pd.DataFrame) -> np.ndarray | No
         measured = [c for c in profiles.columns
                     if pd.to_numeric(profiles[c], errors="coerce").notna().any()]  # columns the file filled
         hint = energy_column_hint(measured)
+        if hint is not None and hint.lower() in WINDOW_ENERGY_COLUMNS:  # Zeus's, CodeCarbon's: a window's total
+            raise ValueError(f"{args.profiles}: no energy_j measurements; column {hint!r} is {OTHER_TOOL_ENERGY}; "
+                             "or pass --latency-only to fit the latency model alone")
         if hint is not None:
             convert = _energy_conversion(hint)
             todo = (f"Convert it to J per request ({convert}) and name it energy_j" if convert

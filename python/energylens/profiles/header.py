@@ -23,7 +23,8 @@ from energylens.errors import ProfileSchemaError
 from energylens.profiles.problems import MAPPING_SOURCES
 
 __all__ = ["csv_header", "check_unique_columns", "check_unique_csv_header", "check_required_columns", "columns_list",
-           "check_column_spelling", "check_column_typos", "column_typos", "folded", "spelled_like", "drop_empty_unnamed_columns", "parallel_synonyms", "check_parallel_synonyms", "missing_said"]
+           "check_column_spelling", "check_column_typos", "column_typos", "folded", "spelled_like", "drop_empty_unnamed_columns", "parallel_synonyms", "check_parallel_synonyms", "missing_said",
+           "OTHER_TOOL_ENERGY", "WINDOW_ENERGY_COLUMNS"]
 
 _MAX_NAMES_SHOWN = 30
 _BRACKETED_UNIT = re.compile(r"\s*[(\[]\s*([^)\]]*?)\s*[)\]]")
@@ -94,10 +95,17 @@ def _energy_hint(names: list) -> str:
     if not other:  # a table of configurations (what energylens predict takes)
         return ("; a table of configurations to predict has none: load_profiles(..., require_energy=False) reads it, "
                 "and a model's predict takes it as it is")
-    return (f"; {columns_list(other)} {'is' if len(other) == 1 else 'are'} another tool's energy (Zeus: joules over a measurement window; CodeCarbon: "
-            "kWh over the run, CPU and RAM included in energy_consumed): energy_j is the GPU joules per request, summed "
-            "over every GPU; convert it (kWh x 3,600,000 = J; a window's joules / the requests it completed) into a "
-            "column named energy_j")
+    return f"; {columns_list(other)} {'is' if len(other) == 1 else 'are'} {OTHER_TOOL_ENERGY}"
+
+
+#: What another tool's energy column holds and how it becomes energy_j (after "COLUMN is "): said by
+#: load_profiles of a table without energy_j and by ``energylens fit``'s hint (energylens.cli.fit).
+OTHER_TOOL_ENERGY = (
+    "another tool's energy (Zeus: joules over a measurement window; CodeCarbon: kWh over the run, CPU and RAM "
+    "included in energy_consumed): energy_j is the GPU joules per request, summed over every GPU; convert it "
+    "(kWh x 3,600,000 = J; a window's joules / the requests it completed) into a column named energy_j")
+#: Column names other tools give a window's energy total (Zeus, CodeCarbon): no joules per request.
+WINDOW_ENERGY_COLUMNS = frozenset({"total_energy", "gpu_energy", "cpu_energy", "ram_energy", "energy_consumed"})
 
 
 def missing_said(missing: Iterable[str], names: Iterable[object], known: Iterable[str]) -> str:
