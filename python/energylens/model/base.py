@@ -229,7 +229,7 @@ class ClosedFormModel:
         if opts.target == "sum":
             targets = targets[:1]
         design = design_report(table, targets, 0 if self.options.get("prior_weight") else n_params,  # prior: identified
-                               type(self).__name__)
+                               type(self).__name__, frame)
         t0 = time.perf_counter()
         result = _core.fit(self._template, columns, targets, None, opts)
         best = result.best

@@ -161,8 +161,10 @@ class FeatureTable:
         return {name: list(lo_hi) for name, lo_hi in self._ranges.items()}
 
 
-def design_report(table: FeatureTable, targets: list[np.ndarray], n_params: int, kind: str) -> DesignReport:
-    """Count duplicates and distinct configurations; warn when the parameters cannot be identified."""
+def design_report(table: FeatureTable, targets: list[np.ndarray], n_params: int, kind: str,
+                  frame: Any = None) -> DesignReport:
+    """Count duplicates and distinct configurations; warn when the parameters cannot be identified, or that rows
+    duplicate others (naming the copies and the rows they copy as :func:`rows_where` does, of ``frame``)."""
     report = DesignReport(n_rows=table.n_rows, n_distinct_rows=table.n_distinct_rows(targets),
                           n_distinct_configs=table.n_distinct_configs, n_params=n_params)
     if not report.identifiable:
@@ -172,11 +174,33 @@ def design_report(table: FeatureTable, targets: list[np.ndarray], n_params: int,
             "many that fit equally well and prediction intervals are not available. Measure more distinct "
             "configurations (TP, batch, lengths, ...)", DegenerateFitWarning, stacklevel=4)
     elif report.n_duplicate_rows:
+        copies, first = _copies(table, targets)
         warning_sink.warn_bounded(
-            f"{kind} fit: {report.n_duplicate_rows} of {report.n_rows} rows duplicate another row exactly; "
-            f"the intervals count {report.n_distinct_rows} distinct rows as the sample size",
-            DegenerateFitWarning, stacklevel=4)
+            f"{kind} fit: {report.n_duplicate_rows} of {report.n_rows} rows duplicate another row exactly "
+            f"({_where(copies, frame)}: copies of {_copied_rows(first, frame)}); the intervals count "
+            f"{report.n_distinct_rows} distinct rows as the sample size", DegenerateFitWarning, stacklevel=4)
     return report
+
+
+def _copies(table: FeatureTable, targets: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """The positions of the rows equal (features and ``targets``, bit for bit) to an earlier row, and of the first
+    row each equals: run only where a fit has copies."""
+    stacked = np.concatenate([table.stacked, np.array(targets, dtype=np.float64)]) if targets else table.stacked
+    rows = _rows_side_by_side(stacked)
+    _, first, inverse = np.unique(rows.view(np.dtype((np.void, rows.itemsize * rows.shape[1]))).ravel(),
+                                  return_index=True, return_inverse=True)
+    of = first[inverse.ravel()]
+    copies = np.flatnonzero(of != np.arange(len(of)))
+    return copies, of[copies]
+
+
+def _copied_rows(first: np.ndarray, frame: Any) -> str:
+    """The rows copied, in the order of their copies, each once, as :func:`_where` names them (its naming of a
+    file's rows reads "data rows ... (1-based, header not counted)"; here the file is said once, before)."""
+    rows = np.asarray(list(dict.fromkeys(first.tolist())), dtype=np.int64)
+    text = _where(rows, frame)
+    name = str(frame.attrs.get("source") or "") if isinstance(getattr(frame, "attrs", None), dict) else ""
+    return text[len(name) + 2:] if name and text.startswith(f"{name}: ") else text
 
 
 def non_finite_fit_error(kind: str, table: FeatureTable, predictions: list[np.ndarray],
