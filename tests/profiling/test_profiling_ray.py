@@ -68,27 +68,37 @@ def _worker_pids() -> list[int]:
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_sigterm_of_a_ray_sweep_exits_143_without_rays_crash_dump(tiny_model, tmp_path):
     """ray.init installs its own SIGTERM handler (a C++ stack dump, exit 1); the sweep keeps the command
-    line's, so SIGTERM stops it as it stops a local sweep: 143, one line, the unit's worker ended."""
+    line's, so SIGTERM stops it as it stops a local sweep: 143, one line, the unit's worker ended and its
+    energylens-worker-* folder removed. (The sweep ran with the default temporary directory, and each full test
+    run left one such folder, holding config.json, in /tmp: it now runs in a temporary directory of its own,
+    checked empty of them.)"""
     pytest.importorskip("ray", reason="needs Ray (pip install 'energylens[ray]')")
     spec = _spec(tmp_path / "ray.toml", tiny_model, 'isolation = "process"\nmin_window_s = 60.0\n', "[1]", "[3]")
     before = set(_worker_pids())
-    sweep = _ray_sweep(spec, tmp_path / "store")
+    temp = Path(tempfile.mkdtemp(prefix="el-ray-"))  # short: Ray's socket paths go under TMPDIR too
     workers: set[int] = set()
+    try:
+        sweep = _ray_sweep(spec, tmp_path / "store", dict(os.environ, TMPDIR=str(temp)))
 
-    def started() -> None:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and not set(_worker_pids()) - before and sweep.poll() is None:
+        def started() -> None:
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline and not set(_worker_pids()) - before and sweep.poll() is None:
+                time.sleep(0.2)
+            workers.update(set(_worker_pids()) - before)
+            assert workers, "the unit's worker never started"
+            assert list(temp.glob("energylens-worker-*")), "the unit's worker folder is not in the sweep's TMPDIR"
+            time.sleep(1.0)
+
+        err = _terminated(sweep, started)
+        assert "SIGTERM received" not in err
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and workers & set(_worker_pids()):
             time.sleep(0.2)
-        workers.update(set(_worker_pids()) - before)
-        assert workers, "the unit's worker never started"
-        time.sleep(1.0)
-
-    err = _terminated(sweep, started)
-    assert "SIGTERM received" not in err
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and workers & set(_worker_pids()):
-        time.sleep(0.2)
-    assert not workers & set(_worker_pids()), "the unit's worker outlived the stopped sweep"
+        assert not workers & set(_worker_pids()), "the unit's worker outlived the stopped sweep"
+        left = list(temp.glob("energylens-worker-*"))
+        assert not left, f"the stopped unit's worker folder was left behind: {[sorted(os.listdir(d)) for d in left]}"
+    finally:
+        shutil.rmtree(temp, ignore_errors=True)
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="POSIX signals")
