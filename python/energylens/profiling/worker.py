@@ -312,7 +312,8 @@ def run_in_subprocess(cfg: RunConfig, power_source: str) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="energylens-worker-") as tmp:
         cfg_path, out_path = Path(tmp) / "config.json", Path(tmp) / "row.json"
         cfg_path.write_text(json.dumps(cfg.to_dict()))
-        cmd = [sys.executable, "-m", "energylens.profiling.worker", str(cfg_path), str(out_path), power_source]
+        cmd = [sys.executable, "-m", "energylens.profiling.worker", str(cfg_path), str(out_path), power_source,
+               str(os.getpid())]  # the sweep to watch: a worker that starts after it died sees so (_main)
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
                                 env=env)
         t0 = time.monotonic()
@@ -420,7 +421,10 @@ def _remove_leftovers(folder: Path | None) -> None:
 
 
 def _main(argv: list[str]) -> int:
-    watch_parent(os.getppid(), leftovers=Path(argv[0]).parent)
+    # argv[3]: the sweep's pid. os.getppid() read here is, when the sweep was killed while this worker was still
+    # starting, the process that adopted it: the worker never saw the sweep die, measured on and left its folder.
+    parent = int(argv[3]) if len(argv) > 3 else os.getppid()
+    watch_parent(parent, leftovers=Path(argv[0]).parent)
     cfg = RunConfig.from_dict(json.loads(Path(argv[0]).read_text()))
     row = run_in_process(cfg, argv[2])
     out = Path(argv[1])
