@@ -337,8 +337,9 @@ def test_predict_says_which_configurations_cannot_fit_in_memory(tmp_path, model,
     rows.to_csv(tmp_path / "c.csv", index=False)
     assert main(["predict", str(model), str(tmp_path / "c.csv"), "-o", str(tmp_path / "p.csv")]) == 0
     err = capsys.readouterr().err
-    assert "1 of 3 rows of" in err and "for their weights, runtime reserve and one whole sequence" in err and "(data rows 1;" in err
-    assert "hold a running batch whose KV cache does not fit" in err and "data rows 3;" in err
+    assert "1 of 3 rows of" in err and "for their weights, runtime reserve and one whole sequence" in err and "(data row 1;" in err
+    assert "hold a running batch whose KV cache does not fit" in err and "data row 3;" in err  # (read "data rows 3")
+    assert "data rows 1;" not in err and "data rows 3;" not in err
     out = pd.read_csv(tmp_path / "p.csv")
     assert out["fits_memory"].tolist() == [False, True, False]
     weights_gib = 70.6e9 * 2 / 2**30  # bf16: the whole model on one GPU, half on each of two
@@ -372,7 +373,7 @@ def test_predict_says_which_configurations_vllm_would_refuse(tmp_path, model, ca
     assert main(["predict", str(model), str(tmp_path / "c.csv"), "-o", str(tmp_path / "p.csv")]) == 0
     err = capsys.readouterr().err
     assert "1 of 5 rows of" in err and "longer (input + output tokens) than the model's context window" in err
-    assert "(data rows 1; column fits_context)" in err and "(data rows 3; column fits_fp8_blocks)" in err
+    assert "(data row 1; column fits_context)" in err and "(data row 3; column fits_fp8_blocks)" in err
     out = pd.read_csv(tmp_path / "p.csv", dtype={"fits_context": "boolean", "fits_fp8_blocks": "boolean"})
     assert out["fits_context"].tolist() == [False, True, True, True, pd.NA]
     assert out["fits_fp8_blocks"].tolist() == [pd.NA, pd.NA, False, True, pd.NA]

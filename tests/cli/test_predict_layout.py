@@ -57,7 +57,7 @@ def test_predict_flags_the_layouts_the_search_rejects(model, tmp_path, capsys):
     for name in ("tp_heads", "tp_node", "ep_group"):
         shown = [str(i + 1) for i, (_, why) in enumerate(rows) if why == name]
         assert (f"{len(shown)} of {len(rows)} rows of {configs} have a layout vLLM refuses ({name}: "
-                f"{LAYOUT_RULES[name]}; data rows {', '.join(shown)}; column fits_layout)") in err
+                f"{LAYOUT_RULES[name]}; data row{'s' if len(shown) > 1 else ''} {', '.join(shown)}; column fits_layout)") in err
     assert err.count("have a layout vLLM refuses") == 3
 
 

@@ -139,7 +139,7 @@ def _unseen_gpu_column(model, configs: pd.DataFrame) -> pd.DataFrame:
     if detail is not None:
         per_gpu, rows = detail[detail.index("(") + 1:detail.index("); it was fitted on")], np.flatnonzero(unseen)
         where = (f"data row {rows[0] + 1} (1-based) is on a GPU" if rows.size == 1 else
-                 f"data rows {_data_rows(rows)} (1-based) are on {'GPUs' if ' | ' in per_gpu else 'a GPU'}")
+                 f"{_data_rows(rows)} (1-based) are on {'GPUs' if ' | ' in per_gpu else 'a GPU'}")
         print(f"energylens predict: note: {where} the "
               f"model was not fitted on (column unseen_gpu; it was fitted on {', '.join(fitted)}): {per_gpu}. "
               f"{'Its prediction carries' if rows.size == 1 else 'Their predictions carry'} the fitted parameters to "
@@ -353,7 +353,7 @@ def _memory_columns(configs: pd.DataFrame, source: str) -> pd.DataFrame:
     if weights.size:
         print(f"energylens predict: {weights.size} of {len(configs)} rows of {source} need more memory per GPU for "
               f"their weights, runtime reserve and one whole sequence than "
-              f"{MEMORY_DEFAULTS['gpu_memory_utilization']:g} of the GPU's (data rows "
+              f"{MEMORY_DEFAULTS['gpu_memory_utilization']:g} of the GPU's ("
               f"{_data_rows(weights)}; column fits_memory): vLLM would not start them; their predictions are for a "
               "deployment that cannot run (more GPUs, pipeline stages or a smaller weight format would)",
               file=sys.stderr)
@@ -361,7 +361,7 @@ def _memory_columns(configs: pd.DataFrame, source: str) -> pd.DataFrame:
         excess = need[batch] / mem.usable[batch]
         print(f"energylens predict: {batch.size} of {len(configs)} rows of {source} hold a running batch whose KV "
               f"cache does not fit beside the weights ({excess.min():.2f}-{excess.max():.2f}x the usable memory; "
-              f"data rows {_data_rows(batch)}; column fits_memory): vLLM would start them but run fewer sequences "
+              f"{_data_rows(batch)}; column fits_memory): vLLM would start them but run fewer sequences "
               "at once than batch_size (more GPUs or a smaller KV-cache dtype would hold them; for measured rows a "
               "small excess means the estimate is conservative for that deployment, docs/search.md)",
               file=sys.stderr)
@@ -380,7 +380,7 @@ def _limit_columns(configs: pd.DataFrame, source: str) -> pd.DataFrame:
         bad = np.flatnonzero(~limits[column].fillna(True).to_numpy(dtype=bool))  # NA (unknown, n/a): not counted
         if bad.size:
             shown = _data_rows(bad)
-            print(f"energylens predict: {bad.size} of {len(configs)} rows of {source} {what} (data rows {shown}; "
+            print(f"energylens predict: {bad.size} of {len(configs)} rows of {source} {what} ({shown}; "
                   f"column {column})", file=sys.stderr)
     return limits
 
@@ -404,11 +404,12 @@ def _layout_column(configs: pd.DataFrame, source: str, path: str) -> pd.DataFram
         bad = np.flatnonzero(known & (reason == k))
         if bad.size:
             print(f"energylens predict: {bad.size} of {len(configs)} rows of {source} have a layout vLLM refuses "
-                  f"({name}: {LAYOUT_RULES[name]}; data rows {_data_rows(bad)}; column fits_layout): their predictions "
+                  f"({name}: {LAYOUT_RULES[name]}; {_data_rows(bad)}; column fits_layout): their predictions "
                   "are for a deployment that cannot run", file=sys.stderr)
     return pd.DataFrame({"fits_layout": fits})
 
 
 def _data_rows(index: np.ndarray) -> str:
-    """0-based row positions as the first ten 1-based data rows of a message."""
-    return ", ".join(str(i + 1) for i in index[:10]) + (" ..." if index.size > 10 else "")
+    """0-based row positions as a message's "data row 3" or "data rows 1, 2, ..." (the first ten, 1-based)."""
+    return (f"data row{'' if index.size == 1 else 's'} " + ", ".join(str(i + 1) for i in index[:10])
+            + (" ..." if index.size > 10 else ""))
