@@ -35,6 +35,7 @@ __all__ = [
     "MarksDroppedWarning",
     "FailedRowsWarning",
     "NewerModelFileWarning",
+    "UnitsWarning",
 ]  # and user_stacklevel(), the warnings' helper (not an exception class)
 
 
@@ -123,6 +124,13 @@ class UnknownModelError(EnergyLensError, KeyError):
 class IntervalsUnavailableError(EnergyLensError, ValueError):
     """Prediction intervals cannot be given: the model has no bootstrap replicates, or its training data
     could not identify the parameters (an interval would collapse to a falsely precise zero width)."""
+
+
+class UnitsWarning(UserWarning):
+    """Numbers that look like another unit than the one energylens reads: a trace's power or energy readings
+    implausibly large for one GPU (NVML's mW / mJ not divided by 1000; energylens.measure.units), or measured rows
+    whose ``tpot_s`` / ``ttft_s`` / ``energy_j`` are ~1000x those of their model and GPU (ms among s, kJ among J;
+    energylens.profiles.unit_mix). Defined here so that both layers raise the one class."""
 
 
 class DegenerateFitWarning(UserWarning):

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from energylens.errors import user_stacklevel
+from energylens.errors import UnitsWarning, user_stacklevel
 
 if TYPE_CHECKING:  # pandas only for the hint: energylens monitor samples before it loads pandas (test_cli_startup)
     import pandas as pd
@@ -29,11 +29,6 @@ MIN_PLAUSIBLE_W = 1.0
 #: has its times in ms or us, not ns (the buffer stamps us).
 MIN_NVML_UPDATE_NS = 1_000_000
 _NVML_POWER = ("nvml_instant", "nvml_average", "nvml_samples")
-
-
-class UnitsWarning(UserWarning):
-    """A trace's power or energy readings are implausibly large for one GPU: most likely NVML's mW / mJ not
-    divided by 1000 (``samples.power_w`` holds W, ``samples.energy_j`` J)."""
 
 
 def warn_units(samples: pd.DataFrame, where: str) -> None:

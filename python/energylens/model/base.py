@@ -32,6 +32,7 @@ from energylens.model.domain import (
     non_finite_fit_error,
     range_check,
     unexercised_params,
+    warn_unit_slips,
 )
 from energylens.model.feature_eval import template_columns, template_evaluation
 from energylens.model.fit_options import BOOTSTRAP_PROGRESS, checked_fit_options
@@ -230,6 +231,7 @@ class ClosedFormModel:
             targets = targets[:1]
         design = design_report(table, targets, 0 if self.options.get("prior_weight") else n_params,  # prior: identified
                                type(self).__name__, frame)
+        warn_unit_slips(frame, self._kind)
         t0 = time.perf_counter()
         result = _core.fit(self._template, columns, targets, None, opts)
         best = result.best

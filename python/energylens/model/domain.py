@@ -24,14 +24,16 @@ import numpy as np
 import pandas as pd
 
 from energylens import _core, warning_sink
-from energylens.errors import DegenerateFitWarning, ExtrapolationWarning
+from energylens.errors import DegenerateFitWarning, ExtrapolationWarning, UnitsWarning
 from energylens.profiles.light import LightProfiles
 from energylens.profiles.native_rows import feature_rows
 from energylens.profiles.problems import rows_text
 from energylens.profiles.row_names import RowNames
+from energylens.profiles.unit_mix import slip_text, slips_of
 
 __all__ = ["EXTRAPOLATION_FACTOR", "check_feature_mapping", "empty_among_scalars", "check_finite_outputs", "DesignReport", "FeatureTable", "design_report", "training_ranges",
-           "RangeCheck", "range_check", "check_feature_keys", "non_finite_fit_error", "unexercised_params", "rows_where"]
+           "RangeCheck", "range_check", "check_feature_keys", "non_finite_fit_error", "unexercised_params", "rows_where",
+           "warn_unit_slips"]
 
 #: A feature counts as extrapolated beyond this factor outside its fitted [min, max].
 EXTRAPOLATION_FACTOR = 2.0
@@ -180,6 +182,14 @@ def design_report(table: FeatureTable, targets: list[np.ndarray], n_params: int,
             f"({_where(copies, frame)}: copies of {_copied_rows(first, frame)}); the intervals count "
             f"{report.n_distinct_rows} distinct rows as the sample size", DegenerateFitWarning, stacklevel=4)
     return report
+
+
+def warn_unit_slips(frame: Any, kind: str) -> None:
+    """A :class:`UnitsWarning` for each measured column of a fit (``kind`` "energy": energy_j; else ttft_s and
+    tpot_s) holding values in another unit than the rest of their model and GPU
+    (:func:`energylens.profiles.unit_mix.unit_slips`), naming the rows as :func:`rows_where`."""
+    for slip in slips_of(frame, ("energy_j",) if kind == "energy" else ("ttft_s", "tpot_s")):
+        warning_sink.warn_bounded(slip_text(slip, _where(slip.rows, frame)), UnitsWarning, stacklevel=4)
 
 
 def _copies(table: FeatureTable, targets: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
