@@ -5,6 +5,9 @@ Each now says what the path is."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from energylens.errors import EnergyLensError, OutputError
@@ -51,3 +54,17 @@ def test_a_path_under_the_home_folder_is_expanded(tmp_path, monkeypatch):
     assert Trace.load("~/run.parquet").samples.equals(trace.samples)
     with PowerSampler.replay("~/run.parquet", realtime=False) as sampler:
         assert sampler.samples()["t_ns"].size == len(trace.samples)
+
+
+def test_a_replay_without_realtime_holds_the_whole_trace_as_soon_as_it_starts(tmp_path):
+    """samples() right after entering PowerSampler.replay(..., realtime=False) read 0 samples or all of them, by a
+    race with the sampling thread's first poll (the home-folder test above failed on it once in a few runs)."""
+    trace = synthetic_trace(duration_s=1.0, seed=0)[0]
+    trace.save(tmp_path / "run.parquet")
+    # the first replay of a process lost the race most often: each run is a fresh process
+    code = ("import sys; from energylens.measure.sampler import PowerSampler\n"
+            "with PowerSampler.replay(sys.argv[1], realtime=False) as s: print(s.samples()['t_ns'].size)")
+    for _ in range(3):
+        out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "run.parquet")], capture_output=True,
+                             text=True, timeout=120, check=True).stdout
+        assert int(out) == len(trace.samples)

@@ -243,7 +243,9 @@ class PowerSampler:
         then plays compressed, each sample stamped when it appears, power values kept and energy-counter
         readings divided by ``speed``, so power and counter agree on a window); otherwise all at
         the first poll. ``rebase``: shift times so the first sample lands at ``start()``; otherwise
-        the recorded ``t_ns`` are kept. Update periods: the trace's ``meta["update_period_s"]``, those it does not
+        the recorded ``t_ns`` are kept. With ``realtime=False`` :meth:`start` returns once they are
+        delivered, so ``samples()`` right after it holds the whole trace (it read 0 samples or all, by a race with
+        the sampling thread). Update periods: the trace's ``meta["update_period_s"]``, those it does not
         name read off the rows (``meta["update_period_from_rows"]`` lists them), divided by ``speed`` when played
         compressed (``rebase`` and ``realtime``). Raises TypeError (neither a Trace nor a path), ValueError (a trace
         without samples, or a ``gpu`` column that is not 0 .. n-1), EnergyLensError (a saved trace that cannot
@@ -286,6 +288,8 @@ class PowerSampler:
         self._native.start()
         self._t_start_ns = int(self._native.start_ns)
         self._t_stop_ns = None
+        if self.complete_at_start:  # a replay that delivers everything at its first poll: make that poll now
+            self.flush()
         return self
 
     def stop(self) -> SamplerResult:
