@@ -6,6 +6,7 @@ The v3 export and Splitwise are read from $ENERGYLENS_SHARED_DATA (bench/data_pa
     python bench/unit_mix_margins.py
 """
 
+import argparse
 import sys
 import warnings
 from pathlib import Path
@@ -22,6 +23,8 @@ SETS = (("bundled ML.ENERGY v2", "bundled", True),
 
 
 def main() -> None:
+    argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                            formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
     print(f"check: a step over {GAP_FACTOR:g}x between neighbours (one model and GPU) splits a column")
     for name, path, energy in SETS:
         if path != "bundled" and not Path(path).is_file():
