@@ -2,6 +2,11 @@
 energy_per_token_joules as ML.ENERGY v3 names it): the "did you mean" told the user to rename it to energy_j
 (J per request), so renaming Wh or per-token values without converting them was the advice. The error now says
 what the column's name says it holds and how to convert it; a column already in joules is still just renamed.
+
+Another tool's table (Zeus's ``total_energy`` / ``gpu_energy``, CodeCarbon's ``energy_consumed``) was told the
+same rename: those are totals over a measurement window (CodeCarbon's in kWh, CPU and RAM included); the error
+now says what load_profiles says of them (GPU joules per request; kWh x 3,600,000 = J; a window's joules / its
+requests).
 """
 
 from __future__ import annotations
@@ -46,3 +51,15 @@ def test_a_column_in_joules_per_request_is_only_renamed(tmp_path, capsys, column
     assert main(["fit", str(path), "-o", str(tmp_path / "m.json")]) == 2
     err = capsys.readouterr().err
     assert f"did you mean column {column!r}? Rename it to energy_j" in err and "Convert" not in err, err
+
+
+@pytest.mark.parametrize("column", ["total_energy", "gpu_energy", "energy_consumed"])
+def test_a_window_total_is_not_to_be_renamed(tmp_path, capsys, column):
+    path = tmp_path / "p.csv"
+    ROWS.rename(columns={"energy": column}).to_csv(path, index=False)
+    assert main(["fit", str(path), "-o", str(tmp_path / "m.json")]) == 2
+    err = capsys.readouterr().err
+    assert "Rename it to energy_j" not in err, err
+    assert repr(column) in err and "GPU joules per request" in err and "3,600,000" in err, err
+    assert "requests it completed" in err and "--latency-only" in err, err
+    assert not (tmp_path / "m.json").exists()
