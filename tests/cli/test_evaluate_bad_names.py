@@ -10,6 +10,7 @@
   (`--splits unseen_gpu` on one GPU's rows, which the next run refused: "nothing to evaluate"); it now names
   only splits that ran, or none; and it advised `--prior bundled` on rows of the bundled data, which the run
   refuses: there it now advises a model file.
+* `--methods energylens,energylens` was refused only after the profiles were read; now before.
 * A file of one row read "the profiles have 1 row: a split needs at least 2 ...", naming no file; now it names it.
 """
 
@@ -33,6 +34,17 @@ def test_an_unknown_method_is_refused_naming_the_option_before_reading(methods, 
     assert f"--methods {methods}: unknown method(s) {bad}" in out.err, out.err
     assert "known: energylens, latency_proxy" in out.err, out.err
     assert "note:" not in out.err  # the profiles were not read (their assumed-inputs note)
+
+
+def test_a_method_named_twice_is_refused_before_reading(tmp_path, monkeypatch, capsys):
+    """`--methods energylens,energylens` was refused by the registry only after the profiles were read."""
+    monkeypatch.chdir(tmp_path)
+    code = main(["evaluate", "bundled", "--no-progress", "--splits", "random", "--repeats", "1",
+                 "--methods", "energylens,llmcarbon,energylens"])
+    assert code == 2
+    out = capsys.readouterr()
+    assert "--methods energylens,llmcarbon,energylens: energylens named more than once" in out.err, out.err
+    assert "note:" not in out.err  # the profiles were not read
 
 
 def test_a_variant_added_by_its_option_is_known(tmp_path, monkeypatch, capsys):

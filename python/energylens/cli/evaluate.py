@@ -235,6 +235,9 @@ def _check_method_names(args: argparse.Namespace, added: list[str]) -> None:
     unknown = [n for n in names if n not in known]
     if unknown:
         raise ValueError(f"--methods {args.methods}: unknown method(s) {unknown}; known: {', '.join(known)}")
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:  # the registry refused them too, but only after the profiles were read and fitted
+        raise ValueError(f"--methods {args.methods}: {', '.join(repeated)} named more than once; name each once")
 
 
 def _extras_names(args: argparse.Namespace) -> list[str]:
