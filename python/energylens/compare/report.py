@@ -75,10 +75,26 @@ def _run_time(info: dict) -> str:
             f"which the comparison's fits and scoring {run_time_of(info)})")
 
 
+def _repeats_run(result: EvaluationResult) -> str:
+    """The repeats asked, and the splits that ran fewer (a leave-one-out split runs its folds once), counted from
+    the table: a run of unseen_model alone said "20 repeats" for one pass of its folds."""
+    asked, t = result.info.get("repeats"), result.table
+    if asked is None or t.empty or not {"split", "repeat"} <= set(t.columns):
+        return "repeats: ?" if asked is None else plural(int(asked), "repeat")
+    ran = t.groupby("split", sort=False)["repeat"].nunique()
+    short = ran[ran < int(asked)]
+    if short.empty:
+        return plural(int(asked), "repeat")
+    if len(short) == len(ran) and set(short) == {1}:
+        return (f"one pass ({', '.join(short.index)}: each fold once; --repeats {asked} applies to the splits "
+                "that draw rows at random)")
+    return f"{plural(int(asked), 'repeat')} ({'; '.join(f'{s}: ' + plural(int(n), 'repeat') for s, n in short.items())})"
+
+
 def _intro(result: EvaluationResult, command: str) -> list[str]:
     info = result.info
     md = ["# energylens evaluation", "",
-          f"{info['n_rows']} profile rows; groups by {', '.join(info['group_by'])}; {plural(info['repeats'], 'repeat')}; "
+          f"{info['n_rows']} profile rows; groups by {', '.join(info['group_by'])}; {_repeats_run(result)}; "
           f"seed {info['seed']}; TPOT SLO {info['tpot_slo'] or 'none'}; {_run_time(info)}."]
     if command:
         md += ["", f"Command: `{command}`"]

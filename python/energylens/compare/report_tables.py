@@ -304,6 +304,12 @@ def _repeats(n: Any) -> str:
     return "repeats: ?" if n is None else plural(int(n), "repeat")
 
 
+def _each_over(result: EvaluationResult) -> str:
+    """'Each a mean over repeats', or, where every split ran once (leave-one-out splits), what the table ran."""
+    once = not result.table.empty and result.table.get("repeat", pd.Series([0, 1])).nunique() == 1
+    return "Each over one pass of the folds" if once else "Each a mean over repeats"
+
+
 def _other_splits(result: EvaluationResult, explain: bool = False) -> str:
     """Without a random split: Top-1, pairwise, MAPE, regret and the groups they are over per split, variant, size
     and method; ``explain``: what each column measures, under the table."""
@@ -324,7 +330,7 @@ def _other_splits(result: EvaluationResult, explain: bool = False) -> str:
         "repeat (unseen_*: every fold of the repeat together), over which Top-1 (the predicted cheapest configuration is a measured cheapest) and regret "
         "(measured energy of the pick above the group's cheapest) are means; pairwise: their row pairs ordered as "
         "measured, pooled; MAPE: mean |predicted - measured| / measured energy per request over the held-out rows. "
-        'Each a mean over repeats (docs/evaluation.md, "Splits", "Metrics").', 110) if explain else []
+        f'{_each_over(result)} (docs/evaluation.md, "Splits", "Metrics").', 110) if explain else []
     sized = s.assign(size=[f"{int(v)} rows" if not pd.isna(v) else "" for v in s["train_size"]])  # (as the table)
     return "\n".join(lines + fewer_repeats(sized, ("split", "variant", "size", "method"), prefix="note: "))
 
