@@ -61,6 +61,18 @@ def test_a_changed_digit_in_meta_is_refused_as_corrupt(trace, tmp_path):
         Trace.load(bad)
 
 
+def test_a_trace_whose_meta_json_reshapes_loads_back(tmp_path):
+    """meta_crc32 was the checksum of the trace's meta, the reader's of meta after JSON: a trace whose meta was
+    annotated in place with integer keys ({0: .., 10: .., 2: ..}, which sort otherwise as text) was refused as
+    corrupt at once. (A Trace made with such meta has it normalised already; the dict itself stays mutable.)"""
+    saved = synthetic_trace(duration_s=0.5, seed=0)[0]
+    saved.meta["per_gpu"] = {0: "a", 10: "b", 2: "c"}
+    saved.meta["span_s"] = (0.0, 1.5)
+    saved.save(tmp_path / "t.parquet")
+    meta = Trace.load(tmp_path / "t.parquet").meta
+    assert meta["per_gpu"] == {"0": "a", "10": "b", "2": "c"} and meta["span_s"] == [0.0, 1.5]
+
+
 def test_a_file_without_checksums_still_loads(trace, tmp_path):
     """A file of before the checksums: pages without a CRC, a header without meta_crc32."""
     good = tmp_path / "run.parquet"

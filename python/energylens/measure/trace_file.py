@@ -58,6 +58,8 @@ def write_tables(path: str | os.PathLike[str], tables: Mapping[str, pd.DataFrame
                 arrays[name] = pa.array(df[name].to_numpy(), pa.from_numpy_dtype(np.dtype(dtype)))
         parts.append(pa.table(arrays))
     combined = pa.concat_tables(parts, promote_options="default")
+    meta = json.loads(json.dumps(meta))  # as the reader will see it: integer keys become text, tuples lists (the
+    # checksum of the caller's dict refused a trace saved with meta {0: .., 10: ..}, whose keys re-sort as text)
     header = {"format": _FORMAT_NAME, "version": FORMAT_VERSION, "meta": meta, "meta_crc32": _meta_crc32(meta),
               "rows": {t: len(tables[t]) for t in ("samples", "marks", "kernels")}}  # (a footer flip lost rows)
     combined = combined.replace_schema_metadata({_META_KEY: json.dumps(header).encode()})
