@@ -31,7 +31,7 @@ from energylens.extras import require
 from energylens.model import EnergyModel, LatencyModel
 from energylens.model.closed_form import ENERGY_TPOT_WEIGHT
 from energylens.model.fit_options import BOOTSTRAP_PROGRESS
-from energylens.outputs import announce_written, check_output_path, energylens_json, existing_file
+from energylens.outputs import announce_written, check_output_path, energylens_json, existing_file, plural
 from energylens.profiles.header import OTHER_TOOL_ENERGY, WINDOW_ENERGY_COLUMNS
 
 __all__ = ["add_parser", "energy_column_hint", "NOT_IDENTIFIED", "print_params", "print_design", "warn_poor_fit",
@@ -81,7 +81,7 @@ def print_params(model, prior: str | None = None) -> None:
 def print_design(s) -> None:
     """Duplicates and the sample size the intervals use (warnings say when the design is degenerate)."""
     gpus = getattr(s, "gpus", ())  # (the GPUs decide where a prediction carries the fit to another GPU)
-    on = (f" on {len(gpus)} GPU{'s' if len(gpus) > 1 else ''} ({', '.join(gpus)}: predict flags rows on any other, "
+    on = (f" on {plural(len(gpus), 'GPU')} ({', '.join(gpus)}: predict flags rows on any other, "
           "column unseen_gpu)") if gpus else ""
     print(f"  data: {s.n_rows} rows{on}, {s.n_duplicate_rows} exact duplicates, {s.n_distinct_rows} distinct rows "
           f"(the intervals' sample size), {s.n_distinct_configs} distinct configurations"

@@ -34,6 +34,7 @@ from energylens.cli.options import (
 from energylens.cli.parsers.predict import add_parser
 from energylens.cli.predict_csv import csv_header, csv_rows
 from energylens.model import EnergyModel, LatencyModel, load_model
+from energylens.model.gpu_domain import GpuCheck
 from energylens.model.persistence import EXPRESSION_MODEL_ID
 from energylens.outputs import (
     announce_written,
@@ -133,15 +134,16 @@ def _unseen_gpu_column(model, configs: pd.DataFrame) -> pd.DataFrame:
     stderr with each GPU's specifications against the fitted GPUs' (the model's UnseenGpuWarning, said once here):
     the fitted parameters are carried to a GPU the data never showed through its specification."""
     fitted = getattr(getattr(model, "summary", None), "gpus", ())
-    if not fitted or not hasattr(model, "unseen_gpu"):
+    if not fitted:
         return pd.DataFrame({"unseen_gpu": pd.array([pd.NA] * len(configs), dtype="boolean")})
-    unseen, detail = model.unseen_gpu(configs)
-    if detail is not None:
-        per_gpu, rows = detail[detail.index("(") + 1:detail.index("); it was fitted on")], np.flatnonzero(unseen)
+    check = GpuCheck(fitted)
+    unseen = check.flags(configs["gpu"])
+    if check.rows:
+        rows = np.flatnonzero(unseen)
         where = (f"data row {rows[0] + 1} (1-based) is on a GPU" if rows.size == 1 else
-                 f"{_data_rows(rows)} (1-based) are on {'GPUs' if ' | ' in per_gpu else 'a GPU'}")
+                 f"{_data_rows(rows)} (1-based) are on {'GPUs' if len(check.rows) > 1 else 'a GPU'}")
         print(f"energylens predict: note: {where} the "
-              f"model was not fitted on (column unseen_gpu; it was fitted on {', '.join(fitted)}): {per_gpu}. "
+              f"model was not fitted on (column unseen_gpu; it was fitted on {', '.join(fitted)}): {check.listing()}. "
               f"{'Its prediction carries' if rows.size == 1 else 'Their predictions carry'} the fitted parameters to "
               "another GPU through its specification (peak FLOP/s, memory bandwidth, TDP), untested on that GPU; fit on "
               "some of its rows to check them", file=sys.stderr)

@@ -116,13 +116,18 @@ class GpuCheck:
     def n_flagged(self) -> int:
         return sum(self.rows.values())
 
-    def summary(self) -> str | None:
-        """Per unseen GPU its rows and its specifications against the fitted GPUs' (:func:`spec_outside`); None
-        when every row is on a fitted GPU."""
+    def listing(self) -> str | None:
+        """Per unseen GPU its rows and its specifications against the fitted GPUs' (:func:`spec_outside`), joined
+        by " | "; None when every row is on a fitted GPU."""
         if not self.rows:
             return None
-        parts = [f"{gpu}: {k} row(s); {spec_outside(gpu, self.fitted)}" for gpu, k in sorted(self.rows.items())]
-        return (f"GPUs the model was not fitted on ({' | '.join(parts)}); it was fitted on {', '.join(self.fitted)}: "
+        return " | ".join(f"{gpu}: {k} row(s); {spec_outside(gpu, self.fitted)}" for gpu, k in sorted(self.rows.items()))
+
+    def summary(self) -> str | None:
+        """:meth:`listing` in the sentence the warning gives; None when every row is on a fitted GPU."""
+        if not self.rows:
+            return None
+        return (f"GPUs the model was not fitted on ({self.listing()}); it was fitted on {', '.join(self.fitted)}: "
                 "their predictions carry the fitted parameters to another GPU through its specification (peak "
                 "FLOP/s, memory bandwidth, TDP), untested on that GPU; fit on some of its rows to check them")
 

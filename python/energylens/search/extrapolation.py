@@ -11,7 +11,6 @@ import numpy as np
 import pandas as pd
 
 from energylens.model import EnergyModel
-from energylens.model.gpu_domain import GpuCheck
 from energylens.search.space import SearchSpace
 from energylens.search.terms import point_features, split_terms, term_columns, with_columns
 
@@ -21,11 +20,9 @@ __all__ = ["explained", "flag_extrapolated", "unseen_gpus"]
 def unseen_gpus(top: pd.DataFrame, model: EnergyModel) -> tuple[np.ndarray, str | None]:
     """Per row of ``top``: is its GPU one ``model`` was not fitted on (``summary.gpus``; all False for a model that
     records none)? And :meth:`GpuCheck.summary`'s text of those rows (None when none is)."""
-    fitted = getattr(getattr(model, "summary", None), "gpus", ())
-    if not fitted or top.empty:
+    if top.empty or not hasattr(model, "unseen_gpu"):
         return np.zeros(len(top), dtype=bool), None
-    check = GpuCheck(fitted)
-    return check.flags(top["gpu"]), check.summary()
+    return model.unseen_gpu(top)
 
 
 def flag_extrapolated(space: SearchSpace, top: pd.DataFrame, model: EnergyModel,

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from energylens import _core
+from energylens.outputs import plural
 from energylens.profiles import tables
 from energylens.search.axes import engine_kv_heads, tp_heads_ok
 from energylens.search.frames import evaluated_twin_eps
@@ -207,7 +208,7 @@ def kv_room_sentence(settings: dict[str, Any]) -> str:
         ", or store the KV cache in fp8 (--kv-cache-dtype fp8: half the bytes per token)"
     if room.get("fp8"):  # computed: say what fp8 does
         n, top = room["fp8"]["max_num_seqs"], max(settings.get("max_num_seqs") or [0])
-        half = (f", or store the KV cache in fp8: with --kv-cache-dtype fp8 it fits at up to {n} sequence{'s' if n > 1 else ''} per rank"
+        half = (f", or store the KV cache in fp8: with --kv-cache-dtype fp8 it fits at up to {plural(n, 'sequence')} per rank"
                 f"{' (the largest max_num_seqs searched)' if n >= top else ''} "
                 f"({room['fp8']['config']})" if n else "; an fp8 KV cache (--kv-cache-dtype fp8) would not fit "
                 "either, not even one sequence")
@@ -227,7 +228,7 @@ def kv_room_sentence(settings: dict[str, Any]) -> str:
                            for k, v in unmet.items())
         finds = (f"--max-num-seqs {n} holds the KV cache, but no configuration there meets the latency limits"
                  + (f" ({lowest})" if lowest else ""))
-    return (f"at {tokens} tokens per request the KV cache fits at most {n} sequence{'s' if n > 1 else ''} per rank on "
+    return (f"at {tokens} tokens per request the KV cache fits at most {plural(n, 'sequence')} per rank on "
             f"any searched layout ({room['config']}), fewer than the smallest max_num_seqs searched "
             f"({room['smallest_searched']:g}): {finds}{half}; ")
 
