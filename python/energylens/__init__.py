@@ -82,7 +82,7 @@ _LAZY = {
     "OpenWindowWarning": "energylens.measure.monitor",
     "NotYetReadWarning": "energylens.measure.coverage",
     "SampleGapWarning": "energylens.measure.integrate",
-    "UnitsWarning": "energylens.measure.units",
+    "UnitsWarning": "energylens.errors",  # (defined there since the model's checks raise it too)
     "CounterWentBackWarning": "energylens.measure.integrate",
     "SameTimeReadingsWarning": "energylens.measure.ties",
     "AttributionWarning": "energylens.measure.attribution",
