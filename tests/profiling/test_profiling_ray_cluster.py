@@ -93,15 +93,17 @@ def test_a_failed_part_write_on_ray_keeps_the_rows_of_the_units_in_flight(ray_cl
     _disk_full_after_the_first_part(monkeypatch, out / "parts")
     # Two units run at a time; Ray starts a queued unit as soon as one finishes, before the driver has written
     # (and failed to write) the finished one's part. So at the failed write one or two units are in flight on a
-    # quiet box, and on a slow one the driver may see the failure only after a third has started: every unit
-    # the gate let in is waited for and kept (2-4 of the 4 after the first), the rest never start.
+    # quiet box, and on a slow one the driver may see the failure only after a third has started, or before the
+    # queued unit has asked the gate (none in flight: the clean-clone CI on a loaded box saw this once): every unit
+    # the gate let in is waited for and kept (1-4 of the 4 after the first), the rest never start.
     assert main(argv) == 2
     lines = [x for x in capsys.readouterr().err.splitlines() if x.startswith("energylens profile")]
     assert len(lines) == 1 and lines[0].startswith("energylens profile: error: "), lines
     parts = sorted(p.stem for p in (out / "parts").glob("*.parquet"))
     kept = {p.stem: pd.read_parquet(p) for p in (out / "rescued").glob("*.parquet")}
-    assert len(parts) == 1 and 2 <= len(kept) <= 4, (parts, sorted(kept))
-    assert f"{len(kept)} measured units' rows are kept in {out / 'rescued'}" in lines[0]
+    assert len(parts) == 1 and 1 <= len(kept) <= 4, (parts, sorted(kept))
+    if len(kept) > 1:  # (one kept: the failed unit's own error, with no unit in flight to add)
+        assert f"{len(kept)} measured units' rows are kept in {out / 'rescued'}" in lines[0]
     assert all(k in lines[0] for k in kept) and all(len(r) == 1 and r["status"].iloc[0] == "ok" for r in kept.values())
     not_started = 5 - 1 - len(kept)
     assert bool(re.search(r"\d+ units? not started", lines[0])) == (not_started > 0), lines[0]
