@@ -130,7 +130,7 @@ def _note_unfitted(model, configs: pd.DataFrame) -> None:
 
 def _unseen_gpu_column(model, configs: pd.DataFrame) -> pd.DataFrame:
     """``unseen_gpu``: the rows on a GPU the model was not fitted on (``model.unseen_gpu``, ``summary.gpus``; NA for
-    a model that records none: an expression model, a file written before they were recorded), named in a note on
+    a model that records none: a file written before they were recorded, template or expression model), named in a note on
     stderr with each GPU's specifications against the fitted GPUs' (the model's UnseenGpuWarning, said once here):
     the fitted parameters are carried to a GPU the data never showed through its specification."""
     fitted = getattr(getattr(model, "summary", None), "gpus", ())

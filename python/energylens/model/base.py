@@ -24,7 +24,7 @@ import pandas as pd
 
 from energylens import _core
 from energylens.model.chunks import config_chunks, evaluate_chunk
-from energylens.model.configs import fit_input, load_configs, mapping_frame
+from energylens.model.configs import fit_input, load_configs
 from energylens.model.domain import (
     FeatureTable,
     RangeCheck,
@@ -37,7 +37,7 @@ from energylens.model.domain import (
 from energylens.model.feature_eval import template_columns, template_evaluation
 from energylens.model.fit_options import BOOTSTRAP_PROGRESS, checked_fit_options
 from energylens.model.fit_summary import FitSummary, Param, fitted_gpus, param_table
-from energylens.model.gpu_domain import GpuCheck
+from energylens.model.gpu_domain import GpuCheck, unseen_gpu_rows
 from energylens.model.identify import NO_TPOT, template_jacobian, undetermined, warn_undetermined
 from energylens.model.intervals import (
     PREDICT_CHUNK_ROWS,
@@ -305,14 +305,7 @@ class ClosedFormModel:
         outside the fitted GPUs' [min, max]), None when none is; predict warns the same (UnseenGpuWarning). All
         False, None, for a model file written before its GPUs were recorded. Reads the ``gpu`` column alone."""
         self._require_fitted()
-        frame = mapping_frame(configs)
-        if not (isinstance(frame, pd.DataFrame) and "gpu" in frame):  # a path, or a frame the schema must name
-            frame = load_configs(frame, require_energy=False)
-        gpus = () if self.summary is None else self.summary.gpus
-        if not gpus:
-            return np.zeros(len(frame), dtype=bool), None
-        check = GpuCheck(gpus)
-        return check.flags(frame["gpu"]), check.summary()
+        return unseen_gpu_rows(configs, () if self.summary is None else self.summary.gpus)
 
     def _outputs(self, configs: Any, chunk_rows: int, check_range: bool, call: str,
                  summed: bool = False) -> tuple[np.ndarray, np.ndarray | None]:

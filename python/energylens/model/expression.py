@@ -37,6 +37,7 @@ from energylens.model.expression_units import constant_units
 from energylens.model.feature_eval import expression_columns
 from energylens.model.fit_options import checked_bound_pair, checked_fit_options
 from energylens.model.fit_summary import FitSummary, Param
+from energylens.model.gpu_domain import GpuCheck, unseen_gpu_rows
 from energylens.model.intervals import (
     DEFAULT_CHUNK_ROWS,
     PREDICT_CHUNK_ROWS,
@@ -182,7 +183,15 @@ class ExpressionEnergyModel:
         return config_chunks(configs, chunk_rows, self._columns, check, False)
 
     def _range_check(self, check_range: bool) -> RangeCheck | None:
-        return range_check(self._ranges, self.feature_names, check_range)
+        gpus = () if self.summary is None else self.summary.gpus  # () before a fit and in a file written before
+        return range_check(self._ranges, self.feature_names, check_range, GpuCheck(gpus) if gpus else None)
+
+    def unseen_gpu(self, configs: Any) -> tuple[np.ndarray, str | None]:
+        """Per row: is it on a GPU the model was not fitted on (``summary.gpus``)? And what those rows are
+        (:class:`~energylens.model.gpu_domain.GpuCheck`), None when none is: the template's
+        (:meth:`energylens.model.EnergyModel.unseen_gpu`); predict warns the same (UnseenGpuWarning). All False,
+        None, before a fit and for a model file written before its GPUs were recorded (2026-12-07)."""
+        return unseen_gpu_rows(configs, () if self.summary is None else self.summary.gpus)
 
     def _native_options(self) -> dict[str, Any]:
         return dict(self.options)

@@ -6,23 +6,26 @@ fitted parameters are carried to a GPU the data never showed, however close its 
 fitted GPUs' (an H200 next to an H100 is within the feature ranges' factor, :mod:`energylens.model.domain`, and
 was not flagged at all). :class:`GpuCheck` flags such rows and its warning (:class:`UnseenGpuWarning`, an
 :class:`~energylens.errors.ExtrapolationWarning`) names each GPU with its rows and which of its specifications lie
-outside the fitted GPUs' [min, max] (no factor: the GPU table's values of the fitted GPUs). Models whose file
-records no GPUs (written before 2026-12-07) flag nothing.
+outside the fitted GPUs' [min, max] (no factor: the GPU table's values of the fitted GPUs). The template's and the
+expression models' fits record them; models whose file records no GPUs (written before 2026-12-07) flag nothing.
 """
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from energylens import warning_sink
 from energylens.errors import UnseenGpuWarning
+from energylens.model.configs import load_configs, mapping_frame
 from energylens.profiles.cells import codes
 from energylens.profiles.gpu_table import gpu_spec as _gpu_spec
 from energylens.profiles.gpu_table import gpu_table_name
 
-__all__ = ["GpuCheck", "SPEC_FIELDS", "spec_outside"]
+__all__ = ["GpuCheck", "SPEC_FIELDS", "spec_outside", "unseen_gpu_rows"]
 
 #: The GPU table's fields compared with the fitted GPUs': (field, label, unit). Memory is not a feature of the
 #: formulas (it bounds the batch the search allows), but a user choosing a GPU reads it with the others.
@@ -137,3 +140,16 @@ class GpuCheck:
         if text is not None:
             warning_sink.warn_bounded(f"{call}: {self.n_flagged} of {self.n_rows} rows are on {text}",
                                       UnseenGpuWarning, stacklevel=5)
+
+
+def unseen_gpu_rows(configs: Any, fitted: Sequence[str]) -> tuple[np.ndarray, str | None]:
+    """Per row of ``configs`` (a path, a frame, a mapping or a list of them): is it on a GPU outside ``fitted``?
+    And :meth:`GpuCheck.summary` of those rows (None when none is). All False, None, where ``fitted`` is empty (a
+    model file written before its GPUs were recorded). Reads the ``gpu`` column alone: the models' ``unseen_gpu``."""
+    frame = mapping_frame(configs)
+    if not (isinstance(frame, pd.DataFrame) and "gpu" in frame):  # a path, or a frame the schema must name
+        frame = load_configs(frame, require_energy=False)
+    if not fitted:
+        return np.zeros(len(frame), dtype=bool), None
+    check = GpuCheck(fitted)
+    return check.flags(frame["gpu"]), check.summary()
