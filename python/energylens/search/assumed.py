@@ -32,7 +32,7 @@ from energylens.search.memory import (
     weight_parts,
     weights_per_gpu,
 )
-from energylens.search.remedies import model_shape, node_tp_values
+from energylens.search.remedies import given_name, model_shape, node_tp_values
 
 __all__ = ["assumed_line", "remedy_detail", "weights_room", "weights_room_sentence"]
 
@@ -213,7 +213,7 @@ def weights_room_sentence(settings: dict[str, Any]) -> str:
         example = (f"more than tp {max(tps)} x pp {layers} (its layers) give" if n > max(tps) * layers
                    or _stage_pp(r, max(tps), math.ceil(n / max(tps))) > layers else _flags(r, max(tps), n))
     example = example if example.startswith("more") else f"e.g. {example}, and more for the KV cache"
-    return (f"{r['model']} in {r['precision']} holds {r['weights_gb']:.4g} GB of weights and one {gpu} has room "
+    return (f"{given_name(settings, r['model'])} in {r['precision']} holds {r['weights_gb']:.4g} GB of weights and one {gpu} has room "
             f"for {r['room_gb_per_gpu']:.4g} GB of them (usable memory less the runtime reserve and activations), so "
             f"the weights alone need at least {n} GPUs per deployment (tp x pp; a MoE's experts also spread over "
             f"dp), {example}; ")
@@ -230,6 +230,6 @@ def remedy_detail(reason: str, settings: dict[str, Any]) -> str:
     longest = max((a + b for a, b in zip(settings.get("input_tokens") or [], settings.get("output_tokens") or [],
                                          strict=True)), default=0.0)
     windows = [(m, model_shape(settings, m, "context_window_tokens")) for m in settings.get("models") or []]
-    named = ", ".join(f"{m} reads at most {w:,.0f}" for m, w in windows if w and w > 0)  # the priced spec's
+    named = ", ".join(f"{given_name(settings, m)} reads at most {w:,.0f}" for m, w in windows if w and w > 0)  # the priced spec's
     whose = "its context window" if named.count(" reads ") == 1 else "their context windows"
     return f"the longest request is {longest:,.0f} tokens (input + output) and {named} ({whose}); " if named else ""

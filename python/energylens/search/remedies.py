@@ -31,7 +31,7 @@ from energylens.search.kv_fp8 import fp8_kv_space, searched_fp8_kv
 from energylens.search.labels import config_label, gpu_labels
 from energylens.search.space import SearchSpace
 
-__all__ = ["candidate_wording", "computed_remedy", "ep_experts_sentence", "ep_group_sentence", "fp8_room", "fp8_room_sentence", "moe_dp_clause",
+__all__ = ["candidate_wording", "computed_remedy", "ep_experts_sentence", "ep_group_sentence", "fp8_room", "given_name", "fp8_room_sentence", "moe_dp_clause",
            "kv_room", "layout_room_sentence", "model_shape", "model_shapes", "node_tp_values", "tp_heads_sentence", "tp_node_sentence",
            "kv_room_sentence", "cheapest_passing", "limits_met"]
 
@@ -76,6 +76,13 @@ def model_shape(settings: dict[str, Any], name: str, field: str):
         return shape.get(field)
     value = getattr(tables.find_model(name), field, None)
     return None if value is None or (isinstance(value, float) and math.isnan(value)) else value
+
+
+def given_name(settings: dict[str, Any], name: str) -> str:
+    """Searched model ``name`` as the user gave it (``settings["model_names_given"]``: an alias such as
+    Qwen/Qwen3-235B-A22B-FP8 for the table's Qwen/Qwen3-235B-A22B), so a remedy names the checkpoint asked for (until
+    2026-12-07 the table row's: the bf16 checkpoint's name to a user of the fp8 one)."""
+    return (settings.get("model_names_given") or {}).get(name, name)
 
 
 def _node(settings: dict[str, Any]) -> int:
@@ -323,7 +330,7 @@ def tp_heads_sentence(settings: dict[str, Any]) -> str:
             what, verb = ((f"{heads} attention heads and {kv} KV heads", "cannot split them (tp must divide the "
                            "heads, and the KV heads divide tp or tp divide them)") if by_kv else
                           (f"{heads} attention heads", "do not divide them"))
-            parts.append(f"{m} has {what}: tp {','.join(map(str, bad))} {verb}"
+            parts.append(f"{given_name(settings, m)} has {what}: tp {','.join(map(str, bad))} {verb}"
                          + (f" (--tp {','.join(map(str, good))} do)" if good else
                             f" (within a node of {node} GPUs --tp "
                             f"{','.join(map(str, node_tp_values(settings, m, node)))} do)"))
@@ -395,7 +402,7 @@ def ep_group_sentence(settings: dict[str, Any]) -> str:
         experts = int(model_shape(settings, m, "n_experts") or 1)
         fit = [g for g in groups if experts > 1 and experts % g == 0]
         if fit:
-            parts.append(f"{m}: --ep {','.join(map(str, fit))} (tp x dp of the searched tp "
+            parts.append(f"{given_name(settings, m)}: --ep {','.join(map(str, fit))} (tp x dp of the searched tp "
                          f"{','.join(map(str, tps))} and dp {','.join(map(str, dps))})")
     keep = [e for e in settings.get("ep") or [] if e > 1 and e % min(tps or [1]) == 0]
     made = (f"expert parallelism spans a deployment's tp x dp GPUs, which the searched tp {','.join(map(str, tps))} "
@@ -423,7 +430,7 @@ def ep_experts_sentence(settings: dict[str, Any]) -> str:
         if experts > 1 and any(experts % e for e in eps):
             good, node = [e for e in eps if experts % e == 0], _node(settings)
             within = ",".join(str(e) for e in range(2, node + 1) if experts % e == 0)
-            parts.append(f"{m} has {experts} experts: ep {','.join(str(e) for e in eps if experts % e)} do not divide "
+            parts.append(f"{given_name(settings, m)} has {experts} experts: ep {','.join(str(e) for e in eps if experts % e)} do not divide "
                          "them" + (f" (--ep {','.join(map(str, good))} do)" if good else
                                    " (--ep 1 does" + (f", and within a node of {node} GPUs --ep {within} with tp x dp "
                                                       "equal to it)" if within else ")")))

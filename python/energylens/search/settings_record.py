@@ -49,7 +49,8 @@ def space_settings(space: SearchSpace, indices, measured=None) -> dict[str, Any]
                                           "measured_latency_implausible": measured.implausible}  # .measured
     shape["combos"] = shape["combos"] if measured is None else measured.combos  # the user's, not the per-row copies
     return {"space_shape": shape,
-            "models": names("model"), "gpus": names("gpu"), "precisions": names("precision"),
+            "models": names("model"), "model_names_given": dict(space.given_names) or None,  # the remedies name these
+            "gpus": names("gpu"), "precisions": names("precision"),
             "kv_cache_dtypes": names("kv_cache_dtype"),
             **{a: getattr(space, a).astype(int).tolist() for a in ("tp", "pp", "dp", "ep")},
             # whole on the axes; a candidate table's measured running batch may be fractional (31.92)

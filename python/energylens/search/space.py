@@ -90,6 +90,7 @@ class SearchSpace:
     node_size: int = 0  # > 0: GPUs per scale-up domain for every GPU (the search's override); 0: the GPU table's
     checkpoint_precisions: dict[str, str] | None = None  # no precision axis: checkpoint as named -> its format
     tp_note: str = ""  # the default TP axis without the values no model can use: which, and why
+    given_names: dict[str, str] = field(default_factory=dict)  # searched model name -> the name given, where they differ
     model_specs: dict = field(default_factory=dict)  # combo model name -> its ModelSpec (a table row or the user's;
     # None: a candidate table's model estimated per (name, params_b), looked up as predict does)
     shape: tuple[int, ...] = field(init=False)         # candidates
@@ -389,7 +390,9 @@ def build_space(models, gpus, *, input_tokens, output_tokens, tp=None, pp=(1,), 
                        workloads=np.ascontiguousarray(np.column_stack([li, lo])), prefill_extra_flops=extra,
                        workload_weights=weights,
                        checkpoint_precisions=None if precisions else {c: f[0] for c, f in zip(checkpoints, formats, strict=True)},
-                       tp_note=tp_note)
+                       tp_note=tp_note, given_names={n: c for m, raw, c in zip(model_specs, as_list(models, "models"),
+                                                                               checkpoints, strict=True)
+                                                     if (n := served_spec(m, raw).name) != c})
 
 
 def resolve_combos(keys, li: np.ndarray, lo: np.ndarray, price, rows: list[dict] | None = None
