@@ -53,6 +53,7 @@ from energylens.profiling.requirements import (
 )
 from energylens.profiling.spec import RunConfig, SweepSpec, spec_error
 from energylens.profiling.store import Store, grid_value
+from energylens.profiling.unit_ids import named_as_store
 from energylens.profiling.worker import cooldown, execute, measure, package_versions
 
 __all__ = ["SweepResult", "SweepPlan", "run_sweep", "plan_sweep", "gpu_name_note", "STRATEGIES"]
@@ -246,6 +247,7 @@ def plan_sweep(spec: SweepSpec, out_dir: str, *, resume: bool = False, retry_fai
         check_media_models(spec)
     store = Store(out_dir)
     store.check_writable()
+    configs = named_as_store(configs, store, lambda named: _manifest(spec, named, power_source))
     store.check(_manifest(spec, configs, power_source), resume=resume)
     statuses = store.statuses() if store.exists() else {}
     if resume and store.exists():  # the rows a run would take in from the rescue folders first
@@ -306,6 +308,7 @@ def run_sweep(spec: SweepSpec, out_dir: str, *, resume: bool = False, retry_fail
     configs = spec.configs()
     store = Store(out_dir)  # (a path that is a file is refused here, before anything is checked or started)
     store.check_writable()
+    configs = named_as_store(configs, store, lambda named: _manifest(spec, named, power_source))
     _check_where_it_runs(spec, configs, power_source, strategy, ray_address, real=run_one is execute)
     with store.lock():  # one sweep writes a store at a time
         fresh = resume and not store.exists()

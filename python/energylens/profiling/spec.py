@@ -35,6 +35,7 @@ from energylens.profiling.spec_values import choice as _choice
 from energylens.profiling.spec_values import fail as _fail
 from energylens.profiling.spec_values import integer as _int
 from energylens.profiling.spec_values import number as _number
+from energylens.profiling.unit_ids import MEDIA_DEFAULTS, id_options
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -153,10 +154,11 @@ class RunConfig:
     @cached_property
     def config_id(self) -> str:
         """sha1 of the configuration (all fields but the options that do not change what is measured; the
-        resolved model_path neither: the model as the spec writes it is the configuration's). Computed once per
-        unit (a plan asks it ~9 times a unit: a 20,000-unit --dry-run spent 45 of its 49 s here)."""
+        resolved model_path neither: the model as the spec writes it is the configuration's; media settings the
+        modality does not read at their defaults, :func:`unit_ids.id_options`). Computed once per unit (a plan asks
+        it ~9 times a unit: a 20,000-unit --dry-run spent 45 of its 49 s here)."""
         d = self.to_dict()
-        d["options"] = {k: v for k, v in sorted(d["options"].items())
+        d["options"] = {k: v for k, v in sorted(id_options(d["options"], self.modality).items())
                         if k not in ("timeout_s", "isolation", "model_path")}
         blob = json.dumps(d, sort_keys=True, separators=(",", ":"))
         return hashlib.sha1(blob.encode()).hexdigest()[:16]
@@ -339,7 +341,8 @@ def _parse_sweep(src: str, s: Mapping[str, Any]) -> dict[str, Any]:
         raise _fail(src, "sweep.backend", f"missing (one of {', '.join(BACKENDS)})")
     out["backend"] = _choice(src, "sweep.backend", s["backend"], BACKENDS)
     out["mode"] = _choice(src, "sweep.mode", s.get("mode", "offline"), MODES)
-    defaults = {"warmup": 1, "repetitions": 1, "seed": 0, "server_requests": 0, "num_frames": 8, "server_port": 0}
+    defaults = {"warmup": 1, "repetitions": 1, "seed": 0, "server_requests": 0, "server_port": 0,
+                "num_frames": MEDIA_DEFAULTS["num_frames"]}
     for k, lo in _NON_NEG.items():
         out[k] = _int(src, f"sweep.{k}", s.get(k, defaults[k]), lo) if k in s else defaults[k]
     for k in ("cooldown_s", "min_window_s"):
@@ -362,7 +365,7 @@ def _parse_sweep(src: str, s: Mapping[str, Any]) -> dict[str, Any]:
         raise _fail(src, "sweep.timeout_s", "a unit run inside the sweep's own process cannot be stopped, so the "
                     "timeout would be ignored: set sweep.isolation = \"process\" (a fresh subprocess per unit, "
                     "killed after timeout_s) or remove timeout_s")
-    size = s.get("image_size", [224, 224])
+    size = s.get("image_size", MEDIA_DEFAULTS["image_size"])
     if not (isinstance(size, list) and len(size) == 2):
         raise _fail(src, "sweep.image_size", f"must be [width, height], got {size!r}")
     out["image_size"] = [_int(src, f"sweep.image_size[{i}]", x, 1) for i, x in enumerate(size)]

@@ -10,6 +10,7 @@ from typing import Any
 import pandas as pd
 
 from energylens.profiling.spec import LengthSpec
+from energylens.profiling.unit_ids import MEDIA_READ_BY
 
 __all__ = ["grid_value", "grid_of_rows", "settings_differ", "units_differ"]
 
@@ -56,12 +57,22 @@ def settings_differ(old: Mapping[str, Any], new: Mapping[str, Any], rows_grid) -
         for key in sorted(set(before) | set(now)):
             a, b = before.get(key), now.get(key)
             if table == "sweep":
-                same = key in _NOT_IN_UNITS or a == b
+                same = key in _NOT_IN_UNITS or a == b or not _read_by(key, old, new)
             else:
                 same = (set(_as_set(a)) <= set(_as_set(b))) if whose == "the store's rows" else _as_set(a) == _as_set(b)
             if not same:
                 said.append(f"{table}.{key} ({whose}: {_shown(a)}; this spec's: {_shown(b)})")
     return "; this spec differs from the store's in " + " and ".join(said) if said else ""
+
+
+def _read_by(key: str, old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
+    """Whether a unit of either grid reads the [sweep] setting ``key`` (a media setting only those of its modalities:
+    :data:`unit_ids.MEDIA_READ_BY`; a manifest without its grid: as if they did)."""
+    if key not in MEDIA_READ_BY:
+        return True
+    grids = [g.get("modality", ["text"]) if isinstance(g, Mapping) else ["image", "video"]
+             for g in (old.get("grid"), new.get("grid"))]
+    return any(m in MEDIA_READ_BY[key] for modalities in grids for m in modalities)
 
 
 def _as_set(v: Any) -> Any:
