@@ -30,6 +30,7 @@ from energylens.profiling.spec_values import (
     SweepSpecError,
     check_media_size,
     check_unit_count,
+    check_video_size,
 )
 from energylens.profiling.spec_values import choice as _choice
 from energylens.profiling.spec_values import fail as _fail
@@ -493,4 +494,6 @@ def parse_spec(raw: Mapping[str, Any], *, source: str = "<spec>") -> SweepSpec:
     sweep = _parse_sweep(source, raw["sweep"])
     grid = _parse_grid(source, raw["grid"], sweep)
     check_unit_count(source, grid, sweep["repetitions"])  # (before configs() expands them: 10^8 units hung)
+    if "video" in grid["modality"]:
+        check_video_size(source, sweep["image_size"], sweep["num_frames"])
     return SweepSpec(source=source, sweep=sweep, grid=grid)

@@ -10,7 +10,7 @@ from typing import Any
 
 from energylens.errors import EnergyLensError
 
-__all__ = ["INT64_MAX", "MAX_FRAMES", "MAX_IMAGE_SIDE", "MAX_PAUSE_S", "MAX_UNITS", "VLLM_SEED_MAX", "SweepSpecError", "check_media_size", "check_unit_count", "choice", "fail", "integer", "number"]
+__all__ = ["INT64_MAX", "MAX_FRAMES", "MAX_IMAGE_SIDE", "MAX_PAUSE_S", "MAX_UNITS", "MAX_VIDEO_PIXELS", "VLLM_SEED_MAX", "SweepSpecError", "check_media_size", "check_unit_count", "check_video_size", "choice", "fail", "integer", "number"]
 
 #: The largest integer a spec may write: TOML's integers are 64-bit (Python's reader takes larger ones), and so are a
 #: row's integer columns (a larger seed ran its unit, then the row's write raised OverflowError and the row was lost).
@@ -30,6 +30,13 @@ MAX_PAUSE_S = 86_400
 #: generated image is held in memory: image_size = [100000, 100000] passed, ~30 GB an image.
 MAX_IMAGE_SIDE = 8192
 MAX_FRAMES = 1024
+
+#: The most pixels of one generated video, ``num_frames x width x height`` (2**27, ~403 MB a video as generated,
+#: RGB bytes; a batch holds dp x max_num_seqs of them at once): the largest budget of a video processor, Qwen3-VL-Plus's
+#: VIDEO_TOTAL_PIXELS of 131072 x 32 x 32 pixels over all of a video's frames (Qwen2.5-VL's qwen-vl-utils: 128000 x 28
+#: x 28 x 0.9 = 90,316,800); processors resize a larger video down to it. The side and frame bounds alone let
+#: num_frames = 1024 at 8192 x 8192 pass, 68.7 G pixels (206 GB) a video.
+MAX_VIDEO_PIXELS = 2**27
 
 #: The most units (configurations x repetitions) one spec may make: each is planned, listed and named in the store's
 #: manifest before the first runs (``repetitions = 100000000``, a typo, hung a --dry-run until the memory ran out).
@@ -115,3 +122,15 @@ def check_media_size(src: str, size: list[int], frames: int) -> None:
     if frames > MAX_FRAMES:
         raise fail(src, "sweep.num_frames", f"must be <= {MAX_FRAMES:,} frames, got {frames:,}: video models "
                    "sample at most several hundred frames a video, and each frame is generated in memory")
+
+
+def check_video_size(src: str, size: list[int], frames: int) -> None:
+    """Refuse a generated video of more than :data:`MAX_VIDEO_PIXELS` pixels (``frames`` x ``size``), naming
+    ``sweep.num_frames`` (call it where the grid has video units: no other prompt reads num_frames)."""
+    pixels = frames * size[0] * size[1]
+    if pixels > MAX_VIDEO_PIXELS:
+        raise fail(src, "sweep.num_frames", f"a generated video of {frames:,} frames x {size[0]:,} x {size[1]:,} pixels "
+                   f"= {pixels:,} pixels ({pixels * 3 / 1e9:,.1f} GB, one per prompt of the batch) is more than the "
+                   f"{MAX_VIDEO_PIXELS:,} a video may have: no video processor keeps more (Qwen3-VL-Plus's budget, "
+                   "the largest, is 131,072 x 32 x 32 pixels over all frames; a larger video is resized down to it); "
+                   "lower num_frames or sweep.image_size")
