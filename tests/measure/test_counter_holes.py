@@ -23,7 +23,12 @@ from data_paths import SHARED_DATA
 from energylens.errors import EnergyLensError
 from energylens.measure import EnergyMonitor, PowerSampler, Trace, attribute, attribute_phases
 from energylens.measure.gaps import hold_limits
-from energylens.measure.integrate import SampleGapWarning, counter_energy_j, integrate_window
+from energylens.measure.integrate import (
+    PowerCounterDisagreeWarning,
+    SampleGapWarning,
+    counter_energy_j,
+    integrate_window,
+)
 
 S = 1_000_000_000
 CSV = SHARED_DATA / "h200-nvml-trace" / "nvml_trace.csv"
@@ -66,6 +71,8 @@ def test_a_window_edge_in_a_hole_of_raw_counter_polls_is_warned_and_a_hole_insid
     cut = _table(_h200((2.4, 3.3)))
     with warnings.catch_warnings():
         warnings.simplefilter("error")
+        # (1.0-1.05 s: the instant readings lag the load step; test_power_counter_agreement.py)
+        warnings.simplefilter("ignore", PowerCounterDisagreeWarning)
         for a, b in ((0.5, 4.0), (2.0, 3.6), (1.0, 1.05)):  # the counter's difference across the hole is exact
             assert np.isfinite(integrate_window(cut, 1, int(a * S), int(b * S), {}).counter_energy_j_per_gpu[0])
     with pytest.warns(SampleGapWarning, match=r"the energy counter's figure over \[2500000000, 4000000000\] ns "

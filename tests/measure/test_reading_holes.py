@@ -20,7 +20,7 @@ from data_paths import SHARED_DATA
 from energylens.errors import EnergyLensError
 from energylens.measure import EnergyMonitor, PowerSampler, Trace, attribute, attribute_phases
 from energylens.measure.gaps import HOLD_S, hold_limits, reading_holes
-from energylens.measure.integrate import SampleGapWarning, integrate_window
+from energylens.measure.integrate import PowerCounterDisagreeWarning, SampleGapWarning, integrate_window
 from energylens.measure.trace import synthetic_trace
 
 S = 1_000_000_000
@@ -84,6 +84,8 @@ def test_the_uncut_h200_trace_has_no_hole_in_any_window_or_phase():
     trace = _h200(None)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
+        # (1.0-1.05 s: the instant readings lag the load step; test_power_counter_agreement.py)
+        warnings.simplefilter("ignore", PowerCounterDisagreeWarning)
         for a, b in ((0.02, 4.3), (0.0, 4.4), (1.0, 1.05), (2.4, 3.3)):
             assert integrate_window(_table(trace), 1, int(a * S), int(b * S), {}).gap_count == 0
         with EnergyMonitor(PowerSampler.replay(trace, realtime=False, rebase=False), sync=False) as mon:

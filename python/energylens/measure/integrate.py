@@ -35,6 +35,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from energylens.errors import user_stacklevel
+from energylens.measure.counter_agreement import (
+    PowerCounterDisagreeWarning,
+    check_counters,
+    stamp_halfwidth_ns,
+)
 from energylens.measure.gaps import (
     BACKED_OFF,
     GAP_PERIODS,
@@ -78,6 +83,7 @@ __all__ = [
     "integrate_window",
     "source_rows",
     "CounterWentBackWarning",
+    "PowerCounterDisagreeWarning",
     "SampleGapWarning",
     "SameTimeReadingsWarning",
     "GAP_PERIODS",
@@ -212,13 +218,13 @@ def counter_energy_j_per_gpu(t_ns: np.ndarray, energy_j: np.ndarray, gpu: np.nda
 
 
 def _counter_points(t_ns: np.ndarray, energy_j: np.ndarray, gpu: np.ndarray, gpu_count: int,
-                    source: str) -> tuple[np.ndarray, ...]:
+                    source: str, halves: list | None = None, period_s: float | None = None) -> tuple[np.ndarray, ...]:
     """The counter readings (finite, of GPUs in range) a difference interpolates through: one per (GPU, time),
     then :func:`_counter_change_points`."""
     e = np.asarray(energy_j, dtype=np.float64)
     gp = np.asarray(gpu)
     ok = np.isfinite(e) & (gp >= 0) & (gp < gpu_count)
-    return _counter_change_points(*one_per_time(np.asarray(t_ns)[ok], e[ok], gp[ok], source))
+    return _counter_change_points(*one_per_time(np.asarray(t_ns)[ok], e[ok], gp[ok], source), halves, period_s)
 
 
 def _counter_diff_j(points: tuple[np.ndarray, ...], gpu_count: int, start_ns: int, end_ns: int) -> np.ndarray:
@@ -247,7 +253,8 @@ def _counter_diff_j(points: tuple[np.ndarray, ...], gpu_count: int, start_ns: in
     return out
 
 
-def _counter_change_points(t_ns: np.ndarray, e: np.ndarray, gpu: np.ndarray) -> tuple[np.ndarray, ...]:
+def _counter_change_points(t_ns: np.ndarray, e: np.ndarray, gpu: np.ndarray, halves: list | None = None,
+                           period_s: float | None = None) -> tuple[np.ndarray, ...]:
     """The readings of a cumulative counter (sorted by GPU and time) where its value changed, plus each GPU's
     first and last reading. A first reading whose value the next poll repeats (raw polls, faster than the updates)
     was published up to an update period before it: interpolated from as if reached at the poll, a window from
@@ -256,7 +263,8 @@ def _counter_change_points(t_ns: np.ndarray, e: np.ndarray, gpu: np.ndarray) -> 
     that saw it, and no more than an update period before the latter: it is stamped in the middle of that, as the
     sampler stamps its own (stamped at the poll, a 1 s window across a 100 -> 500 W step read 298.0 J for 300 J);
     each GPU's last reading stays at its poll. (energylens' sampler records a move first, each row a new value,
-    already stamped: kept as they are.)"""
+    already stamped: kept as they are.) ``halves``: a list to which the stamps' uncertainty (ns, per kept reading:
+    :func:`~energylens.measure.counter_agreement.stamp_halfwidth_ns`, ``period_s`` or the rows' own) is appended."""
     t_s, e_s, g_s = t_ns, e, gpu
     new_gpu = np.ones(g_s.size, dtype=bool)
     new_gpu[1:] = g_s[1:] != g_s[:-1]
@@ -269,6 +277,12 @@ def _counter_change_points(t_ns: np.ndarray, e: np.ndarray, gpu: np.ndarray) -> 
     keep = (new_gpu | last_gpu | changed) & ~stale_first
     polled = np.bincount(g_s[1:][~new_gpu[1:] & ~changed[1:]], minlength=int(g_s.max(initial=-1)) + 1) > 0
     mid = np.flatnonzero(changed & ~new_gpu & ~last_gpu & polled[g_s])
+    if halves is not None:  # how far each kept stamp may lie from its change (counter_agreement)
+        period_ns = (period_s if period_s else change_period_s(t_s, e_s, g_s, ~new_gpu[1:])) * 1e9
+        prev = np.where(new_gpu, t_s - np.int64(period_ns), np.concatenate(([0], t_s[:-1])))[keep]
+        seen = (polled[g_s] & changed & ~new_gpu)[keep]  # a change seen by a poll: stamped within its bracket
+        halves.append(np.where(seen, stamp_halfwidth_ns(t_s[keep], prev, True, period_ns),
+                               stamp_halfwidth_ns(t_s[keep], prev, False, period_ns)))
     if not mid.size:
         return t_s[keep], e_s[keep], g_s[keep]
     period_ns = change_period_s(t_s, e_s, g_s, ~new_gpu[1:]) * 1e9
@@ -389,9 +403,11 @@ class WindowEnergy:
 
 
 def _counters(s: Samples, of: Mapping[str, np.ndarray], gpu_count: int, start_ns: int, end_ns: int,
-              periods: Mapping[str, float], hold_s: Mapping[str, float | str | None]) -> tuple[np.ndarray, list]:
+              periods: Mapping[str, float], hold_s: Mapping[str, float | str | None],
+              used: list | None = None) -> tuple[np.ndarray, list]:
     """Per GPU the difference of the first counter of :data:`COUNTER_SOURCES` it has readings of, and the holes of
-    the readings used in which the window's start or end lies (:func:`~energylens.measure.gaps.edge_holes`)."""
+    the readings used in which the window's start or end lies (:func:`~energylens.measure.gaps.edge_holes`);
+    ``used`` gets ``(source, points, stamp half-widths, GPUs)`` of each counter used."""
     counter = np.full(gpu_count, math.nan)
     chosen = np.zeros(gpu_count, bool)  # a GPU uses the first counter source it has readings from
     holes: list[tuple[str, Gaps]] = []
@@ -401,9 +417,12 @@ def _counters(s: Samples, of: Mapping[str, np.ndarray], gpu_count: int, start_ns
         take = (np.bincount(gpu, minlength=gpu_count)[:gpu_count] > 0) & ~chosen
         if not take.any():
             continue
-        points = _counter_points(s["t_ns"][rows], s["energy_j"][rows], gpu, gpu_count, c)
+        halves: list[np.ndarray] = []
+        points = _counter_points(s["t_ns"][rows], s["energy_j"][rows], gpu, gpu_count, c, halves, periods.get(c))
         counter[take] = _counter_diff_j(points, gpu_count, start_ns, end_ns)[take]
         chosen |= take
+        if used is not None:
+            used.append((c, points, halves[0], take))
         rule = hole_rule(c, hold_s, False)
         if rule is not None:
             mine = take[points[2]]
@@ -462,7 +481,12 @@ def integrate_window(samples: Samples, gpu_count: int, start_ns: int, end_ns: in
         warn_gaps(gaps, start_ns, end_ns, float(np.nansum(energy)))
     source = "+".join(dict.fromkeys(src for src, _, _ in pieces)) if pieces else ""
     bridged = bridged_ns(s, pieces, periods, of) * 1e-9 if pieces and len(pieces) > 1 else 0.0
-    counter, counter_holes = _counters(s, of, gpu_count, start_ns, end_ns, periods, hold_s)
+    used: list = []
+    counter, counter_holes = _counters(s, of, gpu_count, start_ns, end_ns, periods, hold_s, used)
+    if pieces and len(pieces) == 1 and source != "nvml_average":  # (not a fallback's two sources; the moving
+        f = _step_antiderivative if source in INTERVAL_SOURCES else _antiderivative  # average: AveragedPowerWarning)
+        check_counters(used, lambda x, y: (f(g, float(y - start_ns)) - f(g, float(x - start_ns))) * 1e-9, start_ns,
+                       end_ns, source, energy, counter)
     if counter_holes:
         warn_counter_holes(counter_holes, start_ns, end_ns, energy, counter)
     if holes:
