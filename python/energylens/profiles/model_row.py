@@ -7,8 +7,9 @@ which re-exports :class:`ModelSpec`; user model tables are :mod:`energylens.prof
 
 from __future__ import annotations
 
+import functools
 import math
-from dataclasses import dataclass, fields
+from dataclasses import KW_ONLY, MISSING, dataclass, fields
 
 from energylens.profiles import model_registry
 
@@ -17,7 +18,8 @@ __all__ = ["ModelSpec"]
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """One row of the model table (or an estimate).
+    """One row of the model table (or an estimate). The name may be given by position, every other field by
+    keyword (``ModelSpec("org/x", aliases=(), family=..., ...)``): a positional call is a TypeError naming them.
 
     Attributes:
         name: Hugging Face id, e.g. ``"meta-llama/Meta-Llama-3.1-70B-Instruct"``.
@@ -85,6 +87,7 @@ class ModelSpec:
     """
 
     name: str
+    _: KW_ONLY  # every field after the name by keyword: five ints of layer shape are easy to misorder
     aliases: tuple[str, ...]
     family: str
     architecture: str
@@ -145,3 +148,21 @@ class ModelSpec:
 
     def __getstate__(self) -> dict:
         return {k: v for k, v in self.__dict__.items() if k != "_hash"}
+
+
+def _keywords_after_name(init):
+    """``ModelSpec.__init__`` refusing positional values after the name with the fields to name (Python's own
+    error said only 'takes 2 positional arguments but 17 were given')."""
+    @functools.wraps(init)
+    def __init__(self, *args, **kwargs):
+        if len(args) > 1:
+            named = ", ".join(f"{f.name}=" for f in fields(ModelSpec)
+                              if f.name != "name" and f.default is MISSING) + ", and any optional field"
+            raise TypeError(f"ModelSpec({args[0]!r}, ...): every field after the name is given by keyword ({named}); "
+                            f"got {len(args) - 1} positional value(s) after it (n_layers, d_model, n_heads, ... by "
+                            "position were easy to misorder)")
+        init(self, *args, **kwargs)
+    return __init__
+
+
+ModelSpec.__init__ = _keywords_after_name(ModelSpec.__init__)
