@@ -52,7 +52,7 @@ def test_the_copies_of_a_frame_built_by_hand_are_its_positions():
     frame.index = frame.index + 100
     said = _duplicate_warnings(frame)
     # (a frame on the light path is named by positions, as the fit's other row messages name it: rows_where)
-    assert said and all("(data row 25 (1-based" in s and "copies of data row 6 (1-based" in s for s in said), said
+    assert said and all("(data row 25 (1-based" in s and "copies of data row 6)" in s for s in said), said
 
 
 def test_rows_unique_warn_nothing():
@@ -64,4 +64,20 @@ def test_a_large_table_names_its_copies_too(n):
     rows = _rows(n)
     table = pd.concat([rows, rows.iloc[[10]]], ignore_index=True)
     said = _duplicate_warnings(table)
-    assert said and all(f"data row {n + 1} " in s and "copies of data row 11 " in s for s in said), said
+    assert said and all(f"data row {n + 1} " in s and "copies of data row 11)" in s for s in said), said
+
+
+@pytest.mark.parametrize("read", ["path", "load_profiles"])
+def test_the_file_and_the_row_note_are_said_once(tmp_path, read):
+    """Given its path, the fit read 'data rows 25, 26 (1-based, header not counted) of FILE: copies of data rows 3, 8
+    (1-based, header not counted) of FILE': the file and the note twice in one parenthesis."""
+    from energylens.profiles import load_profiles
+
+    rows = _rows()
+    path = tmp_path / "p.csv"
+    pd.concat([rows, rows.iloc[[2, 7]]], ignore_index=True).to_csv(path, index=False)
+    said = _duplicate_warnings(str(path) if read == "path" else load_profiles(str(path)))
+    assert said
+    for s in said:
+        assert s.count(str(path)) == 1 and s.count("1-based") == 1, s
+        assert "copies of data rows 3, 8)" in s, s

@@ -206,11 +206,14 @@ def _copies(table: FeatureTable, targets: list[np.ndarray]) -> tuple[np.ndarray,
 
 def _copied_rows(first: np.ndarray, frame: Any) -> str:
     """The rows copied, in the order of their copies, each once, as :func:`_where` names them (its naming of a
-    file's rows reads "data rows ... (1-based, header not counted)"; here the file is said once, before)."""
+    file's rows reads "data rows ... (1-based, header not counted)"; here the file and that note are said once, with
+    the copies before: both were said twice until 2026-12-07)."""
     rows = np.asarray(list(dict.fromkeys(first.tolist())), dtype=np.int64)
     text = _where(rows, frame)
     name = str(frame.attrs.get("source") or "") if isinstance(getattr(frame, "attrs", None), dict) else ""
-    return text[len(name) + 2:] if name and text.startswith(f"{name}: ") else text
+    if name:  # "FILE: data rows 3, 8 (...)" as load_profiles names them, "data rows 3, 8 (...) of FILE" as the fit
+        text = text[len(name) + 2:] if text.startswith(f"{name}: ") else text.removesuffix(f" of {name}")
+    return text.removesuffix(" (1-based, header not counted)")  # (said with the copies, just before)
 
 
 def non_finite_fit_error(kind: str, table: FeatureTable, predictions: list[np.ndarray],
