@@ -32,6 +32,7 @@ from energylens.model.calibration import (
     read_calibration,
 )
 from energylens.model.chunks import per_row_frame
+from energylens.model.domain import warn_unit_slips
 from energylens.model.fit_options import ENERGY_TPOT_WEIGHT
 from energylens.model.fit_summary import FitSummary, Param
 from energylens.model.intervals import (
@@ -292,12 +293,14 @@ class EnergyModel(ClosedFormModel):
             lm = LatencyModel(**shared_options, bootstrap=self.bootstrap_replicates,
                               calibration=self.latency_calibration_by)
             if n_lat >= len(lm.param_names):
-                self.latency_model = lm._fit_frame(frame, shared)
+                self.latency_model = lm._fit_frame(frame, shared)  # (which checks tpot_s's units)
             else:
                 warning_sink.warn(
                     f"{type(self).__name__}.fit: no latency model fitted: the profiles carry {n_lat} latency "
                     f"measurement(s) (ttft_s / tpot_s) for its {len(lm.param_names)} parameters; predictions "
                     "get no TTFT / TPOT (profile more rows with ttft_s or tpot_s)", DegenerateFitWarning, stacklevel=3)
+        if self.latency_model is None and self.options["tpot_weight"] > 0:  # read by the energy fit, else unchecked
+            warn_unit_slips(frame, "energy_tpot")
         return self
 
     #: Columns of predict_interval (NaN-filled by ``energylens predict`` when intervals are unavailable).
@@ -374,7 +377,7 @@ class EnergyModel(ClosedFormModel):
             if self.calibration is not None:
                 lo, hi = calibrated_interval(self, configs, level, chunk_rows, check_range, load_configs)
             else:
-                ((lo, hi),) = self._intervals(configs, level, (OUT_SUM,), chunk_rows, check_range)
+                ((lo, hi),) = self._intervals(configs, level, (OUT_SUM,), chunk_rows, check_range, transfer=True)
         return per_row_frame({"energy_j_lo": lo, "energy_j_hi": hi}, configs)
 
     def jacobian(self, configs: Any) -> np.ndarray:

@@ -185,11 +185,15 @@ def design_report(table: FeatureTable, targets: list[np.ndarray], n_params: int,
 
 
 def warn_unit_slips(frame: Any, kind: str) -> None:
-    """A :class:`UnitsWarning` for each measured column of a fit (``kind`` "energy": energy_j; else ttft_s and
-    tpot_s) holding values in another unit than the rest of their model and GPU
-    (:func:`energylens.profiles.unit_mix.unit_slips`), naming the rows as :func:`rows_where`."""
-    for slip in slips_of(frame, ("energy_j",) if kind == "energy" else ("ttft_s", "tpot_s")):
-        warning_sink.warn_bounded(slip_text(slip, _where(slip.rows, frame)), UnitsWarning, stacklevel=4)
+    """A :class:`UnitsWarning` for each measured column of a fit (``kind`` "energy": energy_j; "energy_tpot": the
+    tpot_s an energy fit reads without a latency fit to check it; else ttft_s and tpot_s) holding values in another
+    unit than the rest of their model and GPU (:func:`energylens.profiles.unit_mix.unit_slips`), naming the rows as
+    :func:`rows_where`."""
+    columns = {"energy": ("energy_j",), "energy_tpot": ("tpot_s",)}.get(kind, ("ttft_s", "tpot_s"))
+    note = ("; the energy fit reads them (its measured step time, --tpot-weight; no latency model was fitted): fix "
+            "them, or pass --tpot-weight 0 (tpot_weight=0) to fit energy without tpot_s") if kind == "energy_tpot" else ""
+    for slip in slips_of(frame, columns):
+        warning_sink.warn_bounded(slip_text(slip, _where(slip.rows, frame)) + note, UnitsWarning, stacklevel=4)
 
 
 def _copies(table: FeatureTable, targets: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
