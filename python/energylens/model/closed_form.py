@@ -377,7 +377,7 @@ class EnergyModel(ClosedFormModel):
             if self.calibration is not None:
                 lo, hi = calibrated_interval(self, configs, level, chunk_rows, check_range, load_configs)
             else:
-                ((lo, hi),) = self._intervals(configs, level, (OUT_SUM,), chunk_rows, check_range, transfer=True)
+                ((lo, hi),) = self._intervals(configs, level, (OUT_SUM,), chunk_rows, check_range)
         return per_row_frame({"energy_j_lo": lo, "energy_j_hi": hi}, configs)
 
     def jacobian(self, configs: Any) -> np.ndarray:
