@@ -1,7 +1,7 @@
 """``EnergyModel(prior=EnergyModel())`` (a prior not fitted yet) said "this EnergyModel is not fitted yet: call
 fit(profiles) or load(path)", as if the model being made were the one to fit; ``evaluate_features(..., out=)`` with
 float32 arrays, lists, or float64 arrays under ``dtype=np.float32`` said "out[0] must be a NumPy array of the
-evaluation dtype" without naming the dtype wanted or given. Both now say it."""
+evaluation dtype" without naming the dtype wanted or given. Both now say it (a big-endian array's byte order too)."""
 
 from __future__ import annotations
 
@@ -31,6 +31,9 @@ def test_unfitted_prior_is_named():
     ((np.empty(4, np.float32), np.empty(4, np.float32)), np.float64, "float64 array (this call's dtype); got float32"),
     (([0.0] * 4, [0.0] * 4), np.float64, "float64 array (this call's dtype); got list"),
     ((np.empty(4), np.empty(4)), np.float32, "float32 array (this call's dtype); got float64"),
+    # a big-endian float64 array (read from a file written on another machine) said "got float64, float64": the
+    # dtype wanted, given as the reason
+    ((np.empty(4, ">f8"), np.empty(4, ">f8")), np.float64, "got big-endian float64 ('>f8'), big-endian float64"),
 ])
 def test_out_dtype_is_named(model, out, dtype, said):
     features = build_features(mlenergy_v2().head(4))

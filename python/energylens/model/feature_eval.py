@@ -80,13 +80,22 @@ def template_evaluation(model: ClosedFormModel, features: Mapping[str, Any],
                 for name, col in zip(model.feature_names, columns, strict=True):
                     check_feature_domain(name, col)
             if out is not None and "evaluation dtype" in str(exc):  # (which dtype was not said)
-                got = ", ".join(getattr(getattr(a, "dtype", None), "name", type(a).__name__) for a in out)
+                got = ", ".join(_dtype_said(a) for a in out)
                 raise ValueError(f"{str(exc).split(' of the evaluation')[0].replace('a NumPy array', 'a NumPy')} "
                                  f"{kind.name} array (this call's dtype); got {got}") from None
             raise
     if validate:
         check_finite_outputs(model.feature_names, columns, (ev.out0,) if summed else (ev.out0, ev.out1))
     return ev
+
+
+def _dtype_said(array: Any) -> str:
+    """An ``out`` array's dtype as an error says it: ``float32``, ``big-endian float64 ('>f8')`` (a byte order other
+    than the machine's: its name alone read as the dtype wanted), or the type of what is not an array."""
+    kind = getattr(array, "dtype", None)
+    if not isinstance(kind, np.dtype) or kind.isnative:
+        return getattr(kind, "name", type(array).__name__)
+    return f"{'big' if kind.byteorder == '>' else 'little'}-endian {kind.name} ({kind.str!r})"
 
 
 def expression_columns(features: Mapping[str, Any], names: tuple[str, ...], validate: bool, expr: Any) -> list[np.ndarray]:
