@@ -51,6 +51,7 @@ from energylens.profiles.features import build_features
 from energylens.profiles.files import read_csv_file, suffix_kind
 from energylens.profiles.gpu_table import gpu_specs_for_profiles
 from energylens.profiles.model_checks import LAYER_COUNTS, WHOLE_FIELDS
+from energylens.profiles.problems import data_rows
 from energylens.profiles.reading import INTEGER_COLUMNS
 from energylens.profiles.topology import domains
 from energylens.search.layout import LAYOUT_REASONS, LAYOUT_RULES, layout_reason, tp_limit
@@ -233,6 +234,8 @@ def _input_columns(configs: pd.DataFrame, path: str) -> pd.DataFrame:
 #: Columns the reader fills in from the model table that are counts by their meaning (layers, heads, experts, widths):
 #: written as integers where each value is a whole number (until 2026-12-07: n_layers 32.0). Never an energy or a time.
 _FILLED_COUNTS = WHOLE_FIELDS + LAYER_COUNTS
+#: Rows a note on stderr lists before " ...".
+_NOTE_ROWS = 10
 
 
 def _integer_columns(configs: pd.DataFrame, path: str) -> tuple[str, ...]:
@@ -412,6 +415,6 @@ def _layout_column(configs: pd.DataFrame, source: str, path: str) -> pd.DataFram
 
 
 def _data_rows(index: np.ndarray) -> str:
-    """0-based row positions as a message's "data row 3" or "data rows 1, 2, ..." (the first ten, 1-based)."""
-    return (f"data row{'' if index.size == 1 else 's'} " + ", ".join(str(i + 1) for i in index[:10])
-            + (" ..." if index.size > 10 else ""))
+    """0-based row positions as a note's "data row 3" or "data rows 1, 2, ..." (the first ten, 1-based; the
+    schema's messages list 20 and count the rest: :func:`energylens.profiles.problems.rows_text`)."""
+    return data_rows(index, _NOTE_ROWS, counted=False)

@@ -20,7 +20,7 @@ import pandas as pd
 from energylens import warning_sink
 from energylens.errors import ProfileSchemaError
 
-__all__ = ["Problems", "container_cells", "raise_or_drop", "rows_text", "problem_text", "column_label", "frame_source", "EMPTY_ROW", "EMPTY_ROW_REASON", "empty_rows", "refuse_empty_rows",
+__all__ = ["Problems", "container_cells", "raise_or_drop", "rows_text", "data_rows", "row_numbers", "problem_text", "column_label", "frame_source", "EMPTY_ROW", "EMPTY_ROW_REASON", "empty_rows", "refuse_empty_rows",
            "HINT", "said", "closing_hints",
            "REQUEST_SOURCE", "REQUESTS_SOURCE", "MISSING_REASON", "MEASUREMENT_SOURCE", "MEASUREMENTS_SOURCE", "MAPPING_SOURCES",
            "Requests"]
@@ -152,9 +152,22 @@ class Requests:
         """"the request", or "requests 3, 5 of 8" for the zero-based positions ``rows`` ("rows 3, 5 of 8")."""
         if not self.listed:
             return self.lone
-        shown = ", ".join(str(int(r) + 1) for r in rows[:_MAX_ROWS_SHOWN])
-        more = f" and {len(rows) - _MAX_ROWS_SHOWN} more" if len(rows) > _MAX_ROWS_SHOWN else ""
-        return f"{self.noun}{'s' if len(rows) != 1 else ''} {shown}{more} of {self.n} (1-based, in the list's order)"
+        return f"{self.noun}{'s' if len(rows) != 1 else ''} {row_numbers(rows)} of {self.n} (1-based, in the list's order)"
+
+
+def row_numbers(rows, shown: int = _MAX_ROWS_SHOWN, *, counted: bool = True) -> str:
+    """"2, 5" for the zero-based positions ``rows``, 1-based: the first ``shown``, then " and 3 more" (``counted``)
+    or " ..."."""
+    listed = ", ".join(str(int(r) + 1) for r in rows[:shown])
+    if len(rows) <= shown:
+        return listed
+    return f"{listed} and {len(rows) - shown} more" if counted else f"{listed} ..."
+
+
+def data_rows(rows, shown: int = _MAX_ROWS_SHOWN, *, counted: bool = True) -> str:
+    """"data row 2" or "data rows 2, 5" (:func:`row_numbers`) for the zero-based positions ``rows``: the words every
+    message naming a table's rows starts with (:func:`rows_text` adds what the numbers count)."""
+    return f"data row{'s' if len(rows) != 1 else ''} {row_numbers(rows, shown, counted=counted)}"
 
 
 def rows_text(rows: np.ndarray, labels: pd.Index | Requests | None = None) -> str:
@@ -163,13 +176,11 @@ def rows_text(rows: np.ndarray, labels: pd.Index | Requests | None = None) -> st
     index labels ...)"; with :class:`Requests`, "request 2 of 8" ("the request" of one mapping)."""
     if isinstance(labels, Requests):
         return labels.text(rows)
-    shown = ", ".join(str(int(r) + 1) for r in rows[:_MAX_ROWS_SHOWN])
-    more = f" and {len(rows) - _MAX_ROWS_SHOWN} more" if len(rows) > _MAX_ROWS_SHOWN else ""
-    plural = "s" if len(rows) != 1 else ""
     if labels is None:
-        return f"data row{plural} {shown}{more} (1-based, header not counted)"
+        return f"{data_rows(rows)} (1-based, header not counted)"
+    plural = "s" if len(rows) != 1 else ""
     names = ", ".join(repr(v.item() if isinstance(v, np.generic) else v) for v in labels[rows[:_MAX_ROWS_SHOWN]])
-    return f"data row{plural} {shown}{more} of the DataFrame (1-based position{plural}; index label{plural} {names})"
+    return f"{data_rows(rows)} of the DataFrame (1-based position{plural}; index label{plural} {names})"
 
 
 def frame_source(source: object, *, edited: bool = False) -> str:
