@@ -37,7 +37,7 @@ from energylens.model.domain import (
 from energylens.model.feature_eval import template_columns, template_evaluation
 from energylens.model.fit_options import BOOTSTRAP_PROGRESS, checked_fit_options
 from energylens.model.fit_summary import FitSummary, Param, fitted_gpus, param_table
-from energylens.model.gpu_domain import GpuCheck, unseen_gpu_rows
+from energylens.model.gpu_domain import GpuCheck, unseen_gpu_rows, unseen_rows
 from energylens.model.identify import NO_TPOT, template_jacobian, undetermined, warn_undetermined
 from energylens.model.intervals import (
     PREDICT_CHUNK_ROWS,
@@ -46,6 +46,7 @@ from energylens.model.intervals import (
     model_factors,
     output_residuals,
     residual_sample,
+    transfer_factors,
     unavailable_reason,
 )
 from energylens.model.template_state import template_from_state, template_state
@@ -296,8 +297,13 @@ class ClosedFormModel:
         return config_chunks(configs, chunk_rows, self._columns, check, native, gpus)
 
     def _range_check(self, check_range: bool) -> RangeCheck | None:
-        gpus = () if self.summary is None else self.summary.gpus  # () in a file written before they were recorded
-        return range_check(self._ranges, self.feature_names, check_range, GpuCheck(gpus) if gpus else None)
+        return range_check(self._ranges, self.feature_names, check_range, self._gpu_check())
+
+    def _gpu_check(self) -> GpuCheck | None:
+        """A check of the rows' GPUs against the fitted ones; None where the model records none (a file written
+        before they were recorded)."""
+        gpus = () if self.summary is None else self.summary.gpus
+        return GpuCheck(gpus) if gpus else None
 
     def unseen_gpu(self, configs: Any) -> tuple[np.ndarray, str | None]:
         """Per row: is it on a GPU the model was not fitted on (``summary.gpus``)? And what those rows are
@@ -401,18 +407,27 @@ class ClosedFormModel:
         k = min(output, len(self._res_samples) - 1)
         return model_factors(self, self._res_samples[k], self._res_counts[k])
 
-    def _intervals(self, configs: Any, level: float, picks, chunk_rows: int,
-                   check_range: bool) -> list[tuple[np.ndarray, np.ndarray]]:
-        """(lo, hi) at ``level`` for each output ``pick(out0, out1)``, chunk by chunk over the rows."""
+    def _intervals(self, configs: Any, level: float, picks, chunk_rows: int, check_range: bool,
+                   transfer: bool = False) -> list[tuple[np.ndarray, np.ndarray]]:
+        """(lo, hi) at ``level`` for each output ``pick(out0, out1)``, chunk by chunk over the rows. ``transfer``
+        (the energy's): rows on a GPU the model was not fitted on draw their factors times the GPU transfer factor
+        (:func:`energylens.model.intervals.transfer_factors`), with or without the range check."""
         level = interval_preflight(self, level)
         samples = [self.measurement_factors(k) for k in range(len(picks))]  # each output its own residuals
         check = self._range_check(check_range)
-        n, chunks = self._chunks(configs, chunk_rows, None,  # the range check runs in the native pass (check=)
-                                 gpus=None if check is None else check.gpus)
+        gpus = check.gpus if check is not None else self._gpu_check() if transfer else None
+        n, chunks = self._chunks(configs, chunk_rows, None, gpus=gpus)  # the range check runs in the native pass
         out = [(np.empty(n), np.empty(n)) for _ in picks]
+        wide: list[np.ndarray] | None = None
         for start, stop, columns in chunks:
-            chunk = interval_bounds(self._template, columns, self._boot, samples, start=start,
-                                    seed=self.options["seed"], level=level, picks=picks, check=check)
+            args = {"start": start, "seed": self.options["seed"], "level": level, "picks": picks}
+            chunk = interval_bounds(self._template, columns, self._boot, samples, check=check, **args)
+            unseen = unseen_rows(gpus, stop - start) if transfer else None
+            if unseen is not None:  # the same replicates and draws, the unseen GPU's rows their widened factors
+                wide = wide or [transfer_factors(s) for s in samples]
+                wider = interval_bounds(self._template, columns, self._boot, wide, **args)
+                chunk = [(np.where(unseen, w_lo, c_lo), np.where(unseen, w_hi, c_hi))
+                         for (c_lo, c_hi), (w_lo, w_hi) in zip(chunk, wider, strict=True)]
             for (lo, hi), (c_lo, c_hi) in zip(out, chunk, strict=True):
                 lo[start:stop], hi[start:stop] = c_lo, c_hi
         if check is not None:

@@ -18,7 +18,8 @@ Intervals (:func:`calibrated_interval`): rows with a seen key use the residuals 
 inflated for the parameters and the offsets' effective degrees of freedom sum_g n_g / (n_g + k), widened
 in quadrature (log scale) for the offset's posterior sd sqrt(sigma^2 / (n_g + k)), and scaled by the
 offset; rows with an unseen key keep the shared model's interval (whose residuals include the
-between-family spread).
+between-family spread). Rows on a GPU the model was not fitted on draw either kind's factors times the GPU
+transfer factor (:func:`energylens.model.intervals.transfer_factors`), as the uncalibrated model's do.
 """
 from __future__ import annotations
 
@@ -32,12 +33,14 @@ import pandas as pd
 
 from energylens import _core
 from energylens.errors import ModelFileError
+from energylens.model.gpu_domain import unseen_rows
 from energylens.model.intervals import (
     OUT_SUM,
     interval_bounds,
     interval_preflight,
     model_factors,
     residual_sample,
+    transfer_factors,
 )
 from energylens.outputs import plural
 from energylens.profiles.cells import Coded, codes
@@ -290,22 +293,29 @@ def calibrated_interval(model: Any, configs: Any, level: float, chunk_rows: int,
     factor = np.exp(np.nan_to_num(log_off, nan=0.0))
     point = np.empty(len(seen))
     # the calibrated residuals, inflated for the offsets' effective parameters too (dof)
-    samples = {True: model_factors(model, cal.residual_sample, cal.residual_count, cal.dof),
-               False: model.measurement_factors()}
+    # by kind of row: 0 a seen key, 2 an unseen key (the shared model's factors); + 1 on a GPU the model was not
+    # fitted on (those factors times the GPU transfer factor, energylens.model.intervals.transfer_factors)
+    samples = {0: model_factors(model, cal.residual_sample, cal.residual_count, cal.dof),
+               2: model.measurement_factors()}
     check = model._range_check(check_range)
-    n, chunks = model._chunks(frame, chunk_rows, check)
+    gpus = check.gpus if check is not None else model._gpu_check()
+    n, chunks = model._chunks(frame, chunk_rows, check, gpus=gpus)
     lo, hi = np.empty(n), np.empty(n)
     for start, stop, columns in chunks:
-        s = seen[start:stop]
-        flags = [flag for flag in (True, False) if (s == flag).any()]
-        if True in flags:
+        unseen = unseen_rows(gpus, stop - start)
+        kind = np.where(seen[start:stop], 0, 2) + (0 if unseen is None else unseen)
+        kinds = np.flatnonzero(np.bincount(kind, minlength=4)).tolist()
+        if kinds[0] < 2:
             ev = _core.evaluate(model._template, columns, model.theta)
             point[start:stop] = ev.out0 + ev.out1
-        # seen and unseen rows in one pass: the same replicates and draws, each kind its own factors
-        bounds = interval_bounds(model._template, columns, model._boot, [samples[f] for f in flags], start=start,
-                                 seed=model.options["seed"], level=level, picks=(OUT_SUM,) * len(flags))
-        for flag, (c_lo, c_hi) in zip(flags, bounds, strict=True):
-            rows = np.flatnonzero(s == flag)
+        for k in kinds:
+            if k not in samples:
+                samples[k] = transfer_factors(samples[k - 1])
+        # every kind of row in one pass: the same replicates and draws, each kind its own factors
+        bounds = interval_bounds(model._template, columns, model._boot, [samples[k] for k in kinds], start=start,
+                                 seed=model.options["seed"], level=level, picks=(OUT_SUM,) * len(kinds))
+        for k, (c_lo, c_hi) in zip(kinds, bounds, strict=True):
+            rows = np.flatnonzero(kind == k)
             lo[start + rows], hi[start + rows] = c_lo[rows], c_hi[rows]
     if check is not None:
         check.warn(f"{type(model).__name__}.predict_interval")

@@ -369,7 +369,9 @@ class EnergyModel(ClosedFormModel):
         when the model has none (:meth:`intervals_unavailable`: no replicates, or parameters not identified).
         The residual draws follow each row's position in the table (reproducible whatever ``chunk_rows``),
         so the bounds of one configuration vary by a few percent with where it sits: a Monte Carlo interval,
-        not a per-configuration constant (:mod:`energylens.model.intervals`).
+        not a per-configuration constant (:mod:`energylens.model.intervals`). A row on a GPU the model was not
+        fitted on (:meth:`unseen_gpu`) draws each factor times a GPU transfer factor, a bias the fitted GPUs'
+        residuals cannot show (:func:`energylens.model.intervals.transfer_factors`): its interval is wider.
 
         Returns: a DataFrame of ``energy_j_lo`` / ``energy_j_hi`` (J per request; a DataFrame input's index).
         Raises: IntervalsUnavailableError, ValueError (``level`` not in (0, 1); not fitted), ProfileSchemaError."""
@@ -377,7 +379,7 @@ class EnergyModel(ClosedFormModel):
             if self.calibration is not None:
                 lo, hi = calibrated_interval(self, configs, level, chunk_rows, check_range, load_configs)
             else:
-                ((lo, hi),) = self._intervals(configs, level, (OUT_SUM,), chunk_rows, check_range)
+                ((lo, hi),) = self._intervals(configs, level, (OUT_SUM,), chunk_rows, check_range, transfer=True)
         return per_row_frame({"energy_j_lo": lo, "energy_j_hi": hi}, configs)
 
     def jacobian(self, configs: Any) -> np.ndarray:

@@ -37,13 +37,14 @@ from energylens.model.expression_units import constant_units
 from energylens.model.feature_eval import expression_columns
 from energylens.model.fit_options import checked_bound_pair, checked_fit_options
 from energylens.model.fit_summary import FitSummary, Param
-from energylens.model.gpu_domain import GpuCheck, unseen_gpu_rows
+from energylens.model.gpu_domain import GpuCheck, unseen_gpu_rows, unseen_rows
 from energylens.model.intervals import (
     DEFAULT_CHUNK_ROWS,
     PREDICT_CHUNK_ROWS,
     drawn_quantiles,
     interval_preflight,
     model_factors,
+    transfer_factors,
     unavailable_reason,
 )
 from energylens.model.persistence import EXPRESSION_MODEL_ID, read_model_file, write_model_file
@@ -183,8 +184,13 @@ class ExpressionEnergyModel:
         return config_chunks(configs, chunk_rows, self._columns, check, False)
 
     def _range_check(self, check_range: bool) -> RangeCheck | None:
-        gpus = () if self.summary is None else self.summary.gpus  # () before a fit and in a file written before
-        return range_check(self._ranges, self.feature_names, check_range, GpuCheck(gpus) if gpus else None)
+        return range_check(self._ranges, self.feature_names, check_range, self._gpu_check())
+
+    def _gpu_check(self) -> GpuCheck | None:
+        """A check of the rows' GPUs against the fitted ones; None before a fit and where the model records none
+        (a file written before they were recorded)."""
+        gpus = () if self.summary is None else self.summary.gpus
+        return GpuCheck(gpus) if gpus else None
 
     def unseen_gpu(self, configs: Any) -> tuple[np.ndarray, str | None]:
         """Per row: is it on a GPU the model was not fitted on (``summary.gpus``)? And what those rows are
@@ -284,8 +290,9 @@ class ExpressionEnergyModel:
         ``chunk_rows`` rows at a time (memory O(rows) + O(replicates x chunk_rows)); ``check_range`` and
         ``n_threads`` as :meth:`predict`. The residual drawn for (replicate, row) is a hash of the seed, the
         replicate and the row's position in the table (:func:`energylens.model.intervals.draw_indices`, the
-        template's convention), so any ``chunk_rows`` gives the same bits. IntervalsUnavailableError, as the
-        template's, where :meth:`intervals_unavailable` gives a reason."""
+        template's convention), so any ``chunk_rows`` gives the same bits; a row on a GPU the model was not fitted
+        on (:meth:`unseen_gpu`) draws each factor times the GPU transfer factor, as the template's.
+        IntervalsUnavailableError, as the template's, where :meth:`intervals_unavailable` gives a reason."""
         level = interval_preflight(self, level, stacklevel=3)
         check = self._range_check(check_range)
         with threads(n_threads):
@@ -295,17 +302,26 @@ class ExpressionEnergyModel:
     def _interval_bounds(self, configs: Any, level: float, chunk_rows: int,
                          check: RangeCheck | None) -> tuple[np.ndarray, np.ndarray]:
         """(lo, hi) per row, chunk by chunk: one replicates x chunk table of values, its draws and quantiles in one
-        native pass (:func:`energylens.model.intervals.drawn_quantiles`, bit for bit NumPy's)."""
+        native pass (:func:`energylens.model.intervals.drawn_quantiles`, bit for bit NumPy's); rows on a GPU the
+        model was not fitted on draw their factors times the GPU transfer factor (the template's:
+        :func:`energylens.model.intervals.transfer_factors`), with or without the range check."""
         factors, boot, seed = self.measurement_factors(), self._boot, self.options["seed"]
         alpha = (1.0 - level) / 2.0
-        n, chunks = self._chunks(configs, chunk_rows, check)
+        gpus = check.gpus if check is not None else self._gpu_check()
+        n, chunks = config_chunks(configs, chunk_rows, self._columns, check, False, gpus)
         lo, hi = np.empty(n), np.empty(n)
+        wide = None
         for start, stop, columns in chunks:
             values = np.empty((len(boot), stop - start))
             for b, theta_b in enumerate(boot):  # (a whole chunk per call: the native loop's threads)
                 values[b] = self.compiled.evaluate(columns, theta_b)
-            lo[start:stop], hi[start:stop] = drawn_quantiles(values, factors, start=start, seed=seed, q_lo=alpha,
-                                                             q_hi=1.0 - alpha)
+            args = {"start": start, "seed": seed, "q_lo": alpha, "q_hi": 1.0 - alpha}
+            lo[start:stop], hi[start:stop] = drawn_quantiles(values, factors, **args)
+            unseen = unseen_rows(gpus, stop - start)
+            if unseen is not None:  # the same replicates and draws, the unseen GPU's rows their widened factors
+                wide = transfer_factors(factors) if wide is None else wide
+                w_lo, w_hi = drawn_quantiles(values, wide, **args)
+                lo[start:stop][unseen], hi[start:stop][unseen] = w_lo[unseen], w_hi[unseen]
         if check is not None:
             check.warn(f"{type(self).__name__}.predict_interval")
         return np.maximum(lo, 0.0, out=lo), hi

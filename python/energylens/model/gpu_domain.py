@@ -25,7 +25,7 @@ from energylens.profiles.cells import codes
 from energylens.profiles.gpu_table import gpu_spec as _gpu_spec
 from energylens.profiles.gpu_table import gpu_table_name
 
-__all__ = ["GpuCheck", "SPEC_FIELDS", "spec_outside", "unseen_gpu_rows"]
+__all__ = ["GpuCheck", "SPEC_FIELDS", "spec_outside", "unseen_gpu_rows", "unseen_rows"]
 
 #: The GPU table's fields compared with the fitted GPUs': (field, label, unit). Memory is not a feature of the
 #: formulas (it bounds the batch the search allows), but a user choosing a GPU reads it with the others.
@@ -75,6 +75,8 @@ class GpuCheck:
         self.n_rows = 0
         self.rows: dict[str, int] = {}  # GPU table name -> rows on it (unseen GPUs only)
         self._names: dict[object, str] = {}  # a spelling -> its table name, once per call
+        #: Per row of the chunk :meth:`tally` saw last: on an unseen GPU? None when none of its rows is.
+        self.chunk_unseen: np.ndarray | None = None
 
     def _name(self, value: object) -> str:
         name = self._names.get(value)
@@ -84,12 +86,15 @@ class GpuCheck:
 
     def tally(self, column) -> None:
         """Count a chunk's rows per unseen GPU without the per-row flags (what a prediction call needs): a chunk
-        of fitted GPUs is one look-up per distinct GPU and no pass over its rows (a scheduler's request: ~5 us)."""
+        of fitted GPUs is one look-up per distinct GPU and no pass over its rows (a scheduler's request: ~5 us); the
+        chunk's rows on unseen GPUs are kept in :attr:`chunk_unseen` (the intervals widen theirs)."""
         code, values = codes(column)
         self.n_rows += len(code)
+        self.chunk_unseen = None
         unseen = [k for k, value in enumerate(values) if self._name(value) not in self._fitted]
         if not unseen:  # (the usual case: no pass over the rows)
             return
+        self.chunk_unseen = np.isin(code, unseen)
         per = [int(np.count_nonzero(code >= 0))] if len(values) == 1 else np.bincount(code[code >= 0],
                                                                                        minlength=len(values))
         for k in unseen:
@@ -153,3 +158,10 @@ def unseen_gpu_rows(configs: Any, fitted: Sequence[str]) -> tuple[np.ndarray, st
         return np.zeros(len(frame), dtype=bool), None
     check = GpuCheck(fitted)
     return check.flags(frame["gpu"]), check.summary()
+
+
+def unseen_rows(check: GpuCheck | None, n: int) -> np.ndarray | None:
+    """The rows of the chunk of ``n`` rows ``check`` tallied last that are on an unseen GPU (boolean per row), None
+    when none is (or no check, or the chunk had no ``gpu`` column to tally)."""
+    mask = None if check is None else check.chunk_unseen
+    return mask if mask is not None and len(mask) == n else None
