@@ -18,7 +18,8 @@ def small_trace():
         samples={
             "t_ns": np.array([10, 20, 30, 2**62], dtype=np.int64),
             "gpu": np.array([0, 0, 1, 1], dtype=np.int32),
-            "power_w": np.array([100.5, np.nan, 0.1 + 0.2, 1e-300]),
+            # (awkward floats kept bit for bit, at watts a GPU draws: 0.1 + 0.2 and 1e-300 W raised UnitsWarnings)
+            "power_w": np.array([100.5, np.nan, 300.0 + (0.1 + 0.2), np.nextafter(250.0, 300.0)]),
             "energy_j": np.array([np.nan, 12.345678901234567, np.nan, 3.0]),
             "source": ["nvml_instant", "nvml_energy", "nvml_samples", "replay"],
         },
