@@ -247,6 +247,7 @@ def plan_sweep(spec: SweepSpec, out_dir: str, *, resume: bool = False, retry_fai
         check_media_models(spec)
     store = Store(out_dir)
     store.check_writable()
+    store.check_not_foreign()
     configs = named_as_store(configs, store, lambda named: _manifest(spec, named, power_source))
     store.check(_manifest(spec, configs, power_source), resume=resume)
     statuses = store.statuses() if store.exists() else {}
@@ -308,6 +309,7 @@ def run_sweep(spec: SweepSpec, out_dir: str, *, resume: bool = False, retry_fail
     configs = spec.configs()
     store = Store(out_dir)  # (a path that is a file is refused here, before anything is checked or started)
     store.check_writable()
+    store.check_not_foreign()
     configs = named_as_store(configs, store, lambda named: _manifest(spec, named, power_source))
     _check_where_it_runs(spec, configs, power_source, strategy, ray_address, real=run_one is execute)
     with store.lock():  # one sweep writes a store at a time

@@ -175,6 +175,22 @@ class Store:
         raise ValueError(f"{self.dir}: the sweep store cannot be written here ({why}); choose a directory you can "
                          "write (-o DIR)")
 
+    def check_not_foreign(self) -> None:
+        """ValueError where the directory holds no store but other files (``-o .`` in a project folder): the store's
+        marker, lock and parts/ would go in among them. What a sweep of this store leaves before its marker (its
+        lock, an empty parts/, rescued rows, temporary files) is not foreign; until 2026-12-07 such a folder was
+        taken."""
+        if self.exists() or not self.dir.is_dir():
+            return
+        ours = {LOCK_NAME, RESCUE_NAME, "parts"}
+        other = sorted(p.name + "/" * p.is_dir() for p in self.dir.iterdir() if p.name not in ours and not (
+            p.name.startswith(f".{STORE_MARKER}.") and p.name.endswith(".tmp")))
+        if other:
+            shown = ", ".join(other[:5]) + (f", and {len(other) - 5} more" if len(other) > 5 else "")
+            raise ValueError(f"{self.dir} holds {len(other)} {'entry' if len(other) == 1 else 'entries'} and no sweep "
+                             f"store ({shown}): the store's marker, lock and parts/ would go in among them; choose a "
+                             "new or empty directory (-o DIR), or the directory of a store to --resume it")
+
     @property
     def manifest_path(self) -> Path:
         return self.dir / STORE_MARKER
