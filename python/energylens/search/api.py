@@ -36,6 +36,7 @@ from energylens.search.extrapolation import explained
 from energylens.search.frames import engine_rows, lowest_row, result_tables, short_top_note
 from energylens.search.layout import tp_beyond_domain, tp_limit
 from energylens.search.layout_room import ep_room, layout_room
+from energylens.search.limit_check import LimitCheck
 from energylens.search.options import (
     OBJECTIVES,
     check_call_options,
@@ -369,19 +370,18 @@ def _shown_rejections(space: SearchSpace, options: dict[str, Any], out, default:
 
 
 def _empty_notes(space: SearchSpace, em: EnergyModel, options: dict[str, Any], out, indices, labels, measured,
-                 rejected: dict[str, int]) -> dict:
-    """An empty result's settings: how far the latency limits are from what the space can do (:func:`_closest`)
-    and, when the weights fit nowhere, the GPUs they need (:func:`.assumed.weights_room`); the largest max_num_seqs
-    whose KV cache fits, and the lowest latency the unsearched TP / max_num_seqs values reach (:mod:`.remedies`).
-    ``rejected``: the counts the result shows (:func:`_shown_rejections`)."""
+                 rejected: dict[str, int], check: LimitCheck) -> dict:
+    """An empty result's settings: how far the latency limits are from what the space can do (:func:`_closest`), the
+    GPUs the weights need (:func:`.assumed.weights_room`), what the widened spaces of :mod:`.remedies` reach, their
+    limits as given by ``check`` (:mod:`.limit_check`). ``rejected``: the counts the result shows."""
     closest = _closest(space, em, options, out, indices, labels, measured)
     theta, phi = em.theta, em.latency_model.theta  # what else would reach them, in the engine's own checks (.remedies)
     return {"without_latency_limits": closest, "weights_room": weights_room(space, options, rejected, int(out.feasible)),
-            "kv_room": kv_room(space, theta, phi, options, rejected, int(out.feasible), indices),
-            "fp8_room": fp8_room(space, theta, phi, options, rejected, int(out.feasible), indices),
-            "latency_reach": latency_reach(space, theta, phi, options, closest, indices),
+            "kv_room": kv_room(space, theta, phi, options, rejected, int(out.feasible), indices, check),
+            "fp8_room": fp8_room(space, theta, phi, options, rejected, int(out.feasible), indices, check),
+            "latency_reach": latency_reach(space, theta, phi, options, closest, indices, check),
             "layout_room": layout_room(space, theta, phi, options, rejected, int(out.feasible), indices),
-            "ep_room": ep_room(space, theta, phi, options, rejected, int(out.feasible), indices)}
+            "ep_room": ep_room(space, theta, phi, options, rejected, int(out.feasible), indices, check)}
 
 
 def _confidence(space: SearchSpace, em: EnergyModel, options: dict[str, Any], p, indices, progress: bool, measured=None):
@@ -488,11 +488,11 @@ def search(model=None, gpus=None, *, input_tokens=None, output_tokens=None, tp=N
                                bootstrap=bootstrap, bootstrap_seed=bootstrap_seed, space=space, indices=indices,
                                measured=measured, em=em, calibrations=(calibrated, energy_calibrated), over=over,
                                extrapolation=outside, unseen_gpu=unseen,
-                               empty_notes=_empty_notes(space, em, options, out, indices, labels, measured, rejected),
+                               empty_notes=_empty_notes(space, em, options, out, indices, labels, measured, rejected,
+                                                        LimitCheck.of(options, given, limit_confidence, em)),
                                intervals_unavailable=not_identified(em) if bootstrap else None)
     settings["tp_default_skipped"], settings["tp_note"] = skipped, "; ".join(filter(None, (settings["tp_note"], skip_note))) or None
-    return SearchResult(top=top_df, pareto_tpot=fronts[0], pareto_ttft=fronts[1],
-                        rejected=rejected, candidates=int(out.candidates) - skipped,
-                        feasible=int(out.feasible), model_source=source,
+    return SearchResult(top=top_df, pareto_tpot=fronts[0], pareto_ttft=fronts[1], feasible=int(out.feasible),
+                        rejected=rejected, candidates=int(out.candidates) - skipped, model_source=source,
                         objective=f"{objective} ({OBJECTIVES[objective]} per {'output token' if per_token else 'request'})",
                         seconds=seconds, threads=int(out.threads), settings=settings)

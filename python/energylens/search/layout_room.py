@@ -12,6 +12,7 @@ import numpy as np
 
 from energylens.profiles import tables
 from energylens.search.kv_fp8 import respec_space
+from energylens.search.limit_check import LimitCheck
 from energylens.search.remedies import (
     _binds,
     _evaluate,
@@ -19,7 +20,6 @@ from energylens.search.remedies import (
     _label,
     _tp_values,
     cheapest_passing,
-    limits_met,
 )
 from energylens.search.space import SearchSpace
 
@@ -108,12 +108,12 @@ def layout_room(space: SearchSpace, theta, phi, options: dict[str, Any], rejecte
 
 
 def ep_room(space: SearchSpace, theta, phi, options: dict[str, Any], rejected: dict[str, int], feasible: int,
-            indices) -> list[dict[str, Any]] | None:
+            indices, check: LimitCheck | None = None) -> list[dict[str, Any]] | None:
     """When nothing is feasible and ``ep_group`` rejected the most (an axis search): per searched ep > 1, the
     cheapest configuration with that ep whose tp x dp makes its group (vLLM's EP group is a stage's tp x dp
     GPUs) and that passes every check but the latency limits: tp every value a model's heads allow within a
-    node, dp each ep / tp, pp as searched; its tp, dp and configuration (tp None: none passes). None
-    otherwise."""
+    node, dp each ep / tp, pp as searched; its tp, dp and configuration (tp None: none passes), the latency limits
+    as ``check`` applies them (:meth:`.limit_check.LimitCheck.within`; default: ``options``'). None otherwise."""
     if not _binds("ep_group", rejected, feasible, indices):
         return None
     eps = [float(e) for e in space.ep if e > 1]
@@ -123,7 +123,7 @@ def ep_room(space: SearchSpace, theta, phi, options: dict[str, Any], rejected: d
     if ev is None:
         return None
     d, ok = sub.digits(np.arange(sub.size)), np.asarray(ev.reason) < 0
-    meets = limits_met(space, theta, phi, options, tp=tp, dp=dp, ep=eps)
+    meets = (check or LimitCheck.of(options)).within(sub, ev)[0]
     out = []
     for k, e in enumerate(eps):
         i, met = cheapest_passing(np.asarray(ev.objective), ok & (d[4] == k), meets)

@@ -18,6 +18,7 @@ from energylens.profiles import tables
 from energylens.profiles.limits import MAX_GPU_COUNT
 from energylens.search.kv_fp8 import respec_space
 from energylens.search.labels import gpu_labels
+from energylens.search.limit_check import LimitCheck
 from energylens.search.options import OBJECTIVES
 from energylens.search.remedies import _evaluate, _free, _label, _tp_values
 from energylens.search.space import SearchSpace
@@ -64,14 +65,13 @@ def _widened_caps(space: SearchSpace) -> np.ndarray:
     return np.union1d(space.max_num_seqs, 2.0 ** np.arange(int(np.floor(np.log2(top))) + 1))
 
 
-def _cheapest(space: SearchSpace, sub: SearchSpace, ev, ok, options: dict[str, Any]) -> dict[str, Any] | None:
-    """The candidate of the widened space ``sub`` (evaluated as ``ev``, passing the other checks where ``ok``) with
-    the lowest objective among those that meet every latency limit of ``options``, as the engine checks them
-    (``kernel::limit_reason``: value <= limit) and needs at most 2**20 GPUs (a result leaves out the rest); with the
-    tp and max_num_seqs values it needs that ``space`` did not search. None where none meets them; ``config`` None
-    and ``past_gpu_bound`` (their count) where those that do all need more GPUs."""
-    within = ok & (np.asarray(ev.ttft_s) <= options.get("ttft_limit_s", np.inf)) & (
-        np.asarray(ev.tpot_s) <= options.get("tpot_limit_s", np.inf))
+def _cheapest(space: SearchSpace, sub: SearchSpace, ev, within: np.ndarray) -> dict[str, Any] | None:
+    """The candidate of the widened space ``sub`` (evaluated as ``ev``) with the lowest objective among those that
+    meet every latency limit (``within``: :meth:`.limit_check.LimitCheck.within`, the engine's check
+    ``kernel::limit_reason``, value <= limit, at the limits a search of ``sub`` applies) and need at most 2**20 GPUs
+    (a result leaves out the rest); with the tp and max_num_seqs values it needs that ``space`` did not search.
+    None where none meets them; ``config`` None and ``past_gpu_bound`` (their count) where those that do all need
+    more GPUs."""
     meets = within & (np.asarray(ev.gpus) <= MAX_GPU_COUNT)
     if not meets.any():  # past the bound only: said so (a high rate at small batches), not named
         return {"config": None, "past_gpu_bound": int(within.sum())} if within.any() else None
@@ -84,7 +84,8 @@ def _cheapest(space: SearchSpace, sub: SearchSpace, ev, ok, options: dict[str, A
             "max_num_seqs_added": [int(cap)] if cap not in space.max_num_seqs else []}
 
 
-def faster_reach(space: SearchSpace, theta, phi, options: dict[str, Any], name: str) -> list[dict[str, Any]] | None:
+def faster_reach(space: SearchSpace, theta, phi, options: dict[str, Any], name: str, check: LimitCheck | None = None
+                 ) -> list[dict[str, Any]] | None:
     """Per GPU of the table with more of what bounds latency ``name`` than every searched one (:func:`_faster`), the
     searched models, formats and axes on it, with every TP value a model's heads allow within a node as
     :func:`latency_reach` takes them and max_num_seqs the searched ones and 1 (:func:`_lowest`'s default, not
@@ -92,7 +93,8 @@ def faster_reach(space: SearchSpace, theta, phi, options: dict[str, Any], name: 
     cap that passes the other checks, and a smaller cap only frees memory; the powers of two between serve
     latency_reach's ``cheapest``, which this does not look for): the GPU, its figure, the lowest predicted value
     and its configuration (None: nothing there passes the other checks, e.g. memory) and whether it meets the
-    applied limit. A GPU that cannot take a searched format is left out; None where a model has no spec of its own
+    limit as a search of that GPU applies it (``limit_s``; ``check``: :meth:`.limit_check.LimitCheck.applied`;
+    default: the limit of ``options`` as given). A GPU that cannot take a searched format is left out; None where a model has no spec of its own
     (a candidate table's estimate) or a space is too large to evaluate."""
     out = []
     for figure, gpu in _faster({c.gpu for c in space.combos}, name):
@@ -106,36 +108,40 @@ def faster_reach(space: SearchSpace, theta, phi, options: dict[str, Any], name: 
         sub, ok, value, ev = low
         i = int(np.argmin(value[name]))
         found = bool(ok[i])
+        limit = (check or LimitCheck.of(options)).applied(sub, ok)[name] if found else None
         out.append({"gpu": gpu, "figure": figure, "value_s": float(value[name][i]) if found else None,
-                    "config": _label(sub, i, ev) if found else None,
-                    "meets": found and bool(value[name][i] <= options[f"{name}_limit_s"])})
+                    "config": _label(sub, i, ev) if found else None, "meets": found and bool(value[name][i] <= limit),
+                    "limit_s": limit})
     return out
 
 
 def latency_reach(space: SearchSpace, theta, phi, options: dict[str, Any], closest: dict[str, Any] | None,
-                  indices) -> dict[str, Any] | None:
+                  indices, check: LimitCheck | None = None) -> dict[str, Any] | None:
     """When a latency limit is unmet by every candidate (``closest["unmet"]``, an axis search): the lowest
     predicted TPOT / TTFT over every TP value a model's heads allow within a node and the default max_num_seqs
     down to 1 (:func:`_widened_caps`; the searched GPUs, precisions and other axes), with its configuration, which
     of those axis values were not searched, and ``cheapest`` (:func:`_cheapest`: the lowest objective there within
     every limit, or None); where a lowest does not meet its limit, ``faster``: the lowest on each GPU with more of
     what bounds it (:func:`faster_reach`, the same TP values and the searched caps and 1, where the lowest is).
-    None otherwise."""
+    Limits as ``check`` applies them to each space (:class:`.limit_check.LimitCheck`; default: ``options``' as
+    given). None otherwise."""
     if not closest or not closest.get("unmet") or indices is not None:
         return None
     low = _lowest(space, theta, phi, options, closest["unmet"], _widened_caps(space))
     if low is None or not low[1].any():
         return None
     sub, ok, values, ev = low
+    check = check or LimitCheck.of(options)
+    within, limits = check.within(sub, ev)
     out = {"tp_tried": [int(t) for t in sub.tp if t not in space.tp],
            "max_num_seqs_tried": [int(c) for c in sub.max_num_seqs if c not in space.max_num_seqs],
-           "cheapest": _cheapest(space, sub, ev, ok, options)}
+           "cheapest": _cheapest(space, sub, ev, within)}
     for name in closest["unmet"]:
         i = int(np.argmin(values[name]))
         out[name] = {"value_s": float(values[name][i]), "config": _label(sub, i, ev),
-                     "meets": bool(values[name][i] <= options[f"{name}_limit_s"])}
+                     "meets": bool(values[name][i] <= limits[name])}
         if not out[name]["meets"]:
-            out[name]["faster"] = faster_reach(space, theta, phi, options, name)
+            out[name]["faster"] = faster_reach(space, theta, phi, options, name, check)
     return out
 
 
@@ -176,8 +182,8 @@ def _faster_text(settings: dict[str, Any], name: str, reach: dict[str, Any], gap
         return [], (f"none of the {len(faster)} GPUs with more {what} holds a configuration that passes the other "
                     "checks" if faster else "")
     best = min(held, key=lambda f: f["value_s"])
-    limit = settings.get(f"effective_{name}_limit_s") or settings.get(f"{name}_limit_s")
-    ratio = f", {best['value_s'] / limit:.3g}x the limit" if limit else ""
+    limit = best.get("limit_s") or settings.get(f"effective_{name}_limit_s") or settings.get(f"{name}_limit_s")
+    ratio = f", {best['value_s'] / limit:.3g}x the limit" if limit else ""  # as a search on that GPU applies it
     return [], (f"nor do the {len(faster)} GPUs with more {what} (the lowest, {best['value_s']:.4g} s at "
                 f"{best['config']}{ratio})")
 

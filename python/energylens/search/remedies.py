@@ -29,11 +29,12 @@ from energylens.search.axes import engine_kv_heads, tp_heads_ok
 from energylens.search.frames import evaluated_twin_eps
 from energylens.search.kv_fp8 import fp8_kv_space, searched_fp8_kv
 from energylens.search.labels import config_label, gpu_labels
+from energylens.search.limit_check import LimitCheck
 from energylens.search.space import SearchSpace
 
 __all__ = ["candidate_wording", "computed_remedy", "ep_experts_sentence", "ep_group_sentence", "fp8_room", "given_name", "fp8_room_sentence", "moe_dp_clause",
            "kv_room", "layout_room_sentence", "model_shape", "model_shapes", "node_tp_values", "tp_heads_sentence", "tp_node_sentence",
-           "kv_room_sentence", "cheapest_passing", "limits_met"]
+           "kv_room_sentence", "cheapest_passing"]
 
 _REASONS = tuple(_core.search_reason_names())
 _MAX_EVALUATED = 2_000_000  # candidates one record may evaluate (a few hundred ms at most)
@@ -143,13 +144,15 @@ def _free(options: dict[str, Any]) -> dict[str, Any]:
 
 
 def kv_room(space: SearchSpace, theta, phi, options: dict[str, Any], rejected: dict[str, int], feasible: int,
-            indices) -> dict[str, Any] | None:
+            indices, check: LimitCheck | None = None) -> dict[str, Any] | None:
     """When nothing is feasible and ``memory_kv_cache`` rejected the most (an axis search): the largest
     max_num_seqs below the smallest searched whose KV cache passes the engine's memory check on some searched
     layout, and that configuration (``max_num_seqs`` 0: not even one sequence fits); where no fp8 KV cache was
     searched, ``fp8``: the same check on the space in an fp8 KV cache (:func:`.kv_fp8.fp8_kv_space`), up to the
     largest searched cap (``max_num_seqs`` 0: fp8 does not fit either). None otherwise, and where the smallest
-    searched cap passes the KV check on some layout (other checks rejected those)."""
+    searched cap passes the KV check on some layout (other checks rejected those). ``limits_unmet``
+    (:func:`_limits_unmet`) checks the room's cap against the limits as ``check`` applies them (default: those of
+    ``options`` at confidence 0.5), ``limits_applied`` the limits a search at that cap applies (None: as given)."""
     if not _binds("memory_kv_cache", rejected, feasible, indices):
         return None
     smallest = float(np.min(space.max_num_seqs))
@@ -158,25 +161,35 @@ def kv_room(space: SearchSpace, theta, phi, options: dict[str, Any], rejected: d
         return None
     fp8 = fp8_kv_space(space)
     fp8 = None if fp8 is None else _largest_fit(fp8, theta, phi, options, float(np.max(space.max_num_seqs)))
+    applied: dict[str, float] = {}
+    unmet = _limits_unmet(space, theta, phi, options, found[0], check, applied)
+    given = (check or LimitCheck.of(options)).limits
     return {"max_num_seqs": int(found[0]), "config": found[1], "smallest_searched": smallest,
             "fp8": None if fp8 is None else {"max_num_seqs": int(fp8[0]), "config": fp8[1]},
-            "limits_unmet": _limits_unmet(space, theta, phi, options, found[0])}
+            "limits_unmet": unmet, "limits_applied": applied if applied and applied != given else None}
 
 
-def _limits_unmet(space: SearchSpace, theta, phi, options: dict[str, Any], cap: float) -> dict[str, float] | None:
+def _limits_unmet(space: SearchSpace, theta, phi, options: dict[str, Any], cap: float, check: LimitCheck | None = None,
+                  applied: dict[str, float] | None = None) -> dict[str, float] | None:
     """At max_num_seqs ``cap`` (the KV cache's room), the lowest predicted TTFT / TPOT of the candidates that pass
-    every other check, per latency limit, where none meets the limits (the engine's check with them); None where
-    one does, or the search has no limit. The room was found without the limits (until 2026-12-07 its remedy said
-    "finds configurations" where the limits then rejected every one)."""
-    if "tpot_limit_s" not in options and "ttft_limit_s" not in options:
+    every other check, per latency limit, where none meets the limits as ``check`` applies them to that space
+    (:meth:`.limit_check.LimitCheck.within`, from one evaluation; default: the limits of ``options`` as given);
+    None where one does, or the search has no limit. ``applied`` (a dict) receives the limits applied. The room
+    was found without the limits (until 2026-12-07 its remedy said "finds configurations" where the limits then
+    rejected every one). None too where not one sequence fits (``cap`` 0: the layouts' remedy; until 2026-12-07 a
+    search with a latency limit then stopped with "axis 'max_num_seqs' value 0" instead of its empty result)."""
+    check = check or LimitCheck.of(options)
+    if not check.limits or cap < 1:
         return None
-    sub, ev = _evaluate(space, theta, phi, options, max_num_seqs=[cap])
-    _, free = _evaluate(space, theta, phi, _free(options), max_num_seqs=[cap])
-    if ev is None or free is None or (np.asarray(ev.reason) < 0).any():
+    sub, ev = _evaluate(space, theta, phi, _free(options), max_num_seqs=[cap])
+    meets, limits = (None, {}) if ev is None else check.within(sub, ev)
+    if applied is not None:
+        applied.update(limits)
+    if meets is None or meets.any():
         return None
-    ok = np.asarray(free.reason) < 0
-    return {n: float(np.min(np.asarray(getattr(free, f"{n}_s"))[ok])) for n in ("tpot", "ttft")
-            if f"{n}_limit_s" in options and ok.any()}
+    ok = np.asarray(ev.reason) < 0
+    return {n: float(np.min(np.asarray(getattr(ev, f"{n}_s"))[ok])) for n in ("tpot", "ttft")
+            if n in limits and ok.any()}
 
 
 def _largest_fit(space: SearchSpace, theta, phi, options: dict[str, Any], upper: float) -> tuple[float, Any] | None:
@@ -227,8 +240,9 @@ def kv_room_sentence(settings: dict[str, Any]) -> str:
     n, unmet = room["max_num_seqs"], room.get("limits_unmet")
     finds = f"--max-num-seqs {n} finds configurations"
     if unmet is not None:  # the room holds the KV cache; the latency limits reject what it holds
-        def limit(k: str) -> str:  # the given limit, and what a confidence above 0.5 applied it as
-            given, applied = settings.get(f"{k}_limit_s", math.nan), settings.get(f"effective_{k}_limit_s")
+        def limit(k: str) -> str:  # the given limit, and what a confidence above 0.5 applies it as at that cap
+            given = settings.get(f"{k}_limit_s", math.nan)
+            applied = (room.get("limits_applied") or {}).get(k, settings.get(f"effective_{k}_limit_s"))
             return f"{given:.4g} s" + (f", applied as {applied:.4g} s at confidence {settings['limit_confidence']:g}"
                                        if applied is not None and applied != given else "")
         lowest = "; ".join(f"the lowest predicted {k.upper()} {v:.4g} s against the limit {limit(k)}"
@@ -338,10 +352,11 @@ def tp_heads_sentence(settings: dict[str, Any]) -> str:
 
 
 def fp8_room(space: SearchSpace, theta, phi, options: dict[str, Any], rejected: dict[str, int], feasible: int,
-             indices) -> dict[str, Any] | None:
+             indices, check: LimitCheck | None = None) -> dict[str, Any] | None:
     """When nothing is feasible and ``fp8_block_shape`` rejected the most (an axis search): the tp values (every
     one a model's heads allow within a node) whose split holds the fp8 checkpoint's weight blocks, without expert
-    parallelism and with ep = tp x dp, and the cheapest of those that passes every check (None: none does)."""
+    parallelism and with ep = tp x dp, and the cheapest of those that passes every check (None: none does), the
+    latency limits as ``check`` applies them (:meth:`.limit_check.LimitCheck.within`; default: ``options``')."""
     if not _binds("fp8_block_shape", rejected, feasible, indices):
         return None
     tp = np.union1d(_tp_values(space), space.tp)
@@ -354,24 +369,15 @@ def fp8_room(space: SearchSpace, theta, phi, options: dict[str, Any], rejected: 
     d = sub.digits(np.arange(sub.size))
     with_ep = ep[d[4]] > 1
     ok = reason < 0
-    i, meets = cheapest_passing(np.asarray(ev.objective), ok, limits_met(space, theta, phi, options, tp=tp, ep=ep))
+    i, meets = cheapest_passing(np.asarray(ev.objective), ok, (check or LimitCheck.of(options)).within(sub, ev)[0])
     return {"tp_without_ep": sorted({int(t) for t in tp[d[1]][blocks & ~with_ep]}),
             "tp_with_ep": sorted({int(t) for t in tp[d[1]][blocks & with_ep]}),
             "passes": _label(sub, i, ev, space.ep) if ok.any() else None, "misses_limits": bool(ok.any() and not meets)}
 
 
-def limits_met(space: SearchSpace, theta, phi, options: dict[str, Any], **axes) -> np.ndarray | None:
-    """Per candidate of ``space`` with ``axes`` replaced (:func:`_evaluate`), whether it passes every check with the
-    latency limits of ``options``; None where the search has none (or the space is too large)."""
-    if "tpot_limit_s" not in options and "ttft_limit_s" not in options:
-        return None
-    _, ev = _evaluate(space, theta, phi, options, **axes)
-    return None if ev is None else np.asarray(ev.reason) < 0
-
-
 def cheapest_passing(objective: np.ndarray, ok: np.ndarray, meets: np.ndarray | None) -> tuple[int, bool]:
     """The candidate of the lowest ``objective`` among ``ok`` (passing the checks but the latency limits) that also
-    meets the limits (``meets``, :func:`limits_met`; None: no limits), else among ``ok``; and whether it meets
+    meets the limits (``meets``, :meth:`.limit_check.LimitCheck.within`; None: no limits), else among ``ok``; and whether it meets
     them. A remedy said "which passes every check" of a configuration the limits reject until 2026-12-07."""
     pool = ok & meets if meets is not None and (ok & meets).any() else ok
     i = int(np.flatnonzero(pool)[np.argmin(objective[pool])]) if pool.any() else 0
