@@ -216,5 +216,6 @@ def test_context_length_remedy_gives_the_window_and_the_request(model):
     r = energylens.search("meta-llama/Llama-3.1-8B-Instruct", "H100", input_tokens=200000, output_tokens=300,
                           energy_model=model, bootstrap=False)
     assert r.main_rejection == "context_length"
-    assert ("the longest request is 200,300 tokens (input + output) and meta-llama/Meta-Llama-3.1-8B-Instruct reads "
+    # the model as given (an alias of the table's meta-llama/Meta-Llama-3.1-8B-Instruct; test_remedy_given_names.py)
+    assert ("the longest request is 200,300 tokens (input + output) and meta-llama/Llama-3.1-8B-Instruct reads "
             "at most 131,072 (its context window)") in r.why_empty(), r.why_empty()
