@@ -42,6 +42,7 @@ def test_a_short_window_across_the_h200_step_names_the_counter(h200_trace):
     text = str(got[0].message)
     assert "counter moved 82.5 J" in text and "integrate to 23.5 J" in text and "-72%" in text, text
     assert "counter_energy_j is the figure to use" in text and "lag" in text, text
+    assert text.startswith("window 'w' [10950000000, 11050000000] ns"), text  # (the key, as the monitor's others)
 
 
 @pytest.mark.parametrize("span", [(0.7, 3.3), (1.3, 2.5), (0.65, 0.9)])

@@ -60,11 +60,12 @@ def _power_near(t: np.ndarray, e: np.ndarray, mine: np.ndarray, i: int) -> float
 
 def check_agreement(points: tuple[np.ndarray, ...], half_ns: np.ndarray, gpus: np.ndarray,
                     power_j: Callable[[int, int], np.ndarray], start_ns: int, end_ns: int, source: str,
-                    counter: str, energy: np.ndarray, counter_j: np.ndarray) -> None:
+                    counter: str, energy: np.ndarray, counter_j: np.ndarray, name: str = "window") -> None:
     """Warn (:class:`PowerCounterDisagreeWarning`) for the GPUs ``gpus`` whose power readings (``power_j(a, b)``:
     per GPU, the integral of ``source`` over ``[a, b]``) and counter ``points`` (``(t_ns, energy_j, gpu)`` sorted by
     GPU and time, stamps uncertain by ``half_ns``) disagree over the counter readings enclosing
-    ``[start_ns, end_ns]``; ``energy`` / ``counter_j``: the window's figures per GPU."""
+    ``[start_ns, end_ns]``; ``energy`` / ``counter_j``: the window's figures per GPU; ``name``: what the warning calls
+    the window (``window 'decode'``)."""
     t, e, g = points
     said = []
     for gpu in gpus.tolist():
@@ -84,17 +85,17 @@ def check_agreement(points: tuple[np.ndarray, ...], half_ns: np.ndarray, gpus: n
                         f"({f'{(got - moved) / moved:+.0%}; ' if moved else ''}+-{slack:.1f} J allowed): energy_j "
                         f"{energy[gpu]:.1f} J, counter_energy_j {counter_j[gpu]:.1f} J")
     if said:
-        warnings.warn(f"window [{start_ns}, {end_ns}] ns: the power readings disagree with the energy counter ("
+        warnings.warn(f"{name} [{start_ns}, {end_ns}] ns: the power readings disagree with the energy counter ("
                       + "; ".join(said) + f"). The {source} readings lagged or missed a change of power the counter, "
                       "the integral, saw (NVML's instant field lags a load step by about one update): counter_energy_j "
                       "is the figure to use for this window", PowerCounterDisagreeWarning, stacklevel=user_stacklevel())
 
 
 def check_counters(used: list, power_j: Callable[[int, int], np.ndarray], start_ns: int, end_ns: int, source: str,
-                   energy: np.ndarray, counter_j: np.ndarray) -> None:
+                   energy: np.ndarray, counter_j: np.ndarray, name: str = "window") -> None:
     """:func:`check_agreement` of a window's power readings (``power_j``) against each counter it used (``used``:
     ``(source, points, stamp half-widths, GPUs)``), for the GPUs with both figures."""
     for c, points, halves, take in used:
         gpus = np.flatnonzero(take & np.isfinite(energy) & np.isfinite(counter_j))
         if gpus.size:
-            check_agreement(points, halves, gpus, power_j, start_ns, end_ns, source, c, energy, counter_j)
+            check_agreement(points, halves, gpus, power_j, start_ns, end_ns, source, c, energy, counter_j, name)

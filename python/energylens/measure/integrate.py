@@ -434,9 +434,10 @@ def _counters(s: Samples, of: Mapping[str, np.ndarray], gpu_count: int, start_ns
 
 def integrate_window(samples: Samples, gpu_count: int, start_ns: int, end_ns: int,
                      periods: Mapping[str, float | None], margin_ns: int = 30_000_000_000,
-                     hold_s: Mapping[str, float | str | None] | None = None) -> WindowEnergy:
+                     hold_s: Mapping[str, float | str | None] | None = None, name: str = "window") -> WindowEnergy:
     """Power energy and counter energy of every GPU over ``[start_ns, end_ns]``. Readings bracketing
-    the window may lie up to ``margin_ns`` outside it (a few backed-off counter intervals).
+    the window may lie up to ``margin_ns`` outside it (a few backed-off counter intervals). ``name``: what a
+    :class:`PowerCounterDisagreeWarning` calls the span (``window 'decode'``).
 
     ``periods``: update period (s) per source. One left unknown (absent, None, NaN: too few samples to
     detect it) is the documented fallback, not an error: the source reaches :data:`UNKNOWN_PERIOD_S` past its
@@ -486,7 +487,7 @@ def integrate_window(samples: Samples, gpu_count: int, start_ns: int, end_ns: in
     if pieces and len(pieces) == 1 and source != "nvml_average":  # (not a fallback's two sources; the moving
         f = _step_antiderivative if source in INTERVAL_SOURCES else _antiderivative  # average: AveragedPowerWarning)
         check_counters(used, lambda x, y: (f(g, float(y - start_ns)) - f(g, float(x - start_ns))) * 1e-9, start_ns,
-                       end_ns, source, energy, counter)
+                       end_ns, source, energy, counter, name)
     if counter_holes:
         warn_counter_holes(counter_holes, start_ns, end_ns, energy, counter)
     if holes:

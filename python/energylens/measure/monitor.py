@@ -421,7 +421,8 @@ class EnergyMonitor:
                 sampler.flush()
             samples = sampler.samples(collect=False)
         m = _measurement(key, start_ns, end_ns, integrate_window(samples, sampler.gpu_count, start_ns, end_ns, periods,
-                                                                hold_s=hold_limits(sampler.meta)), periods)
+                                                                hold_s=hold_limits(sampler.meta),
+                                                                name=f"window {key!r}"), periods)
         if not m.source:
             self._refuse_outside(caller, key, start_ns, end_ns, m.counter_energy_j)
         refuse_uncovered_gpu(caller, key, start_ns, end_ns, samples, sampler.gpu_count, m.update_period_s)
