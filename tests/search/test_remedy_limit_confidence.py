@@ -43,6 +43,22 @@ def test_the_kv_remedy_at_a_confidence_says_what_the_followed_search_finds(model
             "confidence 0.9)") in text, text
 
 
+def test_the_latency_reach_at_a_confidence_names_what_the_followed_search_ranks_first(model):
+    # 8B on H100 at TPOT 0.03 s, confidence 0.9: the searched B64 / B128 put the limit at 0.0242 s, and against that
+    # the reach found nothing (until 2026-12-07: "adding --tp 4,8 and --max-num-seqs 1,...,32 does not reach it
+    # either (lowest TPOT 0.02436 s at ... B1)"), while the search with --max-num-seqs 1 added applies 0.0259 s and
+    # ranks B1 first
+    kw = dict(input_tokens=512, output_tokens=256, tpot_limit_s=0.03, limit_confidence=0.9)
+    r = quiet_search(model, L8, "H100", tp=[1, 2], max_num_seqs=[64, 128], **kw)
+    cheapest = r.settings["latency_reach"]["cheapest"]
+    assert cheapest is not None and cheapest["max_num_seqs_added"] == [1], r.why_empty()
+    assert f"or add --max-num-seqs 1: the cheapest configuration then within the limits is {cheapest['config']}" \
+        in r.why_empty(), r.why_empty()
+    followed = quiet_search(model, L8, "H100", tp=[1, 2], max_num_seqs=[1, 64, 128], **kw)
+    assert followed.feasible and followed.label(followed.top.iloc[0]) == cheapest["config"]
+    assert followed.top.iloc[0]["tpot_s"] <= followed.settings["effective_tpot_limit_s"] < 0.03
+
+
 def _counted(monkeypatch) -> list[int]:
     calls: list[int] = []
     evaluate = _core.search_evaluate

@@ -108,7 +108,7 @@ def faster_reach(space: SearchSpace, theta, phi, options: dict[str, Any], name: 
         sub, ok, value, ev = low
         i = int(np.argmin(value[name]))
         found = bool(ok[i])
-        limit = (check or LimitCheck.of(options)).applied(sub, ok)[name] if found else None
+        limit = (check or LimitCheck.of(options)).applied(sub, ev)[name] if found else None
         out.append({"gpu": gpu, "figure": figure, "value_s": float(value[name][i]) if found else None,
                     "config": _label(sub, i, ev) if found else None, "meets": found and bool(value[name][i] <= limit),
                     "limit_s": limit})
