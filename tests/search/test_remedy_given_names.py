@@ -3,7 +3,10 @@ the table's Qwen/Qwen3-235B-A22B row, searched in its fp8 format) at --tp 8 --ep
 --ep 8", the bf16 checkpoint's name, until 2026-12-07; the same for the experts' remedy. The table's rows keep the
 table's short name with the format ("Qwen3-235B-A22B H100 fp8 ...")."""
 
+import pandas as pd
 from quiet_search import quiet_search
+
+from energylens import search
 
 QWEN_FP8 = "Qwen/Qwen3-235B-A22B-FP8"
 
@@ -29,3 +32,12 @@ def test_a_name_as_the_table_spells_it_records_nothing(model):
     r = quiet_search(model, "Qwen/Qwen3-235B-A22B", "H100", tp=[8], ep=[16], max_num_seqs=[8])
     assert r.settings["model_names_given"] is None
     assert "Qwen/Qwen3-235B-A22B: --ep 8 (tp x dp" in r.why_empty()
+
+
+def test_a_candidate_tables_remedy_names_the_checkpoint_of_its_rows(model):
+    rows = pd.DataFrame([dict(model=QWEN_FP8, gpu="H100", tp=8, dp=1, ep=16, input_tokens=1024, output_tokens=256,
+                              max_num_seqs=64)])
+    r = search(candidates=rows, energy_model=model, bootstrap=False)
+    text = r.why_empty()
+    assert r.settings["model_names_given"] == {"Qwen/Qwen3-235B-A22B": QWEN_FP8}
+    assert f"{QWEN_FP8}: ep 8 (tp x dp" in text and "Qwen/Qwen3-235B-A22B:" not in text, text

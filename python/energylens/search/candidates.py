@@ -403,6 +403,15 @@ def _by_name(keys) -> dict:
     return {m.name: None if m.estimated else m for m, *_ in keys}
 
 
+def _given_names(df: pd.DataFrame, models) -> dict[str, str]:
+    """Searched model name -> the name the table's rows give it, where they give it one other name (an alias such as
+    Qwen/Qwen3-235B-A22B-FP8): the remedies name that (``SearchSpace.given_names``)."""
+    given: dict[str, set[str]] = {}
+    for i, m in enumerate(df["model"].astype(str)):
+        given.setdefault(models[i].name, set()).add(m)
+    return {n: next(iter(g)) for n, g in given.items() if len(g) == 1 and n not in g}
+
+
 def candidate_space(candidates: pd.DataFrame, price_per_gpu_hour=None) -> tuple[SearchSpace, np.ndarray]:
     """The space spanned by a table of configurations and the candidate index of each row (row order).
 
@@ -455,7 +464,7 @@ def candidate_space(candidates: pd.DataFrame, price_per_gpu_hour=None) -> tuple[
     space = SearchSpace(combos=combos, combo_values=values, profile_rows=rows, model_specs=_by_name(keys),
                         tp=axes[0], pp=axes[1], dp=axes[2],
                         ep=axes[3], max_num_seqs=axes[4], workloads=np.ascontiguousarray(points),
-                        prefill_extra_flops=extra)
+                        prefill_extra_flops=extra, given_names=_given_names(df, models))
     digits = [combo] + [np.searchsorted(ax, v) for ax, v in zip(axes, (tp, pp, dp, ep, rank_batch), strict=True)]
     index = np.ravel_multi_index((*digits, w.reshape(-1)), space.shape)
     uniq, first, counts = np.unique(index, return_index=True, return_counts=True)
