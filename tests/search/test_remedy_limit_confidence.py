@@ -93,3 +93,18 @@ def test_not_one_sequence_with_a_latency_limit_is_an_empty_result(model):
     assert r.empty and r.settings["kv_room"]["max_num_seqs"] == 0
     assert r.settings["kv_room"]["limits_unmet"] is None and r.settings["kv_room"]["limits_applied"] is None
     assert "fit are " in r.why_empty()
+
+
+def test_no_lower_confidence_remedy_where_the_confidence_moved_no_limit(model):
+    # the bundled model saw no measured TTFT: a TTFT limit at confidence 0.9 is applied as given, and the empty result
+    # said "or lower --limit-confidence (now 0.9: the TTFT limit 0.05 s applied as 0.05 s ...; 0.5 applies it as
+    # given)" until 2026-12-07, a remedy that changes nothing
+    r = quiet_search(model, L8, "H100", input_tokens=8000, output_tokens=256, ttft_limit_s=0.05, limit_confidence=0.9)
+    assert r.empty and r.settings["effective_ttft_limit_s"] == 0.05
+    assert "--limit-confidence" not in r.why_empty(), r.why_empty()
+    both = quiet_search(model, L8, "H100", input_tokens=8000, output_tokens=256, ttft_limit_s=0.05, tpot_limit_s=0.01,
+                        limit_confidence=0.9)
+    applied = both.settings["effective_tpot_limit_s"]
+    assert both.empty and applied < 0.01
+    assert (f"or lower --limit-confidence (now 0.9: the TPOT limit 0.01 s applied as {applied:.4g} s on the predicted "
+            "value; 0.5 applies it as given)") in both.why_empty(), both.why_empty()

@@ -179,13 +179,13 @@ class SearchResult:
             f"{fmt}add GPUs with more memory"
 
     def _confidence_remedy(self) -> str:
-        """", or lower --limit-confidence ..." when limits were applied at a confidence above 0.5 ("" otherwise)."""
+        """", or lower --limit-confidence ..." where a confidence above 0.5 moved a limit ("" otherwise, as for TTFT unfitted)."""
         s = self.settings
-        p = s.get("limit_confidence", 0.5)
-        if p <= 0.5:
+        if (p := s.get("limit_confidence", 0.5)) <= 0.5:
             return ""
         applied = [f"the {n.upper()} limit {s[f'{n}_limit_s']:.4g} s applied as {s[f'effective_{n}_limit_s']:.4g} s"
-                   for n in ("tpot", "ttft") if s.get(f"{n}_limit_s") is not None and predicted_rows(s, n) != 0]
+                   for n in ("tpot", "ttft") if predicted_rows(s, n) != 0  # a limit the confidence moved
+                   and s.get(f"{n}_limit_s") not in (None, s.get(f"effective_{n}_limit_s"))]
         measured = " (a measured one as given)" if s.get("measured_latency") else ""
         return (f", or lower --limit-confidence (now {p:g}: {' and '.join(applied)} on the predicted value{measured}; "
                 "0.5 applies it as given)") if applied else ""
