@@ -200,8 +200,9 @@ class ClosedFormModel:
 
         The fit runs on a copy and its state replaces this model's in one step at the end (a failed fit
         leaves the model as it was): a call on another thread sees the old or the new fit, never a half-set
-        one. A call that reads the model twice while a refit lands (search: energy, then latency) may still
-        see both; a scheduler refits a new model and swaps its reference."""
+        one (each prediction call takes the state once, :meth:`_one_fit`). The search, which reads the model more
+        than once (energy, then latency), may still see both; a scheduler refits a new model and swaps its
+        reference."""
         with threads(n_threads):
             new = copy.copy(self)._fit_frame(fit_input(profiles, require_energy=self._kind == "energy"))
         return self._adopt(new)
@@ -210,6 +211,17 @@ class ClosedFormModel:
         """Take ``fitted``'s state (a fitted copy of this model) in one dict update, under the GIL."""
         vars(self).update(vars(fitted))
         return self
+
+    def _one_fit(self) -> ClosedFormModel:
+        """A shallow copy of this model taken in one dict copy under the GIL, as :meth:`_adopt` replaces the state:
+        one fit's parameters, calibration, bootstrap and ranges together, whatever refit lands meanwhile. The
+        prediction calls run on it (``self = self._one_fit()``; not a decorator, whose frame would move the
+        warnings' stacklevel): a calibrated model's ``predict`` read the parameters, then after the native pass
+        the calibration factors, so an in-place refit on another thread landing between gave values of neither
+        fit."""
+        frozen = object.__new__(type(self))
+        vars(frozen).update(vars(self))
+        return frozen
 
     def _fit_frame(self, frame: pd.DataFrame | LightProfiles, shared: dict | None = None) -> ClosedFormModel:
         """Fit on a validated frame. ``shared``: a dict that the fits of one frame pass along (the energy
@@ -331,6 +343,7 @@ class ClosedFormModel:
         """Per row: does some feature lie outside the fitted data's [min, max] by more than
         :data:`energylens.model.domain.EXTRAPOLATION_FACTOR`? Warns once (ExtrapolationWarning) with counts
         per feature. All False for a model file written before training ranges were stored."""
+        self = self._one_fit()  # one fit's state throughout, should a refit land meanwhile
         flags, check = self._range_flags(configs, chunk_rows)
         check.warn(f"{type(self).__name__}.extrapolated")
         return flags
@@ -340,6 +353,7 @@ class ClosedFormModel:
         """:meth:`extrapolated`'s flags and, instead of its warning, what the flagged rows lie outside (the
         fitted range by the factor; per feature the rows and extreme values against the fitted [min, max]),
         None when no row is flagged. ``features``: ``build_features(configs)`` when the caller has it."""
+        self = self._one_fit()  # one fit's state throughout, should a refit land meanwhile
         flags, check = self._range_flags(configs, chunk_rows, features)
         return flags, check.summary()
 

@@ -140,6 +140,7 @@ class LatencyModel(ClosedFormModel):
         :meth:`extrapolated`; ``n_threads`` caps the native loop's threads). Errors as :meth:`EnergyModel.predict`.
         Where :attr:`ttft_fitted` is False (no training row measured TTFT: ML.ENERGY v2 / v3), ``ttft_s_pred`` is the
         roofline's estimate at the start values, not a fit (``energylens predict`` says so on stderr)."""
+        self = self._one_fit()  # one fit's state throughout, should a refit land meanwhile
         configs = configs if self.calibration is None else as_frame(configs, load_configs)  # a path read once
         with threads(n_threads):
             ttft, tpot, stall, lo = stall_outputs(self, configs, chunk_rows, check_range, "LatencyModel.predict")
@@ -157,6 +158,7 @@ class LatencyModel(ClosedFormModel):
         the template's interval by each row's factor (the offset's own uncertainty is not added).
         A model that saw no measured TTFT (:attr:`ttft_fitted` False) gives NaN TTFT bounds: its TTFT is the
         roofline's estimate at start values, and no residual tells how far a measurement may fall from it."""
+        self = self._one_fit()  # one fit's state throughout, should a refit land meanwhile
         configs = configs if self.calibration is None else as_frame(configs, load_configs)
         with threads(n_threads):
             (lo_t, hi_t), (lo_p, hi_p) = self._intervals(configs, level, (OUT0, OUT1),
@@ -314,6 +316,7 @@ class EnergyModel(ClosedFormModel):
 
         Returns: a float64 array, one energy per request per row (J). Raises: ValueError (not fitted),
         ProfileSchemaError (an invalid row or missing column), FileNotFoundError (no such path)."""
+        self = self._one_fit()  # one fit's state throughout, should a refit land meanwhile
         configs = configs if self.calibration is None else as_frame(configs, load_configs)  # a path read once
         with threads(n_threads):
             out = self._outputs(configs, chunk_rows, check_range, "EnergyModel.predict", summed=True)[0]
@@ -336,6 +339,7 @@ class EnergyModel(ClosedFormModel):
     def predict_bootstrap(self, configs: Any) -> np.ndarray:
         """Energy per request (J) under each converged bootstrap refit, shape (replicates, rows):
         the parameter uncertainty alone (no residual scatter), e.g. for choosing what to measure next."""
+        self = self._one_fit()  # one fit's state throughout, should a refit land meanwhile
         self._require_fitted()
         if self._boot is None or len(self._boot) == 0:
             raise ValueError("no bootstrap replicates: fit with bootstrap >= 1")
@@ -352,6 +356,7 @@ class EnergyModel(ClosedFormModel):
         """Prefill and decode energy per request (J), and their sum, for each configuration row (a DataFrame
         input's index is kept): columns ``prefill_energy_j_pred``, ``decode_energy_j_pred``, ``energy_j_pred``.
         Arguments and errors as :meth:`predict`."""
+        self = self._one_fit()  # one fit's state throughout, should a refit land meanwhile
         configs = configs if self.calibration is None else as_frame(configs, load_configs)
         with threads(n_threads):
             e_pf, e_dec = self._outputs(configs, chunk_rows, check_range, "EnergyModel.predict_phases")
@@ -375,6 +380,7 @@ class EnergyModel(ClosedFormModel):
 
         Returns: a DataFrame of ``energy_j_lo`` / ``energy_j_hi`` (J per request; a DataFrame input's index).
         Raises: IntervalsUnavailableError, ValueError (``level`` not in (0, 1); not fitted), ProfileSchemaError."""
+        self = self._one_fit()  # one fit's state throughout, should a refit land meanwhile
         with threads(n_threads):
             if self.calibration is not None:
                 lo, hi = calibrated_interval(self, configs, level, chunk_rows, check_range, load_configs)
@@ -386,6 +392,7 @@ class EnergyModel(ClosedFormModel):
         """d energy_j / d params at the fitted parameters, shape (rows, 12): the derivative of what
         :meth:`predict` returns, so for a calibrated model each row's times its factor (the offsets are
         fixed once fitted)."""
+        self = self._one_fit()  # one fit's state throughout, should a refit land meanwhile
         frame = load_configs(configs, require_energy=False)
         ev = _core.evaluate(self._template, self._columns(frame), self._require_fitted(), jacobian=True)
         jac = ev.jacobian0 + ev.jacobian1
