@@ -3,6 +3,7 @@ the same bits afterwards."""
 from __future__ import annotations
 
 import copy
+import multiprocessing
 import pickle
 from concurrent.futures import ProcessPoolExecutor
 
@@ -37,10 +38,14 @@ def test_unfitted_and_latency_models_copy():
     np.testing.assert_array_equal(pickle.loads(pickle.dumps(lat)).predict(data).to_numpy(), lat.predict(data).to_numpy())
 
 
-def test_a_process_pool_gets_the_model():
+@pytest.mark.parametrize("start", [None, "spawn"])
+def test_a_process_pool_gets_the_model(start):
+    """The default start method, and spawn (macOS's and Windows' default, and a scheduler's choice next to
+    threads): a fresh interpreter imports energylens and unpickles the model, with the same predictions."""
     data = mlenergy_v2()
     model = EnergyModel(bootstrap=0, n_starts=1).fit(data.sample(50, random_state=0))
-    with ProcessPoolExecutor(max_workers=1) as pool:
+    context = None if start is None else multiprocessing.get_context(start)
+    with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
         got = pool.submit(_predict, model, data.iloc[:30]).result(timeout=120)
     np.testing.assert_array_equal(got, model.predict(data.iloc[:30], check_range=False))
 
