@@ -31,8 +31,9 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from energylens.errors import user_stacklevel
+from energylens.measure.signals import SIGNALS
 
-__all__ = ["SampleGapWarning", "GAP_PERIODS", "HOLD_S", "BACKED_OFF", "READ_SPACINGS", "Gaps", "interval_gaps",
+__all__ = ["SampleGapWarning", "HoldLimits", "GAP_PERIODS", "HOLD_S", "BACKED_OFF", "READ_SPACINGS", "Gaps", "interval_gaps",
            "reading_holes", "hole_rule", "edge_holes", "warn_gaps", "warn_holes", "warn_counter_holes", "hold_limits"]
 
 
@@ -63,19 +64,31 @@ BACKED_OFF = "backed_off"
 READ_SPACINGS = 2.0
 
 
-def hold_limits(meta: dict) -> dict[str, float | str | None]:
+class HoldLimits(dict):
+    """:func:`hold_limits`' mapping, with ``labels``: how a warning names the rows of a trace source where the
+    source's name is not what recorded them (a synthetic sampler's rows are recorded as ``nvml_*``)."""
+
+    labels: dict[str, str] = {}
+
+
+def hold_limits(meta: dict) -> HoldLimits:
     """Per source, how its rows were recorded, for its hole search (:func:`hole_rule`): the longest its changes-only
     stream lets a held value go without a row (s), :data:`BACKED_OFF` (energylens' own auxiliary readers), or None
     (no limit known, so no hole search); a source not named keeps every poll or update (``"polled"``). energylens'
     nvml / synthetic sampler (also replayed: ``meta["recorded_by"]``): :data:`HOLD_S` (plus its
     ``meta["poll_interval_s"]`` when one was set) for the instant and average readings, :data:`BACKED_OFF` for the
     energy counter and DCGM. Another tool's changes-only stream states its own in ``meta["hold_s"]`` (``{source: s or
-    None}``); a ValueError names a value that is neither None nor seconds > 0."""
+    None}``); a ValueError names a value that is neither None nor seconds > 0. A synthetic sampler's (also replayed)
+    ``labels`` name its rows by the synthetic source that made them (``synthetic_energy_counter (rows of source
+    nvml_energy)``), which its warnings say instead of NVML's source name (until 2026-12-07 they said NVML's)."""
     native = meta.get("sampler") in ("nvml", "synthetic") or (
         meta.get("sampler") == "replay" and meta.get("recorded_by") in ("nvml", "synthetic"))
     hold = HOLD_S + float(meta.get("poll_interval_s") or 0.0)  # the poll that sends it, when set slower than a period
-    out: dict[str, float | str | None] = ({"nvml_instant": hold, "nvml_average": hold, "dcgm": BACKED_OFF,
-                                           "nvml_energy": BACKED_OFF} if native else {})
+    out = HoldLimits({"nvml_instant": hold, "nvml_average": hold, "dcgm": BACKED_OFF, "nvml_energy": BACKED_OFF}
+                     if native else {})
+    if "synthetic" in (meta.get("sampler"), meta.get("recorded_by")):  # (its rows are recorded as NVML's sources)
+        out.labels = {s.source: f"synthetic_{s.signal} (rows of source {s.source})" for s in SIGNALS
+                      if s.source.startswith("nvml_")}
     for src, v in (meta.get("hold_s") or {}).items():
         if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v < math.inf):
             raise ValueError(f"meta['hold_s'][{src!r}] must be seconds > 0 or None (no limit), got {v!r}")
@@ -83,17 +96,20 @@ def hold_limits(meta: dict) -> dict[str, float | str | None]:
     return out
 
 
-def hole_rule(source: str, holds: Mapping[str, float | str | None], interval: bool) -> tuple[str, float] | None:
-    """``(kind, hold_s)`` of :func:`reading_holes` for ``source``'s rows, recorded as ``holds`` (:func:`hold_limits`)
-    says; ``interval``: interval means (the driver buffer). None: no hole search (a hold stated as None)."""
+def hole_rule(source: str, holds: Mapping[str, float | str | None],
+              interval: bool) -> tuple[str, float, str] | None:
+    """``(kind, hold_s, label)`` of :func:`reading_holes` for ``source``'s rows, recorded as ``holds``
+    (:func:`hold_limits`) says (``label``: its ``labels``' name of the rows, else ""); ``interval``: interval means
+    (the driver buffer). None: no hole search (a hold stated as None)."""
+    label = getattr(holds, "labels", {}).get(source, "")
     if interval:
-        return "interval", HOLD_S
+        return "interval", HOLD_S, label
     if source not in holds:
-        return "polled", HOLD_S
+        return "polled", HOLD_S, label
     hold = holds[source]
     if hold is None:
         return None
-    return ("backed_off", HOLD_S) if hold == BACKED_OFF else ("changes", float(hold))
+    return ("backed_off", HOLD_S, label) if hold == BACKED_OFF else ("changes", float(hold), label)
 
 
 @dataclass(frozen=True)
@@ -102,7 +118,8 @@ class Gaps:
     how much of the span it covers (``overlap_ns``), the energy integrated across that part (``energy_j``: at
     the buffer's reading after it, or the point readings' interpolant) and the updates it lacks (``missing``);
     the update period and the spacing the recording allows (``limit_s``) it was judged by; ``note``: a sentence on
-    how the rows may have been recorded instead (raw polls that never repeat a value), or ""."""
+    how the rows may have been recorded instead (raw polls that never repeat a value), or ""; ``label``: how a
+    warning names the rows where not by their source (:class:`HoldLimits`), or ""."""
 
     gpu: np.ndarray
     t0_ns: np.ndarray
@@ -113,6 +130,7 @@ class Gaps:
     period_s: float
     limit_s: float = math.nan
     note: str = ""
+    label: str = ""
 
 
 def _by_gpu_time(t_ns: np.ndarray, v: np.ndarray, gpu: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -161,7 +179,8 @@ def _limit_s(kind: str, period_s: float, hold_s: float, dt: np.ndarray) -> float
 
 
 def reading_holes(t_ns: np.ndarray, power_w: np.ndarray, gpu: np.ndarray, start_ns: int, end_ns: int,
-                  period_s: float | None, kind: str, hold_s: float = HOLD_S, counter: bool = False) -> Gaps:
+                  period_s: float | None, kind: str, hold_s: float = HOLD_S, label: str = "", *,
+                  counter: bool = False) -> Gaps:
     """The holes of a GPU's finite readings that overlap ``[start_ns, end_ns]``, by how they were recorded
     (module docstring): ``kind`` ``"interval"`` (interval means: over :data:`GAP_PERIODS` ``period_s``, the
     median spacing when unknown), ``"polled"`` (point readings, every poll or update a row: over
@@ -170,7 +189,8 @@ def reading_holes(t_ns: np.ndarray, power_w: np.ndarray, gpu: np.ndarray, start_
     DCGM readers: over :data:`READ_SPACINGS` times their median spacing, at least ``period_s``, plus ``period_s``;
     the period, when unknown, the median spacing). ``energy_j``: what the integrator put in each hole's part of
     the span (the reading after it, or the interpolant's trapezoid). ``counter``: the values are a cumulative
-    counter (raw polls of one never repeating a value are no sign of a changes-only stream)."""
+    counter (raw polls of one never repeating a value are no sign of a changes-only stream). ``label``: the
+    :class:`Gaps`' (:func:`hole_rule`)."""
     if kind not in ("interval", "polled", "changes", "backed_off"):
         raise ValueError(f"kind must be 'interval', 'polled', 'changes' or 'backed_off', got {kind!r}")
     t, v, g, same = _by_gpu_time(t_ns, power_w, gpu)
@@ -193,7 +213,8 @@ def reading_holes(t_ns: np.ndarray, power_w: np.ndarray, gpu: np.ndarray, start_
     never_repeats = kind == "polled" and not counter and bool(i.size) and same.sum() >= 2 \
         and not (same & (v[1:] == v[:-1])).any()
     return Gaps(gpu=g[i + 1], t0_ns=t[i], t1_ns=t[i + 1], overlap_ns=overlap, energy_j=energy,
-                missing=missing, period_s=period_s, limit_s=limit_s, note=CHANGES_ONLY_NOTE if never_repeats else "")
+                missing=missing, period_s=period_s, limit_s=limit_s, note=CHANGES_ONLY_NOTE if never_repeats else "",
+                label=label)
 
 
 def edge_holes(g: Gaps, start_ns: int, end_ns: int) -> Gaps:
@@ -227,7 +248,7 @@ def warn_gaps(gaps: list[tuple[str, Gaps]], start_ns: int, end_ns: int, total_j:
     """One :class:`SampleGapWarning` for the gaps of a window: the first three spans, then totals."""
     spans = [(src, g, int(gpu), int(a), int(b), int(m)) for src, g in gaps
              for gpu, a, b, m in zip(g.gpu, g.t0_ns, g.t1_ns, g.missing, strict=True)]
-    named = "; ".join(f"{src} GPU position {gpu}: t_ns {a} to {b} ({(b - a) * 1e-6:.1f} ms for a {g.period_s * 1e3:.1f} ms "
+    named = "; ".join(f"{g.label or src} GPU position {gpu}: t_ns {a} to {b} ({(b - a) * 1e-6:.1f} ms for a {g.period_s * 1e3:.1f} ms "
                       f"update period, ~{m} reading(s) missing)" for src, g, gpu, a, b, m in spans[:3])
     more = f"; and {len(spans) - 3} more" if len(spans) > 3 else ""
     seconds = sum(float(g.overlap_ns.sum()) for _, g in gaps) * 1e-9
@@ -241,7 +262,7 @@ def warn_gaps(gaps: list[tuple[str, Gaps]], start_ns: int, end_ns: int, total_j:
 
 def hole_text(src: str, g: Gaps, gpu: int, a: int, b: int) -> str:
     """One hole of point readings: its GPU, start, end and length, and the spacing its recording allows."""
-    return (f"{src} GPU position {gpu}: no reading from t_ns {a} to {b} ({(b - a) * 1e-9:.3f} s, where its rows lie "
+    return (f"{g.label or src} GPU position {gpu}: no reading from t_ns {a} to {b} ({(b - a) * 1e-9:.3f} s, where its rows lie "
             f"at most {g.limit_s:.3f} s apart: {g.period_s * 1e3:.1f} ms update period)")
 
 
