@@ -6,8 +6,10 @@
    and the cost against a fit to tight tolerances (ftol = xtol = 1e-15, gtol = 0) in the original units.
 2. The template's fits (EnergyModel, bootstrap 0, energy and latency) on the bundled and, where present, the
    v3 H100 rows: all rows and 20 random 50-row draws, the default fit's cost against the tight one's.
+3. Expressions whose constants start f = 1e-9 .. 1e9 times their values (80 bundled rows): status, iterations and
+   cost against the start at f = 1; ``--written-start`` fits from the constants as written (before 2026-12-07).
 
-    python bench/fit_scale_invariance.py [--core OTHER_CORE.so] [--v3 CSV]
+    python bench/fit_scale_invariance.py [--core OTHER_CORE.so] [--v3 CSV] [--written-start]
 
 ``--core`` loads another build of the native module as ``energylens._core`` first (a copy of the installed one
 kept before a C++ change: ``bench/ab_core_builds.py`` says how), so the same script shows before and after.
@@ -83,16 +85,42 @@ def template_fits(v3: str) -> None:
                   f"{sum(g > 1e-8 for g in gaps):15d}")
 
 
+def far_starts(written: bool) -> None:
+    """Table 3: expressions whose constants start f times their values at f = 1 (log and relative residuals, 80
+    bundled rows, the default fit), the cost against the start at f = 1's; ``written``: the fit starts at the
+    constants as written (before 2026-12-07), not at their optimal overall scale (``scaled_start``)."""
+    from energylens.model import EnergyModel, expression_fit
+    from energylens.profiles.datasets import mlenergy_v2
+
+    if written:
+        expression_fit.scaled_start = lambda model, columns, y: model.compiled.start
+    rows = mlenergy_v2().sample(80, random_state=0)
+    shapes = {"linear": lambda f: f"{1.68 * f}*E_comp + {1.47 * f}*E_mem*pp + {2.31 * f}*E_pf + {141.7 * f}*E_seq + "
+                                  f"{0.59 * f}",
+              "power": lambda f: f"{1.0 * f}*(tp*tdp_w*output_tokens/batch_size)**0.9 + {5.0 * f}"}
+    print(f"\nstart x f ({'as written' if written else 'scaled start'})\nexpression  residual  f      status"
+          "              iterations  cost / cost at f=1 - 1")
+    for name, shape in shapes.items():
+        for residual in ("log", "relative"):
+            ref = EnergyModel.from_expression(shape(1.0), bootstrap=0, residual=residual).fit(rows).summary.cost
+            for f in (1e3, 1e6, 1e7, 1e9, 1e-6, 1e-9):
+                s = EnergyModel.from_expression(shape(f), bootstrap=0, residual=residual).fit(rows).summary
+                print(f"{name:10s}  {residual:8s}  {f:5.0e}  {s.status:18s}  {s.iterations:10d}  {s.cost / ref - 1.0:22.1e}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--core", help="another build of the native module to load first")
     ap.add_argument("--v3", default=V3, help="the ML.ENERGY v3 H100 CSV (skipped where absent)")
+    ap.add_argument("--written-start", action="store_true",
+                    help="table 3: fit expressions from their constants as written (before 2026-12-07)")
     args = ap.parse_args()
     if args.core:
         _load(args.core)
     warnings.simplefilter("ignore")
     synthetic_units()
     template_fits(args.v3)
+    far_starts(args.written_start)
 
 
 if __name__ == "__main__":

@@ -73,3 +73,21 @@ def test_features_in_other_units_stop_at_the_same_point(residual, unit):
     np.testing.assert_allclose(np.asarray(fit.params) / unit, np.asarray(ref.params), rtol=1e-6)
     assert fit.cost == pytest.approx(ref.cost, rel=1e-9)
 
+
+
+#: Expressions (start constants times ``f``) whose log-residual fit stopped far from the optimum once ``f`` >= 1e6:
+#: "converged_step" / "converged_cost" at 500-15000 x the optimal cost (the constants crawled down under heavy
+#: damping, one crossed zero and a row's prediction near 0 held the rest). The fit now starts from the start
+#: scaled by the overall factor that minimises the cost along it (the constants the expression is proportional to).
+FAR = {"linear": lambda f: f"{1.68 * f}*E_comp + {1.47 * f}*E_mem*pp + {2.31 * f}*E_pf + {141.7 * f}*E_seq + {0.59 * f}",
+       "power": lambda f: f"{1.0 * f}*(tp*tdp_w*output_tokens/batch_size)**0.9 + {5.0 * f}"}
+
+
+@pytest.mark.parametrize("shape", sorted(FAR))
+@pytest.mark.parametrize("f", [1e6, 1e7, 1e9, 1e-9])
+def test_constants_started_far_from_the_optimum_reach_it(rows, shape, f):
+    near = EnergyModel.from_expression(FAR[shape](1.0), bootstrap=0).fit(rows)
+    far = EnergyModel.from_expression(FAR[shape](f), bootstrap=0).fit(rows)
+    assert far.summary.converged, far.summary.status
+    assert far.summary.cost == pytest.approx(near.summary.cost, rel=1e-6), (far.summary.status, far.summary.cost)
+    assert far.compiled.start.tolist() == EnergyModel.from_expression(FAR[shape](f)).compiled.start.tolist()

@@ -1,5 +1,6 @@
 """Fitting an expression model's constants (:meth:`energylens.model.expression.ExpressionEnergyModel.fit`):
-the native bounded Levenberg-Marquardt from the expression's start values, the native parallel bootstrap,
+the native bounded Levenberg-Marquardt from the expression's start values (those the expression is proportional
+to at their best common scale, :func:`scaled_start`), the native parallel bootstrap,
 the training residuals and ranges, the design diagnostics (distinct configurations of the features the
 expression reads against its constants; constants no row depends on) and the warning naming training rows
 where the fitted expression is not finite. The fitted state replaces the model's in one step.
@@ -8,6 +9,7 @@ where the fitted expression is not finite. The fitted state replaces the model's
 from __future__ import annotations
 
 import functools
+import math
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +18,7 @@ import pandas as pd
 
 from energylens import _core, warning_sink
 from energylens.errors import DegenerateFitWarning
+from energylens.model.compile import sp  # sympy, or the extra named
 from energylens.model.configs import load_configs
 from energylens.model.domain import DesignReport, FeatureTable, rows_where, training_ranges
 from energylens.model.fit_options import BOOTSTRAP_PROGRESS
@@ -27,7 +30,7 @@ from energylens.outputs import plural
 if TYPE_CHECKING:
     from energylens.model.expression import ExpressionEnergyModel
 
-__all__ = ["fit_expression"]
+__all__ = ["fit_expression", "scaled_start"]
 
 
 def _design(names: tuple[str, ...], columns: list[np.ndarray], y: np.ndarray, n_params: int) -> DesignReport:
@@ -76,6 +79,51 @@ def _unidentified(model: ExpressionEnergyModel, jac: np.ndarray, pred: np.ndarra
     return unset, moving
 
 
+def _proportional(model: ExpressionEnergyModel) -> np.ndarray:
+    """Per constant: does the expression read it linearly (its second derivative is 0)? The candidates of the
+    constants it is proportional to (:func:`scaled_start` checks the proportionality on the rows)."""
+    symbols = {s.name: s for s in model.expression.free_symbols}
+    return np.array([n in symbols and sp.diff(model.expression, symbols[n], 2) == 0 for n in model.param_names])
+
+
+def _cost(r: np.ndarray, loss: str, c: float) -> float:
+    """The fit's cost of residuals ``r``: 0.5 c^2 sum rho((r / c)^2) (the native least squares' loss)."""
+    z = (r / c) ** 2
+    rho = z if loss == "linear" else 2.0 * (np.sqrt(1.0 + z) - 1.0) if loss == "soft_l1" else \
+        np.where(z <= 1.0, z, 2.0 * np.sqrt(z) - 1.0)
+    return float(0.5 * c * c * np.sum(rho))
+
+
+def scaled_start(model: ExpressionEnergyModel, columns: list[np.ndarray], y: np.ndarray) -> np.ndarray:
+    """The start of the fit: the expression's constants, those it is proportional to (each read linearly, and
+    scaling them all by s scales every row's prediction by s: ``c0*x**c1 + c2``'s c0 and c2) times the s that
+    minimises the cost along that ray (log residuals: s = exp(-mean log(predicted / measured)); relative:
+    sum q / sum q^2, q = predicted / measured), where that lowers the cost by more than ftol (1e-8) of it; else
+    the start as written. A start 1e6+ times off stopped the log-residual fit far from the optimum, "converged"
+    (the constants crawled down under heavy damping; one crossed zero and a row's prediction near 0 held the
+    rest); a start at the optimum (a refit) is kept bit for bit."""
+    start = model.compiled.start
+    linear = _proportional(model)
+    if not linear.any():
+        return start
+    pred = model.compiled.evaluate(columns, start)
+    q = pred / y
+    log = model.options["residual"] == "log"
+    if not (np.all(np.isfinite(q)) and (np.all(q > 0) if log else np.any(q != 0))):
+        return start
+    s = math.exp(-float(np.mean(np.log(q)))) if log else float(np.sum(q) / np.sum(q * q))
+    scaled = np.where(linear, start * s, start)
+    if not (math.isfinite(s) and s > 0 and np.all((model._lower <= scaled) & (scaled <= model._upper))):
+        return start
+    moved = model.compiled.evaluate(columns, scaled)
+    if not np.allclose(moved, s * pred, rtol=1e-9, atol=0.0):  # (not proportional to them: c0*c1*x)
+        return start
+    loss, c = model.options["loss"], model.options["loss_scale"]
+    residual = (lambda p: np.log(p / y)) if log else (lambda p: p / y - 1.0)
+    before, after = _cost(residual(pred), loss, c), _cost(residual(moved), loss, c)
+    return scaled if after < before * (1.0 - 1e-8) else start
+
+
 def fit_expression(model: ExpressionEnergyModel, profiles: Any) -> ExpressionEnergyModel:
     """Refit ``model``'s constants on measured profiles (path or DataFrame, schema v1; ``energy_j`` finite and
     > 0, at least as many rows as constants) and return it, its state replaced in one step."""
@@ -98,7 +146,7 @@ def fit_expression(model: ExpressionEnergyModel, profiles: Any) -> ExpressionEne
     columns = model._columns(frame)
     t0 = time.perf_counter()
     opts = model._native_options()
-    start = model.compiled.start
+    start = scaled_start(model, columns, y)
     res = _core.fit_expression(model.compiled.program, columns, y, start, model._lower, model._upper, opts)
     theta = np.asarray(res.params, dtype=np.float64)
     boot, boot_ok = None, 0
