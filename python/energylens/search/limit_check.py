@@ -35,13 +35,13 @@ _NAMES = ("ttft", "tpot")
 @dataclass(frozen=True)
 class LimitCheck:
     """The latency limits as given (``limits``: "ttft" / "tpot" -> seconds, only those set) and the confidence ``p``
-    to meet them at; ``energy_theta`` and ``latency_model`` (with its bootstrap refits) price a confidence other than
-    0.5. ``options``: the engine options the remedies evaluate with (their limits are not read)."""
+    to meet them at; ``energy_model`` (an EnergyModel: its theta, and its latency model with the bootstrap refits)
+    prices a confidence other than 0.5. ``options``: the engine options the remedies evaluate with (their limits are
+    not read)."""
 
     limits: dict[str, float] = field(default_factory=dict)
     p: float = DEFAULT_CONFIDENCE
-    energy_theta: Any = None
-    latency_model: Any = None
+    energy_model: Any = None
     options: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -52,8 +52,7 @@ class LimitCheck:
         ``energy_model`` the fitted EnergyModel (its latency model's refits price p != 0.5)."""
         source = options if given is None else given
         limits = {n: float(source[f"{n}_limit_s"]) for n in _NAMES if source.get(f"{n}_limit_s") is not None}
-        return cls(limits, float(p), None if energy_model is None else energy_model.theta,
-                   None if energy_model is None else energy_model.latency_model, dict(options))
+        return cls(limits, float(p), energy_model, options)
 
     def applied(self, sub: SearchSpace, ev) -> dict[str, float]:
         """Per given limit, the limit a search of ``sub`` (evaluated by the engine without the limits: ``ev``) applies
@@ -71,8 +70,8 @@ class LimitCheck:
             return dict(self.limits)
         opts = {k: v for k, v in self.options.items() if k not in ("ttft_limit_s", "tpot_limit_s")}
         opts |= {f"{n}_limit_s": v for n, v in self.limits.items()}
-        _, record = confidence_limits(sub, np.asarray(self.energy_theta, dtype=np.float64), self.latency_model, opts,
-                                      self.p)
+        em = self.energy_model
+        _, record = confidence_limits(sub, np.asarray(em.theta, dtype=np.float64), em.latency_model, opts, self.p)
         return {n: float(record[f"effective_{n}_limit_s"]) for n in self.limits}
 
     def within(self, sub: SearchSpace, ev) -> tuple[np.ndarray | None, dict[str, float]]:
