@@ -101,6 +101,40 @@ def test_sigterm_of_a_ray_sweep_exits_143_without_rays_crash_dump(tiny_model, tm
         shutil.rmtree(temp, ignore_errors=True)
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_sigterm_in_a_ray_units_cooldown_stops_at_once_and_keeps_its_row(tiny_model, tmp_path):
+    """The Ray task slept cooldown_s in one time.sleep, which Ray's cancellation (a KeyboardInterrupt scheduled in
+    the task, not a signal) does not end: SIGTERM in the pause waited out the driver's grace (15 s) and lost the
+    unit's row, measured before the pause. The pause now ends at the cancellation, and the row is recorded, as a
+    local sweep keeps it."""
+    pytest.importorskip("ray", reason="needs Ray (pip install 'energylens[ray]')")
+    spec = _spec(tmp_path / "ray.toml", tiny_model, 'isolation = "process"\ncooldown_s = 600.0\n', "[1]", "[3]")
+    before, store = set(_worker_pids()), tmp_path / "store"
+    temp = Path(tempfile.mkdtemp(prefix="el-ray-"))  # short: Ray's socket paths go under TMPDIR too
+    signalled: list[float] = []
+    try:
+        sweep = _ray_sweep(spec, store, dict(os.environ, TMPDIR=str(temp)))
+
+        def cooling() -> None:  # the unit's worker started and ended: the task is in its cooldown
+            deadline = time.monotonic() + 180
+            while time.monotonic() < deadline and not set(_worker_pids()) - before and sweep.poll() is None:
+                time.sleep(0.05)
+            workers = set(_worker_pids()) - before
+            assert workers, "the unit's worker never started"
+            while time.monotonic() < deadline and workers & set(_worker_pids()):
+                time.sleep(0.1)
+            assert not workers & set(_worker_pids()), "the unit's worker never ended"
+            time.sleep(2.0)
+            signalled.append(time.monotonic())
+
+        _terminated(sweep, cooling)
+    finally:
+        shutil.rmtree(temp, ignore_errors=True)
+    stopped_in = time.monotonic() - signalled[0]
+    assert stopped_in < 10.0, f"the stop took {stopped_in:.1f} s"
+    assert list(Store(store).statuses().values()) == ["ok"], "the unit measured before the pause lost its row"
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="POSIX signals")
 def test_sigterm_while_ray_starts_exits_143(tiny_model, tmp_path):
     """A SIGTERM that arrives while ray.init is still starting the local cluster meets the command line's

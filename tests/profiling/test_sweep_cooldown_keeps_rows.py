@@ -63,3 +63,28 @@ def test_a_pause_or_window_past_a_day_is_refused(tmp_path, key):
         _spec(tmp_path, **{key: 1e300})
     assert info.value.key == f"sweep.{key}"
     assert _spec(tmp_path, **{key: 86_400}).sweep[key] == 86_400
+
+
+def test_a_ray_tasks_cooldown_ends_at_its_cancellation_and_returns_the_row(tmp_path, monkeypatch):
+    """A stopped Ray sweep cancels its tasks; Ray's cancellation is a KeyboardInterrupt scheduled in the task's
+    main thread (``_thread.interrupt_main``), not a signal, so one time.sleep of the whole cooldown_s ignored it: the
+    driver waited out its grace and shut Ray down, the measured unit's row lost. The task now pauses in slices,
+    ends the pause at the cancellation and returns the row it measured."""
+    import _thread
+    import threading
+    import time
+
+    from energylens.profiling import ray_runner
+
+    monkeypatch.setattr(worker, "run_in_process", lambda cfg, ps: worker.base_row(cfg, ps) | {
+        "config_id": cfg.config_id, "status": "ok", "error": "", "wall_s": 0.1})
+    cfg = _spec(tmp_path, cooldown_s=20.0).configs()[0]
+    timer = threading.Timer(0.5, _thread.interrupt_main)
+    t0 = time.monotonic()
+    timer.start()
+    try:
+        row = ray_runner._task(cfg.to_dict(), "none")
+    finally:
+        timer.cancel()
+    assert time.monotonic() - t0 < 0.5 + 2 * worker.WAIT_SLICE_S
+    assert row["status"] == "ok" and row["config_id"] == cfg.config_id

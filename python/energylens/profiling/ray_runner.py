@@ -1,8 +1,8 @@
 """Running a sweep's units on a Ray cluster: one task per configuration, its GPUs reserved.
 
 Each unit becomes a Ray task with ``num_gpus = tp x pp x dp`` (``reserve_gpus=False`` reserves none,
-for CPU clusters and tests) that runs :func:`energylens.profiling.worker.execute` on whichever node
-Ray places it and returns the row; the driver writes each row into the store as soon as it arrives
+for CPU clusters and tests) that runs :func:`energylens.profiling.worker.measure` and the cooldown on whichever
+node Ray places it and returns the row; the driver writes each row into the store as soon as it arrives
 (so a killed driver loses only rows still in flight, which ``--resume`` runs again).
 ``address="local"`` starts a local cluster; anything else is passed to ``ray.init(address=...)``.
 
@@ -28,7 +28,7 @@ from energylens.outputs import plural
 from energylens.profiling.requirements import check_ray
 from energylens.profiling.spec import RunConfig
 from energylens.profiling.store import PartNotWrittenError
-from energylens.profiling.worker import STOP_GRACE_S, base_row, error_text, execute
+from energylens.profiling.worker import STOP_GRACE_S, WAIT_SLICE_S, base_row, cooldown, error_text, measure
 
 __all__ = ["run_on_ray", "gpu_shortage"]
 
@@ -70,8 +70,12 @@ def _task(cfg_dict: dict[str, Any], power_source: str, gate: Any = None) -> dict
     cfg = RunConfig.from_dict(cfg_dict)
     if gate is not None and not admitted(check_ray(), gate, cfg.config_id):
         return None
-    row = execute(cfg, power_source)
+    row = measure(cfg, power_source)
     row["ray_node"] = platform.node()
+    try:  # (here, so the unit's GPUs stay reserved while they cool)
+        cooldown(cfg, slice_s=WAIT_SLICE_S)
+    except KeyboardInterrupt:  # the sweep stopped in the pause (Ray's cancellation): the measured row still goes back
+        pass
     return row
 
 
@@ -154,19 +158,24 @@ def run_on_ray(configs: list[RunConfig], power_source: str, address: str,
                     except PartNotWrittenError as exc:
                         _drain(ray, gate, pending, power_source, record, exc, out or sys.stdout)
         except KeyboardInterrupt:  # Ctrl-C, or SIGTERM (the command line's Terminated)
-            _stop_units(ray, gate, list(pending))
+            _stop_units(ray, gate, pending, record)
             raise
     finally:
         if started_here:
             ray.shutdown()
 
 
-def _stop_units(ray: Any, gate: Any, refs: list[Any], grace_s: float = STOP_GRACE_S + 5.0) -> None:
+def _stop_units(ray: Any, gate: Any, pending: dict[Any, RunConfig],
+                record: Callable[[RunConfig, dict[str, Any]], None], grace_s: float = STOP_GRACE_S + 5.0) -> None:
     """On Ctrl-C or SIGTERM of the sweep, before Ray is shut down (which kills each task's processes at once,
     leaving an isolated unit's energylens-worker-* folder behind): no queued unit starts (the gate closes, the
     queued tasks are cancelled), and each running one is stopped as a local sweep stops its one (the task's
     cancellation is a KeyboardInterrupt in it: its worker's process group ended, the folder removed), waited for
-    up to ``grace_s``. Their rows are not recorded: ``--resume`` runs them. A second interrupt cuts the wait short."""
+    up to ``grace_s``. A unit stopped while it measured has no row (``--resume`` runs it); one stopped in its
+    cooldown returns the row it measured, which is recorded, as a local sweep keeps it (until 2026-12-07 the pause
+    ignored the cancellation, and the driver waited ``grace_s`` for nothing). A second interrupt cuts the wait
+    short."""
+    refs = list(pending)
     try:
         ray.get(gate.close.remote(), timeout=5)
     except Exception:  # noqa: BLE001 - the gate's actor lost: the cancellations below still stop every unit
@@ -177,7 +186,17 @@ def _stop_units(ray: Any, gate: Any, refs: list[Any], grace_s: float = STOP_GRAC
         except Exception:  # noqa: BLE001 - (finished meanwhile) nothing to stop
             pass
     if refs:
-        ray.wait(refs, num_returns=len(refs), timeout=grace_s)
+        ready, _ = ray.wait(refs, num_returns=len(refs), timeout=grace_s)
+        for ref in ready:
+            try:
+                row = ray.get(ref, timeout=5)
+            except Exception:  # noqa: BLE001 - cancelled while it measured: no row
+                continue
+            try:
+                if row is not None:  # (None: turned away by the closed gate)
+                    record(pending[ref], row)
+            except PartNotWrittenError as exc:  # (the stop goes on: its message says where the row is kept)
+                print(f"energylens profile: {exc}", file=sys.stderr, flush=True)
 
 
 def _result(ray: Any, ref: Any, cfg: RunConfig, power_source: str) -> dict[str, Any] | None:

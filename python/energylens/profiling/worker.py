@@ -356,11 +356,16 @@ def measure(cfg: RunConfig, power_source: str) -> dict[str, Any]:
     return run_in_process(cfg, power_source)
 
 
-def cooldown(cfg: RunConfig) -> None:
-    """Sleep ``sweep.cooldown_s`` after a unit (the GPUs idle, so the next unit does not start on hot ones)."""
+def cooldown(cfg: RunConfig, slice_s: float | None = None) -> None:
+    """Sleep ``sweep.cooldown_s`` after a unit (the GPUs idle, so the next unit does not start on hot ones); in
+    slices of ``slice_s`` where given: a Ray task's cancellation is a KeyboardInterrupt scheduled in its main thread,
+    not a signal, which acts only between sleeps (one sleep of the whole pause ignored it, :data:`WAIT_SLICE_S`)."""
     pause = float(cfg.options.get("cooldown_s", 0.0))
-    if pause > 0:
-        time.sleep(pause)
+    if pause > 0 and slice_s is None:
+        time.sleep(pause)  # (a local sweep's Ctrl-C / SIGTERM is a signal: it ends the sleep at once)
+    end = time.monotonic() + pause
+    while slice_s is not None and (left := end - time.monotonic()) > 0:
+        time.sleep(min(left, slice_s))
 
 
 def watch_parent(parent_pid: int, poll_s: float = 0.5, grace_s: float = STOP_GRACE_S,
