@@ -243,3 +243,13 @@ def test_gpu_memory_utilization_is_checked_up_front(capsys, monkeypatch, no_sear
     monkeypatch.setattr(api, "bundled_model", no_fit)
     with pytest.raises(ValueError, match=r"gpu_memory_utilization must be a finite number in \(0, 1\], got 1.5"):
         energylens.search(L8, "H100", input_tokens=512, output_tokens=256, gpu_memory_utilization=1.5)
+
+
+def test_a_repeated_axis_value_is_named_as_given():
+    # until 2026-12-07: "tp: repeated values in [1.0, 1.0]", floats for the whole numbers given and no option
+    for kw, said in ((dict(tp=[1, 1]), "tp (--tp): 1 is given twice (1, 1); give each value once"),
+                     (dict(max_num_seqs=[8, 16, 8, 16]), "max_num_seqs (--max-num-seqs): 8 is given twice (8, 16, 8, "
+                                                          "16); give each value once")):
+        with pytest.raises(ValueError) as err:
+            energylens.search("meta-llama/Llama-3.1-8B-Instruct", "H100", input_tokens=100, output_tokens=10, **kw)
+        assert str(err.value) == said

@@ -72,8 +72,10 @@ def checked_axis(values, name: str, bad, message) -> list[float]:
 def int_axis(values, name: str, high: float) -> np.ndarray:
     out = checked_axis(values, name, lambda f: not math.isfinite(f) or f < 1 or f != int(f) or f > high,
                        lambda v: f"{name}: {v!r} is not a whole number in [1, {high:.0f}]")
-    if len(set(out)) != len(out):
-        raise ValueError(f"{name}: repeated values in {out}")
+    if len(set(out)) != len(out):  # was "tp: repeated values in [1.0, 1.0]" until 2026-12-07
+        twice = next(v for i, v in enumerate(out) if v in out[:i])
+        raise ValueError(f"{name} ({_OPTIONS.get(name, '--' + name.replace('_', '-'))}): {twice:g} is given twice "
+                         f"({', '.join(f'{v:g}' for v in out)}); give each value once")
     return np.asarray(out, dtype=np.float64)
 
 
