@@ -84,6 +84,7 @@ _LAZY = {
     "SampleGapWarning": "energylens.measure.integrate",
     "UnitsWarning": "energylens.errors",  # (defined there since the model's checks raise it too)
     "CounterWentBackWarning": "energylens.measure.integrate",
+    "PowerCounterDisagreeWarning": "energylens.measure.integrate",
     "SameTimeReadingsWarning": "energylens.measure.ties",
     "AttributionWarning": "energylens.measure.attribution",
 }
@@ -182,6 +183,7 @@ __all__ = [
     "SampleGapWarning",
     "UnitsWarning",
     "CounterWentBackWarning",
+    "PowerCounterDisagreeWarning",
     "SameTimeReadingsWarning",
     "AttributionWarning",
 ]
