@@ -57,7 +57,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                                    "SIGTERM.")
     p.add_argument("spec", metavar="SPEC.toml", type=path, help="sweep spec (docs/profiling.md)")
     p.add_argument("-o", "--output", required=True, metavar="DIR", type=path,
-                   help="store directory (Parquet part files)")
+                   help="store directory (Parquet part files): a new or empty one, or a store to --resume")
     p.add_argument("--resume", action="store_true", help="continue the store in DIR, skipping finished units")
     p.add_argument("--retry-failed", action="store_true", help="with --resume: run failed units again")
     p.add_argument("--changed-engine-args", choices=CHANGED_ENGINE_ARGS, default=None,
