@@ -59,6 +59,22 @@ def test_the_latency_reach_at_a_confidence_names_what_the_followed_search_ranks_
     assert followed.top.iloc[0]["tpot_s"] <= followed.settings["effective_tpot_limit_s"] < 0.03
 
 
+def test_the_fp8_and_ep_remedies_at_a_confidence_say_what_the_followed_search_finds(model):
+    # Qwen3-235B-A22B-FP8 on H100 at --tp 8 --ep 1,4: a TPOT limit 2 % above the lowest any tp x ep reaches at B8 / B16
+    # is met by the point prediction of TP4 B8, not at confidence 0.9; until 2026-12-07 both remedies said it "passes
+    # every check" (nothing of the searched space passed the other checks: the limit was applied as given), and the
+    # search at --tp 4 applies 0.173 s and finds nothing
+    kw = dict(input_tokens=512, output_tokens=256, max_num_seqs=[8, 16])
+    lowest = float(quiet_search(model, QWEN_FP8, "H100", tp=[1, 2, 4, 8], ep=[1, 2, 4, 8], **kw).top["tpot_s"].min())
+    kw |= dict(tpot_limit_s=lowest * 1.02, limit_confidence=0.9)
+    r = quiet_search(model, QWEN_FP8, "H100", tp=[8], ep=[1, 4], **kw)
+    room, ep = r.settings["fp8_room"], r.settings["ep_room"][0]
+    assert room["misses_limits"] and ep["misses_limits"], (room, ep)
+    assert "passes every check but the latency limits, which no configuration of these tp values meets" in r.why_empty()
+    for tp in sorted({int(room["passes"].split(" TP")[1].split()[0]), ep["tp"]}):
+        assert quiet_search(model, QWEN_FP8, "H100", tp=[tp], dp=[1, 4], ep=[1, 4], **kw).empty
+
+
 def _counted(monkeypatch) -> list[int]:
     calls: list[int] = []
     evaluate = _core.search_evaluate
