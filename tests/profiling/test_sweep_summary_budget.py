@@ -6,6 +6,8 @@ from __future__ import annotations
 import io
 
 from energylens.profiling import parse_spec, run_sweep
+from energylens.profiling.active_known import KnownRule
+from energylens.profiling.runner import _active_start
 from energylens.profiling.worker import base_row
 
 SPEC = {"sweep": {"backend": "transformers", "gpu": "H100"},
@@ -26,3 +28,15 @@ def test_a_sweep_stopped_by_its_budget_says_what_is_left(tmp_path):
     out = io.StringIO()  # the rest: nothing left to say
     run_sweep(parse_spec(SPEC), str(tmp_path / "s"), power_source="none", resume=True, out=out, run_one=_row)
     assert "not measured" not in out.getvalue().splitlines()[-1]
+
+
+def test_one_unit_left_or_allowed_reads_in_the_singular(tmp_path):
+    """'1 of its 2 units are not measured (--budget 1): --resume with a larger --budget measures them' and the active
+    start line's 'or after 1 units'."""
+    spec = parse_spec({**SPEC, "grid": {**SPEC["grid"], "max_num_seqs": [1, 2]}})
+    out = io.StringIO()
+    run_sweep(spec, str(tmp_path / "s"), power_source="none", budget=1, out=out, run_one=_row)
+    assert "; 1 of its 2 units is not measured (--budget 1): --resume with a larger --budget measures it" \
+        in out.getvalue().splitlines()[-1]
+    assert _active_start(1, 1, KnownRule(0.2)).endswith(" or after 1 unit")
+    assert _active_start(1, 1, None) == "--stop budget: active measures 1 unit"

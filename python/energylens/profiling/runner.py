@@ -386,8 +386,9 @@ def _closing_lines(label: str, res: SweepResult, counts: dict[str, int], power_s
     rows' columns said so)."""
     left = res.total - res.skipped - res.ran  # (--budget stopped it short; an active stop says so in its note)
     print(f"{label}: {res.ok} ok, {res.failed} failed, {res.skipped} skipped, {res.seconds:.0f} s; rows in {out_dir}"
-          + (f"; {left} of its {res.total} units are not measured (--budget {budget}): --resume with a larger "
-             "--budget measures them" if left > 0 and budget and not note else ""), file=out, flush=True)
+          + (f"; {left} of its {res.total} units {'is' if left == 1 else 'are'} not measured (--budget {budget}): "
+             f"--resume with a larger --budget measures {'it' if left == 1 else 'them'}" if left > 0 and budget and
+             not note else ""), file=out, flush=True)
     if counts["no_energy"] and power_source != "none":
         print(f"{label}: {counts['no_energy']} of the {res.ok} ok rows have no energy "
               f"(power source {power_source} gave none; see their power_source column): `energylens fit` "
@@ -423,10 +424,10 @@ def _sweep_active(configs: list[RunConfig], store: Store, n: int, budget: int | 
 def _active_start(n: int, budget: int | None, rule: KnownRule | None) -> str:
     """The start line's word on when active stops: once the model is known (``rule``), else at ``n`` units."""
     if rule is None:
-        return (f"--stop budget: active measures {n} units" if budget else f"no --budget: active measures all {n} "
-                "units, only in another order (--budget N stops it at N units in all)")
+        return (f"--stop budget: active measures {plural(n, 'unit')}" if budget else f"no --budget: active measures "
+                f"all {n} units, only in another order (--budget N stops it at N units in all)")
     return (f"active stops once the model is known (every group's pick unchanged over {rule.fits} fits, each with "
-            f"p_opt >= 0.9 and intervals <= {100 * rule.width:.0f} %; docs/profiling.md) or after {n} units"
+            f"p_opt >= 0.9 and intervals <= {100 * rule.width:.0f} %; docs/profiling.md) or after {plural(n, 'unit')}"
             + ("" if budget else " (no --budget: every unit)"))
 
 
