@@ -5,6 +5,9 @@
   kinds are;
 - a NumPy masked array's masked entries (missing values) were computed from the data under the mask: a masked
   row is now refused as a missing value (NaN) is, naming the row; a masked array with nothing masked is taken;
+- a pandas column with a missing value (``pd.NA`` in an Int64 / Float64 / Arrow column: a scheduler's nullable
+  frame) read "row 2 is nan; it must be finite" with ``validate=True`` and came back as a NaN energy with
+  ``validate=False``; it is refused as a masked entry is, naming the row, either way;
 - an empty column with every other feature a scalar (an empty sweep over fixed specs) was "feature 'tp' has 0
   rows, feature 'pp' has 1" (the expression model: "column 0 has 0 rows, another has 1"); as NumPy broadcasts, it
   is 0 rows: an empty result.
@@ -15,6 +18,7 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from energylens.model import EnergyModel
@@ -54,6 +58,20 @@ def test_masked_entries_are_refused(models, features, k):
         models[k].predict_features({**features, "tp": masked})
     clear = np.ma.masked_array(features["tp"], mask=[0, 0, 0, 0])
     np.testing.assert_array_equal(models[k].predict_features({**features, "tp": clear}),
+                                  models[k].predict_features(features))
+
+
+@pytest.mark.parametrize("k", [0, 1])
+@pytest.mark.parametrize("dtype", ["Float64", "Int64", "float64[pyarrow]"])
+@pytest.mark.parametrize("validate", [True, False])
+def test_pandas_missing_values_are_refused(models, features, k, dtype, validate):
+    column = pd.Series(features["tp"], dtype=dtype)
+    column[2] = pd.NA
+    for holder in (column, column.array):
+        with pytest.raises(ValueError, match=r"feature 'tp' row 2 is missing \(<NA>\)"):
+            models[k].predict_features({**features, "tp": holder}, validate=validate)
+    full = pd.Series(features["tp"], dtype=dtype)  # nothing missing: taken as the numbers it holds
+    np.testing.assert_array_equal(models[k].predict_features({**features, "tp": full}),
                                   models[k].predict_features(features))
 
 

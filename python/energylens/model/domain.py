@@ -422,6 +422,7 @@ def check_feature_mapping(features) -> None:
 
 
 _MASKED = np.ma.MaskedArray
+_PANDAS_COLUMNS = (pd.Series, pd.api.extensions.ExtensionArray)
 _NOT_REAL = {"b": "boolean", "c": "complex", "U": "text", "S": "text", "M": "a date/time", "m": "a time span"}
 
 
@@ -451,6 +452,11 @@ def check_feature_real(name: str, raw) -> None:
     if kind in _NOT_REAL:
         raise ValueError(f"feature {name!r} is {_NOT_REAL[kind]}; features are real numbers (tp=2, not True "
                          "or \"2\")")
+    if isinstance(raw, _PANDAS_COLUMNS) and not isinstance(raw.dtype, np.dtype):  # nullable / Arrow: pd.NA
+        rows = np.flatnonzero(np.asarray(pd.isna(raw), dtype=bool))  # (np.asarray reads it as NaN)
+        if rows.size:
+            raise ValueError(f"feature {name!r} row {rows[0]} is missing (<NA>)"
+                             + (f", and {rows.size - 1} more" if rows.size > 1 else "") + "; give every row a value")
 
 
 def empty_among_scalars(cols: list[np.ndarray]) -> list[np.ndarray]:
