@@ -394,3 +394,18 @@ def test_active_progress_lines_say_why_each_unit_was_chosen(tmp_path):
     assert "[design 15 of 15: most log det gain]" in lines[14]
     why = re.search(r"\[active: optimum terms (\d\.\d\d) \+ information term (\d\.\d\d); model: ", lines[15])
     assert why and 0 <= float(why[1]) <= 2 and 0 <= float(why[2]) <= 3
+
+
+def test_the_design_count_of_a_sweep_smaller_than_the_design_is_its_size(tmp_path):
+    """A 4-unit active sweep said 'design 1 of 15' ... 'design 4 of 15': the start design is 15 units, but a sweep
+    of fewer has only its own to measure; it now says 'design 1 of 4' ... 'design 4 of 4'."""
+    import io
+
+    spec = parse_spec({"sweep": {"backend": "vllm", "gpu": "H100", "seed": 2},
+                       "grid": {"models": ["meta-llama/Llama-3.1-8B-Instruct"], "tp": [1, 4],
+                                "max_num_seqs": [1, 4], "input_len": [128], "output_len": [64]}})
+    out = io.StringIO()
+    run_sweep(spec, str(tmp_path / "s"), power_source="synthetic:200", strategy="active",
+              run_one=_stand_in(lambda c: False, []), out=out)
+    lines = [ln for ln in out.getvalue().splitlines() if ln.startswith("[") and "] running " not in ln]
+    assert [ln.split(" [design ")[1].split(":")[0] for ln in lines] == ["1 of 4", "2 of 4", "3 of 4", "4 of 4"]

@@ -149,7 +149,7 @@ def _choose(configs: list[RunConfig], statuses: dict[str, str], measured: dict[i
         k = chooser.next_index({pos[i]: e for i, e in measured.items()}) if measured else None
         pick = None if k is None else keep[k]
         chosen_by = "design" if len(measured) < chooser.min_rows else "active"
-        why = _why(chooser, k, len(measured))
+        why = _why(chooser, k, len(measured), len(keep))
     if pick is None:  # the design's first unit, or a model not measured yet and not in the table: drawn
         blind = [i for k, i in enumerate(keep) if i in free and pd.isna(cand["params_b"].iloc[k])]
         pick = int(np.random.default_rng(seed + len(statuses)).choice(blind or free))  # (after failures too)
@@ -286,13 +286,14 @@ def plan_active(configs: list[RunConfig], store: Store, statuses: dict[str, str]
     return out
 
 
-def _why(chooser: ActiveChooser, k: int | None, n_measured: int) -> str:
-    """A progress line's account of an active choice: how far the start design has come and by what its unit
-    was chosen, or the two parts of the chosen unit's score (:attr:`ActiveChooser.last_scores`)."""
+def _why(chooser: ActiveChooser, k: int | None, n_measured: int, n_units: int) -> str:
+    """A progress line's account of an active choice: how far the start design has come (of its ``min_rows`` units,
+    or of the ``n_units`` candidates of a smaller sweep) and by what its unit was chosen, or the two parts of the
+    chosen unit's score (:attr:`ActiveChooser.last_scores`)."""
     if n_measured < chooser.min_rows:
         gain = "log det" if chooser.start_information == "d-optimal" else "prediction variance"
         how = "drawn with the seed" if k is None or chooser.design == "random" else f"most {gain} gain"
-        return f"design {n_measured + 1} of {chooser.min_rows}: {how}"
+        return f"design {n_measured + 1} of {min(chooser.min_rows, n_units)}: {how}"
     if chooser.last_scores is None or k is None:  # (the bootstrap gave too few replicates: the design's rule)
         return "active: no bootstrap fit, most log det gain"
     return (f"active: optimum terms {chooser.last_scores['optimum'][k]:.2f} + information term "
