@@ -10,7 +10,7 @@ the median log(measured / predicted) of the target rows (the GPU transfer's bias
 intervals as they were before rows on an unseen GPU drew the GPU transfer factor
 (:data:`energylens.model.intervals.GPU_TRANSFER_LOG_SD`).
 
-    python bench/unseen_gpu_coverage.py      # JSON to bench/results/unseen_gpu_coverage.json (~40 s on 2 cores)
+    python bench/unseen_gpu_coverage.py      # JSON to bench/results/unseen_gpu_coverage.json (~20 s on 2 cores)
 """
 from __future__ import annotations
 
