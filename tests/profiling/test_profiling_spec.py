@@ -194,7 +194,9 @@ def test_toml_file_and_cli(tmp_path, capsys):
     ("nvml:0", "takes no argument"),
     # an infinite power passed, and every unit failed ("power timeline: GPU 0: power must be finite and >= 0")
     ("synthetic:inf", "watts must be > 0 and finite, got inf"), ("synthetic:1e400", "finite, got inf"),
-    ("synthetic:nan", "finite, got nan")])
+    ("synthetic:nan", "finite, got nan"),
+    # under the schema's 5 W per GPU: the sweep ran, and energylens fit refused every row ("is it in kilowatts?")
+    ("synthetic:3", "watts must be at least 5 per GPU"), ("synthetic:0.5", "energylens fit refuses rows of less")])
 def test_bad_power_source(text, problem, tmp_path, capsys):
     from energylens.profiling import parse_power_source
 

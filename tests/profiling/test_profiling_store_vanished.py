@@ -36,10 +36,10 @@ def test_a_store_moved_away_mid_sweep_is_not_made_again_and_resume_takes_the_row
                 "tp": 1, "pp": 1, "batch_size": 1.0, "input_tokens": 8.0, "output_tokens": 4.0, "energy_j": 1.0}
 
     with pytest.raises(PartNotWrittenError) as err:
-        run_sweep(_spec(), str(out), power_source="synthetic:1", run_one=run_one)
+        run_sweep(_spec(), str(out), power_source="synthetic:100", run_one=run_one)
     assert not out.exists(), sorted(p.name for p in out.rglob("*"))
     assert err.value.rescued is not None and err.value.rescued.is_relative_to(temp)
     assert f"the store folder {out} is gone" in str(err.value), str(err.value)
     moved.rename(out)  # put back
-    res = run_sweep(_spec(), str(out), resume=True, power_source="synthetic:1", run_one=run_one)
+    res = run_sweep(_spec(), str(out), resume=True, power_source="synthetic:100", run_one=run_one)
     assert res.ran == 0 and len(ran) == 2 and len(Store(out).statuses()) == 2

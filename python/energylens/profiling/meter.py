@@ -21,6 +21,7 @@ from energylens.capabilities import capabilities
 from energylens.errors import EnergyLensError, NvmlUnavailableError
 from energylens.measure.monitor import EnergyMonitor, PowerSampler, ShortWindowWarning, steady_now_ns
 from energylens.measure.trace import Trace
+from energylens.profiles.limits import MIN_GPU_POWER_W
 
 __all__ = ["Span", "Meter", "parse_power_source", "check_power_source", "make_sampler", "ordinal_mapping_problem",
            "asks_cuda_runtime", "visible_gpu_count"]
@@ -40,6 +41,9 @@ def parse_power_source(text: str) -> tuple[str, str]:
             raise ValueError(f"--power-source {text!r}: synthetic:WATTS needs a number") from None
         if not (watts > 0 and math.isfinite(watts)):  # (inf passed, and every unit failed on its timeline)
             raise ValueError(f"--power-source {text!r}: watts must be > 0 and finite, got {watts:g}")
+        if watts < MIN_GPU_POWER_W:  # (the sweep ran, and fit refused every row asking whether it was in kW)
+            raise ValueError(f"--power-source {text!r}: watts must be at least {MIN_GPU_POWER_W:g} per GPU, the profile "
+                             f"schema's floor (no GPU serving a model draws less): energylens fit refuses rows of less")
     if kind in ("nvml", "none") and arg:
         raise ValueError(f"--power-source {text!r}: {kind} takes no argument")
     return kind, arg
