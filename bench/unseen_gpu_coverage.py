@@ -6,7 +6,8 @@ plus ``k`` random rows of the target GPU, and count the held-out source rows (``
 rows (``target``) inside their ``predict_interval(level)``, below its lower bound and above its upper. ``k = 0``:
 the target GPU is unseen (``unseen_gpu`` True, UnseenGpuWarning); ``k = 5``: the brief's "A100 rows + 5 H100".
 Both directions (A100 -> H100, H100 -> A100). Also the median relative width (hi - lo) / prediction, the MAPE and
-the median log(measured / predicted) of the target rows (the GPU transfer's bias). ``--transfer-sd 0`` gives the
+the median log(measured / predicted) of the target rows (the GPU transfer's bias), and the coverage of the latency
+model's TPOT intervals (``tpot_coverage``; no GPU transfer factor: the search's limit_confidence reproduces them). ``--transfer-sd 0`` gives the
 intervals as they were before rows on an unseen GPU drew the GPU transfer factor
 (:data:`energylens.model.intervals.GPU_TRANSFER_LOG_SD`).
 
@@ -41,6 +42,15 @@ def _tally(model: EnergyModel, rows, level: float) -> dict:
             "ape": np.abs(pred / e - 1.0).tolist(), "log_bias": float(np.median(np.log(e / pred)))}
 
 
+def _tpot_coverage(model: EnergyModel, rows, level: float) -> tuple[int, int]:
+    """(rows with a measured TPOT, of them inside the latency model's ``level`` TPOT interval)."""
+    e = rows["tpot_s"].to_numpy(dtype=float)
+    iv = model.latency_model.predict_interval(rows, level, check_range=False)
+    ok = np.isfinite(e)
+    inside = (e >= iv["tpot_s_lo"].to_numpy()) & (e <= iv["tpot_s_hi"].to_numpy())
+    return int(ok.sum()), int((inside & ok).sum())
+
+
 def _summary(parts: list[dict]) -> dict:
     n = sum(p["n"] for p in parts)
     per = [p["inside"] / p["n"] for p in parts]
@@ -49,7 +59,8 @@ def _summary(parts: list[dict]) -> dict:
             "above": sum(p["above"] for p in parts) / n,
             "median_width_rel": float(np.median(np.concatenate([p["width_rel"] for p in parts]))),
             "mape": float(np.mean(np.concatenate([p["ape"] for p in parts]))),
-            "median_log_bias": float(np.mean([p["log_bias"] for p in parts]))}
+            "median_log_bias": float(np.mean([p["log_bias"] for p in parts])),
+            "tpot_coverage": sum(p["tpot"][1] for p in parts) / max(1, sum(p["tpot"][0] for p in parts))}
 
 
 def run(df, src: str, dst: str, k: int, repeats: int, level: float, bootstrap: int) -> dict:
@@ -64,8 +75,9 @@ def run(df, src: str, dst: str, k: int, repeats: int, level: float, bootstrap: i
         shots = rng.permutation(dst_idx)
         train = np.concatenate([perm[:cut], shots[:k]])
         model = EnergyModel(bootstrap=bootstrap, seed=r).fit(df.iloc[np.sort(train)].drop(columns="gpu_name"))
-        seen.append(_tally(model, df.iloc[np.sort(perm[cut:])].drop(columns="gpu_name"), level))
-        target.append(_tally(model, df.iloc[np.sort(shots[k:])].drop(columns="gpu_name"), level))
+        for rows, out in ((np.sort(perm[cut:]), seen), (np.sort(shots[k:]), target)):
+            part = df.iloc[rows].drop(columns="gpu_name")
+            out.append({**_tally(model, part, level), "tpot": _tpot_coverage(model, part, level)})
     return {"src": src, "dst": dst, "k": k, "seen": _summary(seen), "target": _summary(target)}
 
 
@@ -96,7 +108,8 @@ def main(argv=None) -> int:
             for k in (int(s) for s in args.shots.split(",")):
                 res = run(df, src, dst, k, args.repeats, args.level, args.bootstrap)
                 out["runs"].append(res)
-                print(f"{src} -> {dst} k={k}: seen {res['seen']['coverage']:.3f} "
+                print(f"{src} -> {dst} k={k}: TPOT seen {res['seen']['tpot_coverage']:.3f} target "
+                      f"{res['target']['tpot_coverage']:.3f}; energy seen {res['seen']['coverage']:.3f} "
                       f"(width {res['seen']['median_width_rel']:.2f}, MAPE {res['seen']['mape']:.3f}); "
                       f"target {res['target']['coverage']:.3f} (below {res['target']['below']:.3f}, above "
                       f"{res['target']['above']:.3f}, width {res['target']['median_width_rel']:.2f}, MAPE "
