@@ -29,7 +29,7 @@ def test_no_nvls_gpu_no_nvls_clause():
                                              ("H100,H200,L40S", "on H100, H200 (")])
 def test_the_nvls_clause_names_the_gpus_it_is_charged_on(gpus, named):
     line = _assumed(gpus)
-    assert (f"plus 0.5625 GiB x the GPUs of a TP / MoE group of more than 2 {named}NCCL's NVLS buffers: 4.5 GiB at "
+    assert (f"plus 0.5625 GiB x the GPUs (at most 32) of a TP / MoE group of more than 2 {named}NCCL's NVLS buffers: 4.5 GiB at "
             "TP 8, 6 GiB of reserve in all)") in line
     assert "A100" not in line.split("runtime reserve")[1] and "L40S" not in line.split("runtime reserve")[1]
 

@@ -77,8 +77,8 @@ def test_the_engine_charges_the_nvls_buffers_and_an_explicit_reserve_overrides_t
 
 def test_the_assumed_line_states_the_reserve(model):
     _, r = _per_gpu(model, "H100")
-    assert ("runtime reserve 1.5 GiB per GPU, plus 0.5625 GiB x the GPUs of a TP / MoE group of more than 2 on "
-            "H100 (NCCL's NVLS buffers: 4.5 GiB at TP 8, 6 GiB of reserve in all)") in r.summary()
+    assert ("runtime reserve 1.5 GiB per GPU, plus 0.5625 GiB x the GPUs (at most 32) of a TP / MoE group of more "
+            "than 2 on H100 (NCCL's NVLS buffers: 4.5 GiB at TP 8, 6 GiB of reserve in all)") in r.summary()
     _, r = _per_gpu(model, "H100", runtime_reserve_gib=2.5)
     assert "runtime reserve 2.5 GiB per GPU (flat, as given)" in r.summary()
 

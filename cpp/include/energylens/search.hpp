@@ -131,7 +131,8 @@ struct Options {
   double gpu_memory_utilization = 0.9;     ///< vLLM's usable fraction of device memory
   double runtime_reserve_bytes = 1.5 * 1073741824.0;  ///< CUDA graphs, non-torch memory, allocator slack
   /// NCCL's NVLS buffers per GPU of a TP / EP group of more than 2 GPUs where the combo has kNvls (two
-  /// communicators of 288 MiB per group GPU; docs/search.md, Feasibility); 0: none
+  /// communicators of 288 MiB per group GPU, up to 32 GPUs: NCCL's NVLS heads; docs/search.md,
+  /// Feasibility); 0: none
   double nvls_reserve_bytes_per_gpu = 2 * 301989888.0;
   double activation_tokens = 8192;         ///< tokens of the peak forward pass (vLLM max_num_batched_tokens)
   double activation_bytes_per_token_dmodel = 24;  ///< activation bytes per token per hidden unit

@@ -161,11 +161,14 @@ ENERGYLENS_HD double moe_group(double tp, double dp, double ep) { return ep > 1.
 /// Runtime reserve of one GPU (memory.py's runtime_reserve): the flat part, plus NCCL's NVLS buffers where the
 /// combo's GPU runs NVLS (kNvls) and the GPU's largest collective group spans more than 2 GPUs of its NVSwitch
 /// domain (the GPU table's kScaleUpDomainGpus, NVLS's reach): the TP group, or a MoE layer's group (moe_group:
-/// the EP group, else tp x dp); nvls_reserve_bytes_per_gpu per GPU of it inside the domain.
+/// the EP group, else tp x dp); nvls_reserve_bytes_per_gpu per GPU of it inside the domain, up to
+/// kNvlsMaxHeads of them (NCCL_MAX_NVLS_ARITY: memory.py's NVLS_MAX_HEADS).
 ENERGYLENS_HD double runtime_reserve(const Limits& o, const double* v, double tp, double dp, double ep) {
+  constexpr double kNvlsMaxHeads = 32.0;
   const double all = v[kExperts] > 1.0 ? moe_group(tp, dp, ep) : tp;
   const double group = all < v[kScaleUpDomainGpus] ? all : v[kScaleUpDomainGpus];
-  return o.runtime_reserve_bytes + (v[kNvls] > 0.0 && group > 2.0 ? o.nvls_reserve_bytes_per_gpu * group : 0.0);
+  const double heads = group < kNvlsMaxHeads ? group : kNvlsMaxHeads;
+  return o.runtime_reserve_bytes + (v[kNvls] > 0.0 && group > 2.0 ? o.nvls_reserve_bytes_per_gpu * heads : 0.0);
 }
 
 /// MoE layers among the first `x` decoder layers of a model of `n_layers` with `n_moe` MoE layers

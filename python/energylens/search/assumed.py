@@ -21,6 +21,7 @@ from energylens.search.labels import gpu_labels
 from energylens.search.memory import (
     GIB,
     MEMORY_DEFAULTS,
+    NVLS_MAX_HEADS,
     WEIGHT_PARTS,
     activation_bytes,
     collective_group,
@@ -98,13 +99,15 @@ def _reserve(s: dict[str, Any]) -> str:
     if gib is not None:
         return f"runtime reserve {gib:g} GiB per GPU (flat, as given)"
     base, nvls = (MEMORY_DEFAULTS[k] / GIB for k in ("runtime_reserve_bytes", "nvls_reserve_bytes_per_gpu"))
-    on = [label for name, label in gpu_labels(s.get("gpus") or []).items() if nvls_capable(tables.gpu_spec(name))]
+    specs = {label: tables.gpu_spec(name) for name, label in gpu_labels(s.get("gpus") or []).items()}
+    on = [label for label, spec in specs.items() if nvls_capable(spec)]
     if not on:  # (L40S, A100: "on NVSwitch GPUs" read as charged there)
         return f"runtime reserve {base:g} GiB per GPU"
     tp = max([int(v) for v in s.get("tp") or []] or [1])
-    example = f": {nvls * tp:.4g} GiB at TP {tp}, {base + nvls * tp:.4g} GiB of reserve in all" if tp > 2 else ""
-    return (f"runtime reserve {base:g} GiB per GPU, plus {nvls:.4g} GiB x the GPUs of a TP / MoE group of more than 2 "
-            f"on {', '.join(on)} (NCCL's NVLS buffers{example})")
+    held = nvls * min(tp, NVLS_MAX_HEADS, max(specs[label].domain_gpus() for label in on))  # what the check charges
+    example = f": {held:.4g} GiB at TP {tp}, {base + held:.4g} GiB of reserve in all" if tp > 2 else ""
+    return (f"runtime reserve {base:g} GiB per GPU, plus {nvls:.4g} GiB x the GPUs (at most {NVLS_MAX_HEADS}) of a TP / "
+            f"MoE group of more than 2 on {', '.join(on)} (NCCL's NVLS buffers{example})")
 
 
 def assumed_line(s: dict[str, Any], objective: str) -> str:

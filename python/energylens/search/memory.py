@@ -51,7 +51,7 @@ __all__ = ["MEMORY_DEFAULTS", "GpuMemory", "weights_per_gpu", "stage_weights", "
            "activation_bytes", "embedding_stage_bytes", "combo_weight_values", "shared_weight_bytes_per_param",
            "gpu_memory", "pattern_fields", "own_pattern", "EMBEDDING_BYTES_PER_PARAM", "MXFP4_EXPERT_HIDDEN_MULTIPLE", "embedding_params",
            "expert_weight_bytes", "checkpoint_weight_bytes", "vision_params", "routed_expert_params", "kept_params",
-           "BF16_KEPT", "runtime_reserve", "nvls_capable", "NVLS_BYTES_PER_GPU", "collective_group"]
+           "BF16_KEPT", "runtime_reserve", "nvls_capable", "NVLS_BYTES_PER_GPU", "NVLS_MAX_HEADS", "collective_group"]
 
 #: Bytes in a GiB: the GPU table's memory_gb is read as GiB, within 0.4 % of what nvidia-smi reports for the
 #: HBM parts (H100 80 GB: 81559 MiB = 79.65 GiB; docs/search.md); ``energylens.search.space.GIB`` is this one.
@@ -68,7 +68,19 @@ GIB = float(2**30)
 #: 1.79 GiB at TP 1 and 3.58 at TP 2 (no NVLS) for Llama-3-8B on H100 (vllm-project/vllm#10511). Current vLLM
 #: creates the communicators before its memory snapshot (vllm/v1/worker/gpu_worker.py ``init_device``), so what
 #: NCCL allocates then falls outside gpu_memory_utilization: charging the buffers is the conservative side.
+#: The growth stops at :data:`NVLS_MAX_HEADS` GPUs.
 NVLS_BYTES_PER_GPU = 2 * 301989888.0
+#: The most GPUs of a group the NVLS buffers grow with: NCCL allocates nvlsTotalSize = nvlsPerRankSize x nHeads
+#: per GPU and communicator (src/transport/nvls.cc ``ncclNvlsBufferSetup``; nvlsPerRankSize = nvlsChannels x 2 x
+#: buffSize), and its NVLS graph search takes one head per GPU of the comm's NVLink domain, at most
+#: NCCL_MAX_NVLS_ARITY (src/graph/search.cc ``ncclTopoCompute``: ``graph->maxChannels =
+#: std::min(NCCL_MAX_NVLS_ARITY, system->nodes[GPU].count)``; nHeads = that graph's channels). The cap is 32 in
+#: the NCCL releases with multi-node NVLink (src/include/device.h; 2.22 as NVIDIA/nccl#1429 quotes it; 8 before,
+#: when no NVLS domain held more than 8 GPUs): TP 64 on GB200 NVL72 holds 2 x 288 MiB x 32 = 18 GiB, not 36.
+#: nvlsPerRankSize itself does not grow with the group (nvlsChannels is NCCL_NVLS_NCHANNELS, 16 by default, and
+#: later releases size buffSize as NCCL_NVLS_CHUNKSIZE 128 KiB x NCCL_STEPS 8: 32 MiB per head where 8 x H200
+#: logged 288 MiB), so keeping the logged 288 MiB is the conservative side.
+NVLS_MAX_HEADS = 32
 
 #: The memory check's settings (the search's options of the same names, docs/search.md): an explicit
 #: ``runtime_reserve_gib`` sets ``runtime_reserve_bytes`` and ``nvls_reserve_bytes_per_gpu`` 0 (a flat reserve).
@@ -353,11 +365,12 @@ def runtime_reserve(group, nvls, options=None):
     """Runtime reserve per GPU, bytes (the engine's ``kernel::runtime_reserve``): ``runtime_reserve_bytes`` (1.5 GiB:
     CUDA graphs and the non-torch memory vLLM counts against ``gpu_memory_utilization``, docs/search.md) plus,
     where ``nvls`` (:func:`nvls_capable`) and the GPU's largest collective ``group`` (:func:`collective_group`)
-    spans n > 2 GPUs, NCCL's NVLS buffers: ``nvls_reserve_bytes_per_gpu`` x n (:data:`NVLS_BYTES_PER_GPU`).
-    ``options`` override :data:`MEMORY_DEFAULTS`; scalars or arrays."""
+    spans n > 2 GPUs, NCCL's NVLS buffers: ``nvls_reserve_bytes_per_gpu`` x min(n, :data:`NVLS_MAX_HEADS`)
+    (:data:`NVLS_BYTES_PER_GPU`). ``options`` override :data:`MEMORY_DEFAULTS`; scalars or arrays."""
     o = {**MEMORY_DEFAULTS, **(options or {})}
     n = np.asarray(group, dtype=float)
-    return o["runtime_reserve_bytes"] + np.where(np.asarray(nvls, dtype=bool) & (n > 2), o["nvls_reserve_bytes_per_gpu"] * n, 0.0)
+    heads = np.minimum(n, NVLS_MAX_HEADS)
+    return o["runtime_reserve_bytes"] + np.where(np.asarray(nvls, dtype=bool) & (n > 2), o["nvls_reserve_bytes_per_gpu"] * heads, 0.0)
 
 
 def collective_group(tp, dp, ep, moe, domain=np.inf):
