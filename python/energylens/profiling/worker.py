@@ -361,10 +361,12 @@ def cooldown(cfg: RunConfig, slice_s: float | None = None) -> None:
     slices of ``slice_s`` where given: a Ray task's cancellation is a KeyboardInterrupt scheduled in its main thread,
     not a signal, which acts only between sleeps (one sleep of the whole pause ignored it, :data:`WAIT_SLICE_S`)."""
     pause = float(cfg.options.get("cooldown_s", 0.0))
-    if pause > 0 and slice_s is None:
-        time.sleep(pause)  # (a local sweep's Ctrl-C / SIGTERM is a signal: it ends the sleep at once)
+    if slice_s is None:  # (a local sweep's Ctrl-C / SIGTERM is a signal: it ends the sleep at once)
+        if pause > 0:
+            time.sleep(pause)
+        return
     end = time.monotonic() + pause
-    while slice_s is not None and (left := end - time.monotonic()) > 0:
+    while (left := end - time.monotonic()) > 0:
         time.sleep(min(left, slice_s))
 
 
