@@ -376,7 +376,7 @@ def _empty_notes(space: SearchSpace, em: EnergyModel, options: dict[str, Any], o
     limits as given by ``check`` (:mod:`.limit_check`). ``rejected``: the counts the result shows."""
     closest = _closest(space, em, options, out, indices, labels, measured)
     theta, phi = em.theta, em.latency_model.theta  # what else would reach them, in the engine's own checks (.remedies)
-    return {"without_latency_limits": closest, "weights_room": weights_room(space, options, rejected, int(out.feasible)),
+    return {"without_latency_limits": closest, "weights_room": weights_room(space, theta, phi, options, rejected, int(out.feasible), indices),
             "kv_room": kv_room(space, theta, phi, options, rejected, int(out.feasible), indices, check),
             "fp8_room": fp8_room(space, theta, phi, options, rejected, int(out.feasible), indices, check),
             "latency_reach": latency_reach(space, theta, phi, options, closest, indices, check),

@@ -33,7 +33,7 @@ from energylens.search.memory import (
     weight_parts,
     weights_per_gpu,
 )
-from energylens.search.remedies import given_name, model_shape, node_tp_values
+from energylens.search.remedies import given_name, model_shape, node_tp_values, rejected_combos
 
 __all__ = ["assumed_line", "remedy_detail", "weights_room", "weights_room_sentence"]
 
@@ -117,8 +117,10 @@ def assumed_line(s: dict[str, Any], objective: str) -> str:
             f"gpu_memory_utilization {s.get('gpu_memory_utilization', 0.9):g}, {_reserve(s)}")
 
 
-def weights_room(space, options: dict[str, Any], rejected: dict[str, int], feasible: int) -> list[dict] | None:
-    """When nothing is feasible and ``memory_weights`` rejected the most: per combo (model, GPU, format), the
+def weights_room(space, theta, phi, options: dict[str, Any], rejected: dict[str, int], feasible: int,
+                 indices=None) -> list[dict] | None:
+    """When nothing is feasible and ``memory_weights`` rejected the most: per combo (model, GPU, format) of which it
+    rejected a candidate (:func:`~energylens.search.remedies.rejected_combos`; ``indices``: the candidates searched), the
     checkpoint's weight bytes, the room one GPU has for weights (usable memory less the reserve and activations,
     as the memory check counts them at the combo's first searched layout), the fewest GPUs that hold the weights
     (their bytes over the room: a lower bound, as whole layers per pipeline stage may need more; tp x pp; a MoE's
@@ -126,6 +128,7 @@ def weights_room(space, options: dict[str, Any], rejected: dict[str, int], feasi
     (``stages``: :func:`_stages`), which the example layout follows (:func:`_stage_pp`). None otherwise."""
     if feasible or not any(rejected.values()) or rejected.get("memory_weights", 0) != max(rejected.values()):  # or tied
         return None
+    space = rejected_combos(space, theta, phi, options, ("memory_weights",), indices)
     per_combo = int(np.prod(space.point_shape[1:]))
     idx = np.arange(space.point_shape[0]) * per_combo  # combo is the slowest digit: each combo's first point
     frame = space.point_profiles(idx)

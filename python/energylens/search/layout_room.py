@@ -20,6 +20,7 @@ from energylens.search.remedies import (
     _label,
     _tp_values,
     cheapest_passing,
+    rejected_combos,
 )
 from energylens.search.space import SearchSpace
 
@@ -76,7 +77,8 @@ def _respecced(space: SearchSpace, **change) -> SearchSpace | None:
 def layout_room(space: SearchSpace, theta, phi, options: dict[str, Any], rejected: dict[str, int], feasible: int,
                 indices) -> dict[str, Any] | None:
     """When nothing is feasible and ``memory_weights`` rejected the most, or ``memory_kv_cache`` did and not
-    even one sequence fits on a searched layout (an axis search): the fewest GPUs per deployment as tp x pp
+    even one sequence fits on a searched layout (an axis search), for the combos they rejected a candidate of
+    (:func:`.remedies.rejected_combos`): the fewest GPUs per deployment as tp x pp
     that pass the memory checks (:func:`_fewest`), for a MoE also as tp x dp; the same in each smaller
     weight format than every one searched (fp8, int4), and on the GPUs of the table with more memory than
     every searched one (the :data:`_MORE_MEMORY` needing the fewest). None otherwise."""
@@ -87,6 +89,8 @@ def layout_room(space: SearchSpace, theta, phi, options: dict[str, Any], rejecte
         _, ev = _evaluate(space, theta, phi, _free(options), max_num_seqs=[1.0])
         if ev is None or (np.asarray(ev.reason) < 0).any():  # one sequence fits: kv_room's lower cap
             return None
+    binding = tuple(r for r in ("memory_weights", "memory_kv_cache") if _binds(r, rejected, 0, None))
+    space = rejected_combos(space, theta, phi, options, binding)  # the models those checks rejected
     moe = any(int(s.n_experts or 1) > 1 for s in space.model_specs.values())
     out = {"pp": _fewest(space, theta, phi, options, "pp"),
            "dp": _fewest(space, theta, phi, options, "dp") if moe else [], "formats": {}, "more_memory": []}

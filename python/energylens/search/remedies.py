@@ -34,7 +34,7 @@ from energylens.search.space import SearchSpace
 
 __all__ = ["candidate_wording", "computed_remedy", "ep_experts_sentence", "ep_group_sentence", "fp8_room", "given_name", "fp8_room_sentence", "moe_dp_clause",
            "kv_room", "layout_room_sentence", "model_shape", "model_shapes", "node_tp_values", "tp_heads_sentence", "tp_node_sentence",
-           "kv_room_sentence", "cheapest_passing"]
+           "kv_room_sentence", "cheapest_passing", "rejected_combos"]
 
 _REASONS = tuple(_core.search_reason_names())
 _MAX_EVALUATED = 2_000_000  # candidates one record may evaluate (a few hundred ms at most)
@@ -114,6 +114,27 @@ def _evaluate(space: SearchSpace, theta, phi, options: dict[str, Any], **axes):
     idx = np.arange(sub.size, dtype=np.uint64)
     return sub, _core.search_evaluate(*sub.native_args(), np.asarray(theta, np.float64), np.asarray(phi, np.float64),
                                       options, idx)
+
+
+def rejected_combos(space: SearchSpace, theta, phi, options: dict[str, Any], reasons, indices=None) -> SearchSpace:
+    """``space`` cut to the combos (model, GPU, format) the engine rejected a candidate of for one of ``reasons``
+    (``indices``: the candidates searched, None: all), so a remedy for those reasons describes those models: Kimi-K2
+    beside Qwen3-235B-A22B-FP8 at --ep 3, memory_weights Kimi's candidates and ep_experts Qwen's, got Qwen's weights
+    and layouts until 2026-12-07. ``space`` itself where none is cut or the space exceeds :data:`_MAX_EVALUATED`."""
+    idx = np.arange(space.size, dtype=np.uint64) if indices is None else np.asarray(indices, dtype=np.uint64)
+    if idx.size > _MAX_EVALUATED or not idx.size:
+        return space
+    ev = _core.search_evaluate(*space.native_args(), np.asarray(theta, np.float64), np.asarray(phi, np.float64),
+                               options, idx)
+    hit = np.isin(np.asarray(ev.reason), [_REASONS.index(r) for r in reasons])
+    keep = np.unique(space.digits(idx)[0][hit])
+    if not keep.size or keep.size == len(space.combos):
+        return space
+    combos = [space.combos[i] for i in keep]
+    return dataclasses.replace(space, combos=combos, combo_values=space.combo_values[keep],
+                               profile_rows=[space.profile_rows[i] for i in keep],
+                               prefill_extra_flops=space.prefill_extra_flops[keep],
+                               model_specs={c.model: space.model_specs.get(c.model) for c in combos})
 
 
 def _label(sub: SearchSpace, i: int, ev=None, searched_ep=None) -> str:
