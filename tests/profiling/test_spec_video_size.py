@@ -39,3 +39,13 @@ def test_the_bound_passes_what_video_models_take_and_ignores_sweeps_without_vide
     with pytest.raises(SweepSpecError, match="sweep.num_frames"):
         load_spec(_write(tmp_path, f"image_size = [8192, 8192]\nnum_frames = {MAX_VIDEO_PIXELS // 8192**2 + 1}",
                          "['video']"))
+
+
+def test_a_spec_that_leaves_num_frames_at_its_default_is_told_at_image_size(tmp_path):
+    """image_size = [8192, 8192] with the default 8 frames named 'sweep.num_frames' at the [sweep] header's line,
+    a key the spec does not write; it names image_size where it is written."""
+    p = _write(tmp_path, "gpu = 'H100'\nimage_size = [8192, 8192]", "['video']")
+    with pytest.raises(SweepSpecError) as info:
+        load_spec(p)
+    assert info.value.key == "sweep.image_size" and info.value.line == 4
+    assert "8 frames (num_frames' default) x 8,192 x 8,192 pixels" in str(info.value)

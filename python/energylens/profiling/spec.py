@@ -494,6 +494,6 @@ def parse_spec(raw: Mapping[str, Any], *, source: str = "<spec>") -> SweepSpec:
     sweep = _parse_sweep(source, raw["sweep"])
     grid = _parse_grid(source, raw["grid"], sweep)
     check_unit_count(source, grid, sweep["repetitions"])  # (before configs() expands them: 10^8 units hung)
-    if "video" in grid["modality"]:
-        check_video_size(source, sweep["image_size"], sweep["num_frames"])
+    if "video" in grid["modality"]:  # (named at num_frames where the spec writes it, else at image_size)
+        check_video_size(source, sweep["image_size"], sweep["num_frames"], "num_frames" in raw["sweep"])
     return SweepSpec(source=source, sweep=sweep, grid=grid)

@@ -124,12 +124,14 @@ def check_media_size(src: str, size: list[int], frames: int) -> None:
                    "sample at most several hundred frames a video, and each frame is generated in memory")
 
 
-def check_video_size(src: str, size: list[int], frames: int) -> None:
+def check_video_size(src: str, size: list[int], frames: int, frames_written: bool = True) -> None:
     """Refuse a generated video of more than :data:`MAX_VIDEO_PIXELS` pixels (``frames`` x ``size``), naming
-    ``sweep.num_frames`` (call it where the grid has video units: no other prompt reads num_frames)."""
+    ``sweep.num_frames``, or ``sweep.image_size`` where the spec leaves num_frames at its default (call it where the
+    grid has video units: no other prompt reads num_frames)."""
     pixels = frames * size[0] * size[1]
     if pixels > MAX_VIDEO_PIXELS:
-        raise fail(src, "sweep.num_frames", f"a generated video of {frames:,} frames x {size[0]:,} x {size[1]:,} pixels "
+        key, default = ("sweep.num_frames", "") if frames_written else ("sweep.image_size", " (num_frames' default)")
+        raise fail(src, key, f"a generated video of {frames:,} frames{default} x {size[0]:,} x {size[1]:,} pixels "
                    f"= {pixels:,} pixels ({pixels * 3 / 1e9:,.1f} GB, one per prompt of the batch) is more than the "
                    f"{MAX_VIDEO_PIXELS:,} a video may have: no video processor keeps more (Qwen3-VL-Plus's budget, "
                    "the largest, is 131,072 x 32 x 32 pixels over all frames; a larger video is resized down to it); "
