@@ -80,7 +80,7 @@ def test_ep_on_a_dense_model_says_to_drop_it():
     with pytest.raises(ValueError) as info:
         energylens.search(model="meta-llama/Llama-3.1-8B-Instruct", tp=1, ep=2, energy_model=bundled_model(), **KW)
     assert str(info.value) == (
-        "ep=2 divides the experts of none of the models (Meta-Llama-3.1-8B-Instruct has 1): expert parallelism "
+        "ep=2 divides the experts of none of the models (meta-llama/Llama-3.1-8B-Instruct has 1): expert parallelism "
         "(ep > 1) needs a mixture-of-experts model; for dense models drop --ep (ep 1; spread them with --tp, --pp, --dp)")
 
 
@@ -90,8 +90,8 @@ def test_ep_that_divides_no_moes_experts_names_the_values_that_do():
     with pytest.raises(ValueError) as info:
         energylens.search(model=mixtral, tp=1, ep=3, energy_model=bundled_model(), **KW)
     text = str(info.value)
-    assert text.startswith("ep=3 divides the experts of none of the models (Mixtral-8x7B-Instruct-v0.1 has 8); ep "
-                           "values that do: Mixtral-8x7B-Instruct-v0.1: --ep 2,4,8 (the EP group"), text
+    assert text.startswith(f"ep=3 divides the experts of none of the models ({mixtral} has 8); ep "
+                           f"values that do: {mixtral}: --ep 2,4,8 (the EP group"), text
     assert "needs a mixture-of-experts model" not in text
     r = energylens.search(model=mixtral, tp=2, dp=2, ep=4, energy_model=bundled_model(), **{**KW, "gpus": "H200"})
     assert r.feasible

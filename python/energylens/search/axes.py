@@ -185,13 +185,14 @@ def _refusal(unusable, models) -> str:
 
 
 def check_divisibility(models: Sequence[tables.ModelSpec], tp: np.ndarray, ep: np.ndarray, tp_given: bool = True,
-                       node: int = int(SERVER_GPUS)) -> tuple[np.ndarray, str]:
+                       node: int = int(SERVER_GPUS), names: Sequence[str] | None = None) -> tuple[np.ndarray, str]:
     """An axis value no model can use is a mistake, not a rejection: say which and why. A tp value no model's
     heads take (the engine's tp_heads check: the attention heads, and vLLM's KV-head rule) is an error naming
     the values that do within ``node`` GPUs (:func:`tp_node`; above it the engine rejects, tp_node); on the
     default TP axis (``tp_given`` False) such values are dropped instead (Qwen2.5-7B's 28 heads: no TP8; phi-4's
     10 KV heads: no TP4), as are values above ``node`` (``--node-size 4``: no TP8), and the sentence saying so
-    returned with the kept axis ("" when nothing was dropped)."""
+    returned with the kept axis ("" when nothing was dropped). An ep value no MoE's experts take is an error naming
+    each model by ``names`` (as the user gave them, one per model; default: the table's short names)."""
     unusable = [t for t in tp if not any(_splits(m, t) for m in models)]
     if unusable and tp_given:  # the values that would do, per model, within the node
         take = "; ".join(f"{m.name.split('/')[-1]}: --tp {','.join(str(t) for t in range(1, node + 1) if _splits(m, t))}"
@@ -210,20 +211,21 @@ def check_divisibility(models: Sequence[tables.ModelSpec], tp: np.ndarray, ep: n
         tp = np.asarray(kept, dtype=np.float64)
     for e in ep:
         if e > 1 and not any(m.n_experts > 1 and m.n_experts % e == 0 for m in models):
-            raise ValueError(_ep_refusal(int(e), models))
+            raise ValueError(_ep_refusal(int(e), models, names or [m.name.split("/")[-1] for m in models]))
     return tp, note
 
 
-def _ep_refusal(e: int, models: Sequence[tables.ModelSpec]) -> str:
-    """Why ep ``e`` suits none of ``models`` and what would: drop --ep for dense models, else the ep values that
-    divide each MoE model's experts (before 2026-12-06 a MoE was told "ep > 1 needs a mixture-of-experts model")."""
-    experts = ", ".join(f"{m.name.split('/')[-1]} has {m.n_experts}" for m in models)
-    moe = [m for m in models if m.n_experts > 1]
+def _ep_refusal(e: int, models: Sequence[tables.ModelSpec], names: Sequence[str]) -> str:
+    """Why ep ``e`` suits none of ``models`` (named ``names``) and what would: drop --ep for dense models, else the
+    ep values that divide each MoE model's experts (before 2026-12-06 a MoE was told "ep > 1 needs a
+    mixture-of-experts model"; before 2026-12-07 each model was named by the table's short name, not as given)."""
+    experts = ", ".join(f"{n} has {m.n_experts}" for m, n in zip(models, names, strict=True))
+    moe = [(m, n) for m, n in zip(models, names, strict=True) if m.n_experts > 1]
     if not moe:
         return (f"ep={e} divides the experts of none of the models ({experts}): expert parallelism (ep > 1) needs "
                 "a mixture-of-experts model; for dense models drop --ep (ep 1; spread them with --tp, --pp, --dp)")
-    take = "; ".join(f"{m.name.split('/')[-1]}: --ep {','.join(str(d) for d in range(2, m.n_experts + 1) if m.n_experts % d == 0)}"
-                     for m in moe)
+    take = "; ".join(f"{n}: --ep {','.join(str(d) for d in range(2, m.n_experts + 1) if m.n_experts % d == 0)}"
+                     for m, n in moe)
     return (f"ep={e} divides the experts of none of the models ({experts}); ep values that do: {take} (the EP group "
             "is a stage's tp x dp GPUs: give --tp and --dp whose product is the ep)")
 

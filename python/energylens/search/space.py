@@ -375,10 +375,10 @@ def build_space(models, gpus, *, input_tokens, output_tokens, tp=None, pp=(1,), 
     batches = int_axis(max_num_seqs, "max_num_seqs", MAX_NUM_SEQS)  # vLLM's cap: a whole number of sequences
     check_distinct(model_specs, models, "models", "model")
     check_distinct(gpu_specs, gpus, "gpus", "GPU")
-    axes["tp"], tp_note = check_divisibility(model_specs, axes["tp"], axes["ep"], tp is not None, node)
+    checkpoints = [m.name if isinstance(m, tables.ModelSpec) else str(m) for m in as_list(models, "models")]
+    axes["tp"], tp_note = check_divisibility(model_specs, axes["tp"], axes["ep"], tp is not None, node, checkpoints)
     check_layers([(m.name, m.n_layers) for m in model_specs], axes["pp"])
     check_prices(price_per_gpu_hour, gpu_specs)
-    checkpoints = [m.name if isinstance(m, tables.ModelSpec) else str(m) for m in as_list(models, "models")]
     formats = formats_per_checkpoint(precisions, checkpoints, "search", "--precision")
     check_kv_alike(kvs, formats)
     keys = [(served_spec(m, raw), g, p, k, weight_only_overrides((), c, p))
