@@ -25,7 +25,7 @@ def test_default_tp_drops_values_no_model_can_use_and_says_so(model, heads, kept
     dropped = ",".join(str(t) for t in (1, 2, 4, 8) if t not in kept)
     verb = "divides" if len(dropped) == 1 else "divide"  # "tp 4,8 divides" before 2026-12-06
     note = (f"note: tp (--tp) not given: searched tp {','.join(map(str, kept))} of the default 1,2,4,8; tp {dropped} "
-            f"{verb} the attention heads of none of the models ({model.split('/')[-1]} has {heads})")
+            f"{verb} the attention heads of none of the models ({model} has {heads})")
     assert note in r.summary() and r.settings["tp_note"] == note.removeprefix("note: ")
 
 
@@ -40,7 +40,7 @@ def test_default_tp_unchanged_where_every_value_fits():
 @pytest.mark.parametrize("tp", [[8], [1, 2, 4, 8]])
 def test_given_tp_no_model_can_use_is_still_an_error(tp):
     with pytest.raises(ValueError, match=r"tp=8 divides the attention heads of none of the models "
-                                         r"\(Qwen2.5-7B-Instruct has 28\)"):
+                                         r"\(Qwen/Qwen2.5-7B-Instruct has 28\)"):
         energylens.search(model="Qwen/Qwen2.5-7B-Instruct", tp=tp, energy_model=bundled_model(), **KW)
 
 

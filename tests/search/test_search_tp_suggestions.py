@@ -21,8 +21,8 @@ def test_given_tp_suggests_only_values_the_engine_takes():
     with pytest.raises(ValueError) as info:
         energylens.search(model="Qwen/Qwen2.5-7B-Instruct", tp=3, energy_model=bundled_model(), **KW)
     text = str(info.value)
-    assert text.startswith("tp=3 divides the attention heads of none of the models (Qwen2.5-7B-Instruct has 28)")
-    assert text.endswith("tp values that do, within a node of 8 GPUs (--node-size): Qwen2.5-7B-Instruct: --tp 1,2,4")
+    assert text.startswith("tp=3 divides the attention heads of none of the models (Qwen/Qwen2.5-7B-Instruct has 28)")
+    assert text.endswith("tp values that do, within a node of 8 GPUs (--node-size): Qwen/Qwen2.5-7B-Instruct: --tp 1,2,4")
     offered = [int(t) for t in text.rsplit("--tp ", 1)[1].split(",")]
     assert offered == [t for t in range(1, 29) if _engine_takes(28, 4, t, 8)]
 
@@ -30,14 +30,14 @@ def test_given_tp_suggests_only_values_the_engine_takes():
 @pytest.mark.parametrize("node, offered", [(None, "1,2,4,8"), (4, "1,2,4"), (2, "1,2")])
 def test_suggestion_stays_within_the_node_size_given(node, offered):
     with pytest.raises(ValueError, match=rf"within a node of {node or 8} GPUs \(--node-size\): "
-                                         rf"Meta-Llama-3.1-8B-Instruct: --tp {offered}$"):
+                                         rf"meta-llama/Llama-3.1-8B-Instruct: --tp {offered}$"):
         energylens.search(model="meta-llama/Llama-3.1-8B-Instruct", tp=3, node_size=node,
                           energy_model=bundled_model(), **KW)
 
 
 def test_suggestion_takes_a_larger_scale_up_domain():
     """GB200 NVL72: the engine's tp_node allows tp up to 72, so 16, 32 and 64 are offered for 128 heads."""
-    with pytest.raises(ValueError, match=r"within a node of 72 GPUs \(--node-size\): DeepSeek-V3: "
+    with pytest.raises(ValueError, match=r"within a node of 72 GPUs \(--node-size\): deepseek-ai/DeepSeek-V3: "
                                          r"--tp 1,2,4,8,16,32,64$"):
         energylens.search(model="deepseek-ai/DeepSeek-V3", tp=3, energy_model=bundled_model(),
                           **{**KW, "gpus": "GB200"})
@@ -47,9 +47,9 @@ def test_a_tp_only_the_kv_heads_refuse_is_an_error_naming_them():
     with pytest.raises(ValueError) as info:
         energylens.search(model="microsoft/phi-4", tp=4, energy_model=bundled_model(), **KW)
     assert str(info.value) == (
-        "tp=4 suits none of the models (phi-4 has 40 attention heads and 10 KV heads; tp must divide the attention "
+        "tp=4 suits none of the models (microsoft/phi-4 has 40 attention heads and 10 KV heads; tp must divide the attention "
         "heads, and the KV heads divide tp or tp divide them); tp values that do, within a node of 8 GPUs "
-        "(--node-size): phi-4: --tp 1,2,5")
+        "(--node-size): microsoft/phi-4: --tp 1,2,5")
     assert energylens.search(model="microsoft/phi-4", tp=5, energy_model=bundled_model(), **KW).feasible
 
 
@@ -57,7 +57,7 @@ def test_default_tp_drops_what_the_kv_heads_refuse():
     r = energylens.search(model="microsoft/phi-4", energy_model=bundled_model(), **KW)
     assert r.settings["tp"] == [1, 2] and r.rejected["tp_heads"] == 0 and r.feasible
     assert r.settings["tp_note"] == (
-        "tp (--tp) not given: searched tp 1,2 of the default 1,2,4,8; tp 4,8 suit none of the models (phi-4 has "
+        "tp (--tp) not given: searched tp 1,2 of the default 1,2,4,8; tp 4,8 suit none of the models (microsoft/phi-4 has "
         "40 attention heads and 10 KV heads; tp must divide the attention heads, and the KV heads divide tp or tp "
         "divide them)")
 
@@ -73,7 +73,7 @@ def test_cli_names_the_values_to_pass(tmp_path, capsys):
     args = ["search", "--model", "Qwen/Qwen2.5-7B-Instruct", "--gpus", "H100", "--input-tokens", "512",
             "--output-tokens", "256", "--model-file", str(path), "--tp", "3", "--node-size", "2"]
     assert main(args) == 2
-    assert "within a node of 2 GPUs (--node-size): Qwen2.5-7B-Instruct: --tp 1,2" in capsys.readouterr().err
+    assert "within a node of 2 GPUs (--node-size): Qwen/Qwen2.5-7B-Instruct: --tp 1,2" in capsys.readouterr().err
 
 
 def test_ep_on_a_dense_model_says_to_drop_it():
@@ -105,7 +105,7 @@ def test_default_tp_stays_within_the_node_size_given():
                                      "node of 2 GPUs (--node-size)")
     both = energylens.search(model="Qwen/Qwen2.5-7B-Instruct", node_size=2, energy_model=bundled_model(), **KW)
     assert both.settings["tp_note"].endswith("; tp 8 divides the attention heads of none of the models "
-                                             "(Qwen2.5-7B-Instruct has 28); tp 4 exceeds a node of 2 GPUs (--node-size)")
+                                             "(Qwen/Qwen2.5-7B-Instruct has 28); tp 4 exceeds a node of 2 GPUs (--node-size)")
     given = energylens.search(model="meta-llama/Llama-3.1-8B-Instruct", tp=[1, 4], node_size=2,
                               energy_model=bundled_model(), **KW)  # a given value is the engine's to reject
     assert given.settings["tp"] == [1, 4] and given.rejected["tp_node"] == 1

@@ -172,15 +172,15 @@ def tp_node(gpus: Sequence[tables.GpuSpec], node_size=None) -> int:
     return int(max(tp_limit([g.domain_gpus() for g in gpus] or [SERVER_GPUS], node_size or 0)))
 
 
-def _refusal(unusable, models) -> str:
-    """Why the tp values ``unusable`` suit none of ``models``: the attention heads ("X has 28"), or, where the KV
-    heads refuse one the heads take, both counts and vLLM's rule."""
+def _refusal(unusable, models, names) -> str:
+    """Why the tp values ``unusable`` suit none of ``models`` (named ``names``): the attention heads ("X has 28"),
+    or, where the KV heads refuse one the heads take, both counts and vLLM's rule."""
     s = "s" if len(unusable) == 1 else ""
     if all(m.n_heads % t != 0 for t in unusable for m in models):
-        heads = ", ".join(f"{m.name.split('/')[-1]} has {m.n_heads}" for m in models)
+        heads = ", ".join(f"{n} has {m.n_heads}" for m, n in zip(models, names, strict=True))
         return f"divide{s} the attention heads of none of the models ({heads})"
-    heads = ", ".join(f"{m.name.split('/')[-1]} has {m.n_heads} attention heads and {_kv_heads(m):g} KV heads"
-                      for m in models)
+    heads = ", ".join(f"{n} has {m.n_heads} attention heads and {_kv_heads(m):g} KV heads"
+                      for m, n in zip(models, names, strict=True))
     return f"suit{s} none of the models ({heads}; {TP_RULE})"
 
 
@@ -191,19 +191,21 @@ def check_divisibility(models: Sequence[tables.ModelSpec], tp: np.ndarray, ep: n
     the values that do within ``node`` GPUs (:func:`tp_node`; above it the engine rejects, tp_node); on the
     default TP axis (``tp_given`` False) such values are dropped instead (Qwen2.5-7B's 28 heads: no TP8; phi-4's
     10 KV heads: no TP4), as are values above ``node`` (``--node-size 4``: no TP8), and the sentence saying so
-    returned with the kept axis ("" when nothing was dropped). An ep value no MoE's experts take is an error naming
-    each model by ``names`` (as the user gave them, one per model; default: the table's short names)."""
+    returned with the kept axis ("" when nothing was dropped). The tp and ep errors and the note name each model by
+    ``names`` (as the user gave them, one per model; default: the table's short names; before 2026-12-07 the tp
+    ones always named the table's)."""
+    names = list(names or [m.name.split("/")[-1] for m in models])
     unusable = [t for t in tp if not any(_splits(m, t) for m in models)]
     if unusable and tp_given:  # the values that would do, per model, within the node
-        take = "; ".join(f"{m.name.split('/')[-1]}: --tp {','.join(str(t) for t in range(1, node + 1) if _splits(m, t))}"
-                         for m in models if m.n_heads > 0)
-        raise ValueError(f"tp={int(unusable[0])} {_refusal(unusable[:1], models)}; tp values that do, within a node "
+        take = "; ".join(f"{n}: --tp {','.join(str(t) for t in range(1, node + 1) if _splits(m, t))}"
+                         for m, n in zip(models, names, strict=True) if m.n_heads > 0)
+        raise ValueError(f"tp={int(unusable[0])} {_refusal(unusable[:1], models, names)}; tp values that do, within a node "
                          f"of {node} GPUs (--node-size): {take}")
     over = [] if tp_given else [t for t in tp if t > node and t not in unusable]  # --node-size under 8
     note = ""
     if unusable or over:
         kept = [t for t in tp if t not in unusable and t not in over]
-        why = [f"tp {','.join(str(int(t)) for t in unusable)} {_refusal(unusable, models)}"] if unusable else []
+        why = [f"tp {','.join(str(int(t)) for t in unusable)} {_refusal(unusable, models, names)}"] if unusable else []
         why += [f"tp {','.join(str(int(t)) for t in over)} exceed{'s' if len(over) == 1 else ''} a node of {node} "
                 "GPUs (--node-size)"] if over else []
         note = (f"tp (--tp) not given: searched tp {','.join(str(int(t)) for t in kept)} of the default "
@@ -211,7 +213,7 @@ def check_divisibility(models: Sequence[tables.ModelSpec], tp: np.ndarray, ep: n
         tp = np.asarray(kept, dtype=np.float64)
     for e in ep:
         if e > 1 and not any(m.n_experts > 1 and m.n_experts % e == 0 for m in models):
-            raise ValueError(_ep_refusal(int(e), models, names or [m.name.split("/")[-1] for m in models]))
+            raise ValueError(_ep_refusal(int(e), models, names))
     return tp, note
 
 

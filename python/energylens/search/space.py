@@ -377,7 +377,7 @@ def build_space(models, gpus, *, input_tokens, output_tokens, tp=None, pp=(1,), 
     check_distinct(gpu_specs, gpus, "gpus", "GPU")
     checkpoints = [m.name if isinstance(m, tables.ModelSpec) else str(m) for m in as_list(models, "models")]
     axes["tp"], tp_note = check_divisibility(model_specs, axes["tp"], axes["ep"], tp is not None, node, checkpoints)
-    check_layers([(m.name, m.n_layers) for m in model_specs], axes["pp"])
+    check_layers([(c, m.n_layers) for m, c in zip(model_specs, checkpoints, strict=True)], axes["pp"])  # as given
     check_prices(price_per_gpu_hour, gpu_specs)
     formats = formats_per_checkpoint(precisions, checkpoints, "search", "--precision")
     check_kv_alike(kvs, formats)
