@@ -10,7 +10,8 @@ import sys
 from energylens.cli.parsers.profile import add_parser
 from energylens.outputs import plural
 from energylens.profiling import Store, load_spec, parse_power_source, plan_sweep, run_sweep
-from energylens.profiling.runner import failed_note, gpu_name_note
+from energylens.profiling.runner import failed_note
+from energylens.profiling.start_notes import gpu_name_note
 from energylens.profiling.store import PartNotWrittenError
 
 __all__ = ["add_parser", "run"]
@@ -73,7 +74,7 @@ def _dry_run(spec, args: argparse.Namespace) -> int:
     plan = plan_sweep(spec, args.output, resume=args.resume, retry_failed=args.retry_failed,
                       power_source=args.power_source, budget=args.budget, strategy=args.strategy, ray_address=args.ray,
                       changed_engine_args=args.changed_engine_args, stop=args.stop, known_width=args.known_width)
-    if gpu_note := gpu_name_note(spec):
+    if gpu_note := gpu_name_note(spec, args.ray in (None, "local")):
         print(f"energylens profile: note: {gpu_note}", file=sys.stderr, flush=True)
     if writer := Store(args.output).writer():  # (a run would be refused; the listing is a moment of a moving store)
         print(f"energylens profile: note: another sweep is writing {args.output} now ({writer}): the states below are "

@@ -23,9 +23,8 @@ import numpy as np
 import pandas as pd
 
 from energylens.capabilities import capabilities
-from energylens.errors import NvmlUnavailableError, UnknownGpuError
+from energylens.errors import NvmlUnavailableError
 from energylens.outputs import plural
-from energylens.profiles.gpu_table import gpu_spec
 from energylens.profiles.store_dir import read_part
 from energylens.profiling.active_known import STOPS, WIDTH, KnownRule
 from energylens.profiling.active_sweep import known_before, plan_active, run_active
@@ -52,6 +51,7 @@ from energylens.profiling.requirements import (
     check_torchvision,
 )
 from energylens.profiling.spec import RunConfig, SweepSpec, spec_error
+from energylens.profiling.start_notes import gpu_name_note, power_source_note
 from energylens.profiling.store import Store, grid_value
 from energylens.profiling.unit_ids import named_as_store
 from energylens.profiling.worker import cooldown, execute, measure, package_versions
@@ -88,33 +88,6 @@ def sweep_label(spec: SweepSpec) -> str:
     file's name. The name defaults to the file's stem, so a spec called sweep.toml read ``sweep sweep: ...``."""
     name, source = spec.sweep["name"], Path(spec.source)
     return f"sweep {source.name}" if name == source.stem else f"sweep {name!r}"
-
-
-def gpu_name_note(spec: SweepSpec) -> str:
-    """Where ``sweep.gpu`` (the name each row records in ``gpu``) is one the GPU table does not know or names
-    ambiguously, what ``energylens fit`` will say of the rows, with the key's line; else ``""``."""
-    gpu = spec.sweep.get("gpu", "")
-    try:
-        gpu_spec(gpu) if gpu else None
-        return ""
-    except UnknownGpuError as exc:
-        said = str(exc.args[0] if exc.args else exc).split(". ")
-        said = said[:2] if len(said) > 1 and "close matches" in said[1].lower() else said[:1]
-        return str(spec_error(spec, "sweep.gpu", f"{gpu!r}, the name each row records in its gpu column, is not "
-                              f"one the GPU table prices ({'. '.join(said).rstrip('.')}): `energylens fit` will "
-                              "refuse the rows unless a --gpu-table FILE adds the name; or write a name the table "
-                              "knows"))
-
-
-def _power_source_note(power_source: str, local: bool) -> str:
-    """The start line's word on energy: NVML asked for on a machine without it measures time only."""
-    if power_source != "nvml" or not local:
-        return f"power source {power_source}"
-    caps = capabilities()
-    if caps.nvml_available:
-        return "power source nvml"
-    return (f"power source nvml, NOT AVAILABLE here ({caps.nvml_reason.splitlines()[0] if caps.nvml_reason else 'no driver'}): "
-            "rows get timings only, energy columns NaN; run where NVML is, or pass --power-source none to say so")
 
 
 def _order(configs: list[RunConfig], todo: list[RunConfig], strategy: str, seed: int,
@@ -328,12 +301,12 @@ def run_sweep(spec: SweepSpec, out_dir: str, *, resume: bool = False, retry_fail
             _resume_notes(done, store, strategy, label, out)
         statuses = store.statuses()
         todo, n, skipped, failed_before, retry = _todo(configs, statuses, retry_failed, budget)
-        if gpu_note := gpu_name_note(spec):
+        if gpu_note := gpu_name_note(spec, ray_address in (None, "local") and run_one is execute):
             print(f"{label}: note: {gpu_note}", file=out, flush=True)
         print(f"{label}: {plural(len(configs), 'unit')}, {skipped} done already"
               + failed_note(failed_before, retry_failed)
               + f", running {n} ({strategy}{', on Ray ' + ray_address if ray_address else ''}; "
-              f"{_power_source_note(power_source, ray_address is None and run_one is execute)})",
+              f"{power_source_note(power_source, ray_address is None and run_one is execute)})",
               file=out, flush=True)
         progress = Progress(n, out, may_stop_early=strategy == "active" and stop != "budget" and ray_address is None)
         t0 = time.monotonic()
