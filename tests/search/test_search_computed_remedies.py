@@ -80,7 +80,7 @@ def test_tp_beyond_the_node_names_the_same_gpus_inside_it(model):
 def test_a_tp_no_model_can_use_lists_the_ones_it_can():
     """Within the node, and what the KV heads allow (before: 16,32,64 and 7,14,28, which the engine refuses)."""
     with pytest.raises(ValueError, match=r"tp values that do, within a node of 8 GPUs \(--node-size\): "
-                                         r"Meta-Llama-3.1-70B-Instruct: --tp 1,2,4,8; Qwen2.5-7B-Instruct: --tp 1,2,4$"):
+                                         rf"{L70}: --tp 1,2,4,8; Qwen/Qwen2.5-7B-Instruct: --tp 1,2,4$"):
         energylens.search([L70, "Qwen/Qwen2.5-7B-Instruct"], "H100", tp=3, **KW)
 
 
