@@ -90,13 +90,13 @@ def test_a_failure_of_monitor_while_the_command_runs_stops_the_command(monkeypat
 
     ready = tmp_path / "ready"  # the command is running (and ignores SIGTERM where it does)
 
-    def fail(samples, gpu_count):
+    def fail(lines):  # the live line's, inside monitor's loop
         if ready.exists():
             raise failure
-        return [float("nan")] * gpu_count
+        return "no reading yet"
 
     monkeypatch.setattr(command_run, "spawn", keep)
-    monkeypatch.setattr(cli_monitor, "_latest_power", fail)
+    monkeypatch.setattr(cli_monitor.LiveMeans, "line", fail)
     try:
         started = time.monotonic()
         argv = ["monitor", "--source", "synthetic", "--interval", "0.1", "--grace", "0.5", "--", PY, "-c", script,

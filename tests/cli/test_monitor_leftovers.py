@@ -173,12 +173,12 @@ def test_a_daemon_of_a_command_stopped_when_monitor_fails_is_stopped(monkeypatch
     """monitor's own failure (here an interrupt in its loop) stopped the command's group; its daemon ran on."""
     pids = tmp_path / "pids"
 
-    def fail(samples, gpu_count):
+    def fail(lines):  # the live line's, inside monitor's loop
         if pids.exists():
             raise KeyboardInterrupt
-        return [float("nan")] * gpu_count
+        return "no reading yet"
 
-    monkeypatch.setattr(cli_monitor, "_latest_power", fail)
+    monkeypatch.setattr(cli_monitor.LiveMeans, "line", fail)
     learned: list[int] = []
     try:
         assert main(["monitor", "--source", "synthetic", "--interval", "0.05", "--grace", "1", "--", PY, "-c",

@@ -7,38 +7,46 @@ import sys
 import numpy as np
 import pytest
 
-from energylens.cli.monitor import _line, _sampler
+from energylens.cli.monitor import _sampler
+from energylens.cli.monitor_live import live_line
 from energylens.measure.sampler import PowerSampler
 
 
 def test_a_gpu_without_a_reading_yet_is_said_so_not_nan_watts():
     """The first line of a run, before any reading, said "GPU0 nan W  total nan W" (and before that
     "total 0.0 W"): a user read "nan" where no reading had arrived yet."""
-    assert _line(0.0, [math.nan], [0]) == "    0.0 s  GPU0: no power reading yet"
-    assert _line(0.0, [math.nan, math.nan], [2, 3]) == "    0.0 s  GPU2 GPU3: no power reading yet"
+    assert live_line("0.00", None, [math.nan], [0]) == "          0.00 s  GPU0: no power reading yet"
+    assert live_line("0.00", None, [math.nan, math.nan], [2, 3]) == "          0.00 s  GPU2 GPU3: no power reading yet"
     # a GPU without a reading yet does not hide the others' power; the total says whom it leaves out
-    assert _line(1.5, [math.nan, 250.0], [0, 1]) == ("    1.5 s  GPU0 no reading yet  GPU1   250.0 W  "
-                                                     "total    250.0 W without GPU0")
-    assert _line(2.0, [150.0, 250.0], [0, 1]) == "    2.0 s  GPU0   150.0 W  GPU1   250.0 W  total    400.0 W"
-    assert all("nan" not in _line(0.0, w, [0, 1]) for w in ([math.nan] * 2, [math.nan, 1.0], [1.0, math.nan]))
+    assert live_line("1.00", "1.50", [math.nan, 250.0], [0, 1]) == (
+        "     1.00-1.50 s  GPU0 no reading yet  GPU1   250.0 W  total    250.0 W without GPU0")
+    assert live_line("1.50", "2.00", [150.0, 250.0], [0, 1]) == (
+        "     1.50-2.00 s  GPU0   150.0 W  GPU1   250.0 W  total    400.0 W")
+    assert all("nan" not in live_line("0.00", "0.50", w, [0, 1])
+               for w in ([math.nan] * 2, [math.nan, 1.0], [1.0, math.nan]))
 
 
-class _LateSampler:
-    """Two GPUs: no reading on the first live line, GPU1's on the second, both on the third; Ctrl-C then."""
-
-    gpu_count = 2
+class _Interrupting:
+    """A sampler whose fourth flush is a Ctrl-C."""
 
     def __init__(self):
-        self.lines = 0
+        self.flushes = 0
 
     def flush(self):
-        self.lines += 1
-        if self.lines > 3:
+        self.flushes += 1
+        if self.flushes > 3:
             raise KeyboardInterrupt
 
-    def samples(self, collect=True):
-        rows = {1: [], 2: [(1, 250.0)]}.get(self.lines, [(0, 150.0), (1, 250.0)])
-        return {"gpu": np.array([g for g, _ in rows], dtype=np.int32), "power_w": np.array([w for _, w in rows])}
+
+class _Lines:
+    """Two GPUs: no reading on the first live line, GPU1's on the second, both on the third."""
+
+    def __init__(self):
+        self.watts = iter([[math.nan, math.nan], [math.nan, 250.0], [150.0, 250.0]])
+
+    def line(self):
+        watts = next(self.watts)
+        return live_line("0.00", None if all(map(math.isnan, watts)) else "0.50", watts, [0, 1])
 
 
 def test_a_shorter_live_line_on_a_terminal_blanks_the_longer_one_before_it(monkeypatch, capsys):
@@ -47,7 +55,7 @@ def test_a_shorter_live_line_on_a_terminal_blanks_the_longer_one_before_it(monke
     from energylens.cli.monitor import _live
 
     monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
-    interrupt, error = _live(_LateSampler(), None, 0.001, [0, 1], "start")
+    interrupt, error = _live(_Interrupting(), None, 0.001, _Lines(), "start")
     assert isinstance(interrupt, KeyboardInterrupt) and error is None
     shown = capsys.readouterr().out.strip("\n").split("\r")[1:]
     assert len(shown) == 3 and "no power reading yet" in shown[0] and shown[-1].rstrip().endswith("total    400.0 W")
@@ -104,25 +112,54 @@ def test_the_synthetic_square_wave_lasts_the_run(monkeypatch, duration, covers):
     assert np.mean(p[on]) == 300.0 and set(np.unique(p)) == {150.0, 450.0}
 
 
+class _BigSampler:
+    """8 GPUs' driver buffer for 8 h (12 M rows, one every 20 ms per GPU, 200 W) ending now, as the sampler's table."""
+
+    gpu_count, meta = 8, {"sampler": "synthetic"}
+
+    def __init__(self, n=12_000_000):
+        from energylens.measure.marks import steady_now_ns
+
+        self.end_ns = steady_now_ns()
+        step = np.arange(n, dtype=np.int64) // 8
+        self.table = {"t_ns": self.end_ns - (step[-1] - step) * 20_000_000, "gpu": np.tile(np.arange(8, dtype=np.int32),
+                      n // 8), "power_w": np.full(n, 200.0), "energy_j": np.full(n, np.nan),
+                      "source": np.full(n, "nvml_samples", dtype=object)}
+
+    def samples(self, collect=True):
+        return self.table
+
+    def result(self):
+        return argparse.Namespace(update_period_s={"nvml_samples": 0.02})
+
+
 def test_a_live_line_reads_the_latest_rows_not_the_whole_run():
     """Each live line scanned every row recorded so far for each GPU's latest reading: 0.24-0.28 s per line for
     12 M rows (8 GPUs' driver buffer for 8 h), growing with the run, on a 0.5 s --interval. It reads back from the
-    end now, as far as a reading of every GPU."""
+    end now, as far as a reading of every GPU, and integrates only the readings near its interval."""
     import time
 
-    from energylens.cli.monitor import _latest_power
+    from energylens.cli.monitor_live import LiveMeans, latest_power_ns
 
-    n = 12_000_000
-    power = np.full(n, 200.0)
-    power[-8:] = np.nan  # the latest row of each GPU holds no power: the one before it does
-    power[-16:-8] = np.arange(8.0)
-    samples = {"gpu": np.tile(np.arange(8, dtype=np.int32), n // 8), "power_w": power}
-    samples["gpu"][-100_000:][samples["gpu"][-100_000:] == 7] = 6  # GPU 7's latest reading lies further back
-    assert _latest_power(samples, 9)[:7] == [0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 7.0]  # (row -9 is GPU 6's now)
-    assert _latest_power(samples, 9)[7] == 200.0 and math.isnan(_latest_power(samples, 9)[8])  # 8: none at all
+    big = _BigSampler()
+    samples, t = big.table, big.table["t_ns"]
+    samples["power_w"][-8:] = np.nan  # the latest row of each GPU holds no power: the one before it does
+    gpu = samples["gpu"]
+    gpu[-100_000:][gpu[-100_000:] == 7] = 6  # GPU 7's latest reading lies further back
+    latest = latest_power_ns(samples, 9)
+    assert latest[:7] == [int(t[-16 + g]) for g in range(6)] + [int(t[-9])]  # (row -9 is GPU 6's now)
+    assert latest[7] == int(t[np.flatnonzero(gpu == 7)[-1]]) and latest[8] is None  # 8: none at all
+    lines = LiveMeans(big, int(t[0]), list(range(8)))
+    lines.since_ns = int(t[-1]) - 500_000_000  # a line 0.5 s before the end
+    start = time.perf_counter()
+    line = lines.line()
+    assert time.perf_counter() - start < 0.1, line
+    # GPU 7 read nothing in the last 0.5 s: said so, and the others' interval is not held back to its last reading
+    assert line.startswith("29999.48-29999.96 s  GPU0   200.0 W"), line  # (the last step of rows is NaN)
+    assert line.count("200.0 W") == 7 and "GPU7 no new reading  total   1400.0 W without GPU7" in line, line
     start = time.perf_counter()
     for _ in range(5):
-        _latest_power(samples, 8)
+        latest_power_ns(samples, 8)
     assert (time.perf_counter() - start) / 5 < 0.05
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import math
 import os
 import shlex
 import signal
@@ -21,6 +20,7 @@ import numpy as np
 
 from energylens.cli import monitor_command as command_run
 from energylens.cli.main import Terminated
+from energylens.cli.monitor_live import LiveMeans
 from energylens.cli.parsers.monitor import add_parser
 from energylens.errors import EnergyLensError as Error
 from energylens.errors import NvmlUnavailableError, OutputError
@@ -70,43 +70,10 @@ def _labels(sampler: PowerSampler) -> list[int]:
     return recorded if len(recorded) == sampler.gpu_count else list(range(sampler.gpu_count))
 
 
-def _latest_power(samples: dict, gpu_count: int) -> list[float]:
-    """Each GPU's latest power reading (NaN where it has none), read back from the end of the table in growing
-    blocks until every GPU has one: scanning the whole run for every live line took 0.25 s at 12 M rows."""
-    out = [math.nan] * gpu_count
-    missing = set(range(gpu_count))
-    hi, block = len(samples["power_w"]), 4096
-    while missing and hi > 0:
-        lo = max(hi - block, 0)
-        power, gpu = samples["power_w"][lo:hi], samples["gpu"][lo:hi]
-        finite = np.isfinite(power)
-        for g in sorted(missing):
-            sel = np.flatnonzero(finite & (gpu == g))
-            if sel.size:
-                out[g] = float(power[sel[-1]])
-                missing.discard(g)
-        hi, block = lo, block * 4
-    return out
-
-
-def _line(elapsed_s: float, watts: list[float], labels: list[int]) -> str:
-    """One live line: each GPU's latest power and their total. A GPU without a reading yet (NaN in ``watts``:
-    before the source's first one, e.g. a --duration shorter than its update period) is said so, and the total
-    names the GPUs it leaves out; they read "GPU0 nan W  total nan W"."""
-    unread = [f"GPU{labels[g]}" for g, w in enumerate(watts) if not math.isfinite(w)]
-    if len(unread) == len(watts):
-        return f"{elapsed_s:7.1f} s  {' '.join(unread)}: no power reading yet"
-    gpus = (f"GPU{labels[g]} {w:7.1f} W" if math.isfinite(w) else f"GPU{labels[g]} no reading yet"
-            for g, w in enumerate(watts))
-    total = float(np.nansum(watts))
-    return (f"{elapsed_s:7.1f} s  " + "  ".join(gpus) + f"  total {total:8.1f} W"
-            + (f" without {' '.join(unread)}" if unread else ""))
-
-
 def _live(sampler: PowerSampler, duration_s: float | None, interval_s: float,
-          labels: list[int], start_line: str) -> tuple[KeyboardInterrupt | None, Error | None]:
-    """Print ``start_line`` on stderr, then the latest power of every GPU every ``interval_s`` (one updating
-    line on a terminal) until ``duration_s`` has passed; returns the Ctrl-C (or SIGTERM: ``Terminated``) that
+          lines: LiveMeans, start_line: str) -> tuple[KeyboardInterrupt | None, Error | None]:
+    """Print ``start_line`` on stderr, then every ``interval_s`` each GPU's mean power since the line before
+    (``lines``; one updating line on a terminal) until ``duration_s`` has passed; returns the Ctrl-C (or SIGTERM: ``Terminated``) that
     ended it and the sampler's error when sampling stopped (every power source failed: GPU lost). A Ctrl-C from the start line on
     ends the run with its totals and trace (one just before the loop's ``try`` lost the trace)."""
     tty, shown = sys.stdout.isatty(), 0  # (the longest line so far: a shorter one blanks what it left)
@@ -117,8 +84,7 @@ def _live(sampler: PowerSampler, duration_s: float | None, interval_s: float,
             elapsed = time.monotonic() - start
             time.sleep(max(interval_s if duration_s is None else min(interval_s, duration_s - elapsed), 0.0))
             sampler.flush()
-            line = _line(time.monotonic() - start, _latest_power(sampler.samples(collect=False), sampler.gpu_count),
-                         labels)
+            line = lines.line()
             shown = max(shown, len(line))
             print(("\r" + line.ljust(shown)) if tty else line, end="" if tty else "\n", flush=True)
     except KeyboardInterrupt as interrupt:
@@ -219,9 +185,9 @@ def _save(trace, path: str) -> bool:
 
 
 def _follow(proc: subprocess.Popen | command_run.Supervised, child: command_run.Child, sampler: PowerSampler,
-            interval_s: float | None, grace_s: float, labels: list[int]) -> Error | None:
+            interval_s: float | None, grace_s: float, lines: LiveMeans) -> Error | None:
     """Wait for the command (a thread waits on it and marks its exit at once), flushing the sampler every
-    ``interval_s`` (0.5) and printing a live line on stderr when ``interval_s`` was given; after a signal sent on
+    ``interval_s`` (0.5) and printing a live line (``lines``) on stderr when ``interval_s`` was given; after a signal sent on
     to it, kill its process group once ``grace_s`` has passed. Returns the sampler's error (sampling stopped:
     the command runs on)."""
     done = threading.Event()
@@ -233,7 +199,7 @@ def _follow(proc: subprocess.Popen | command_run.Supervised, child: command_run.
         done.set()
 
     threading.Thread(target=reap, name="energylens-monitor-command", daemon=True).start()
-    error, started = None, time.monotonic()
+    error = None
     while not done.is_set():
         wait_s = interval_s or 0.5
         if child.first_forward_s is not None and not child.killed:
@@ -250,8 +216,7 @@ def _follow(proc: subprocess.Popen | command_run.Supervised, child: command_run.
         try:
             sampler.flush()
             if interval_s is not None:
-                watts = _latest_power(sampler.samples(collect=False), sampler.gpu_count)
-                print(_line(time.monotonic() - started, watts, labels), file=sys.stderr, flush=True)
+                print(lines.line(), file=sys.stderr, flush=True)
         except Error as exc:  # the command is not stopped for it: the totals cover what was recorded
             error = exc
     return error
@@ -311,7 +276,8 @@ def _run_command(args: argparse.Namespace, mon: EnergyMonitor, labels: list[int]
             child.pid = proc.pid
             if child.forwarded:
                 child.forward(child.forwarded.pop())
-            error = _follow(proc, child, mon.sampler, args.interval, args.grace, labels)
+            error = _follow(proc, child, mon.sampler, args.interval, args.grace,
+                            LiveMeans(mon.sampler, mon.window_start_ns("total"), labels))
         except BaseException as exc:  # monitor failed, not the command: not left running on its own
             command_run.stop_command(proc, child, args.grace, exc)
             raise
@@ -347,7 +313,8 @@ def run_monitor(args: argparse.Namespace) -> int:
         else:
             start_line = (f"energylens monitor: sampling {' '.join(f'GPU{i}' for i in labels)} ({args.source}) "
                           + (f"for {args.duration:g} s; Ctrl-C stops early" if args.duration else "until Ctrl-C"))
-            interrupt, error = _live(sampler, args.duration, args.interval or 0.5, labels, start_line)
+            lines = LiveMeans(sampler, mon.window_start_ns("total"), labels)
+            interrupt, error = _live(sampler, args.duration, args.interval or 0.5, lines, start_line)
             interrupted = interrupt is not None
     except BaseException:
         mon.__exit__(*sys.exc_info())

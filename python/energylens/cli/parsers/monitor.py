@@ -51,8 +51,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--duration", type=_positive, default=None, help="seconds to sample (default: until Ctrl-C, "
                    "which then exits 0); Ctrl-C before they pass still saves the totals and trace but exits 130. "
                    "Not with a COMMAND, whose lifetime is the run")
-    p.add_argument("--interval", type=_positive, default=None, help="seconds between live lines (0.5); with a "
-                   "COMMAND no live lines unless given (then on stderr)")
+    p.add_argument("--interval", type=_positive, default=None, help="seconds between live lines (0.5); each line "
+                   "is every GPU's mean power over the interval since the line before (its energy over its length, "
+                   "from the readings the trace records; the seconds it covers, since the start, rounded down), not "
+                   "a reading at that moment. With a COMMAND no live lines unless given (then on stderr)")
     p.add_argument("-o", "--output", type=path, default=None, help="save the run as a trace (Parquet: a .parquet or .pq name; "
                    "marks 'monitor start' / 'monitor end' bound the totals, 'command start' / 'command exit' a "
                    "COMMAND); an existing file there is refused before sampling starts unless --force")
