@@ -118,11 +118,11 @@ def _evaluate(space: SearchSpace, theta, phi, options: dict[str, Any], **axes):
 
 def rejected_combos(space: SearchSpace, theta, phi, options: dict[str, Any], reasons, indices=None) -> SearchSpace:
     """``space`` cut to the combos (model, GPU, format) the engine rejected a candidate of for one of ``reasons``
-    (``indices``: the candidates searched, None: all), so a remedy for those reasons describes those models: Kimi-K2
-    beside Qwen3-235B-A22B-FP8 at --ep 3, memory_weights Kimi's candidates and ep_experts Qwen's, got Qwen's weights
-    and layouts until 2026-12-07. ``space`` itself where none is cut or the space exceeds :data:`_MAX_EVALUATED`."""
+    (``indices``: the candidates searched, None: all), so a remedy for those reasons describes those models (Kimi-K2
+    beside Qwen3-235B-A22B-FP8 at --ep 3 got Qwen's weights and layouts until 2026-12-07); ``space`` itself where
+    none is cut (one combo: not evaluated) or the space exceeds :data:`_MAX_EVALUATED`."""
     idx = np.arange(space.size, dtype=np.uint64) if indices is None else np.asarray(indices, dtype=np.uint64)
-    if idx.size > _MAX_EVALUATED or not idx.size:
+    if idx.size > _MAX_EVALUATED or not idx.size or len(space.combos) < 2:
         return space
     ev = _core.search_evaluate(*space.native_args(), np.asarray(theta, np.float64), np.asarray(phi, np.float64),
                                options, idx)
@@ -166,16 +166,17 @@ def _free(options: dict[str, Any]) -> dict[str, Any]:
 
 def kv_room(space: SearchSpace, theta, phi, options: dict[str, Any], rejected: dict[str, int], feasible: int,
             indices, check: LimitCheck | None = None) -> dict[str, Any] | None:
-    """When nothing is feasible and ``memory_kv_cache`` rejected the most (an axis search): the largest
-    max_num_seqs below the smallest searched whose KV cache passes the engine's memory check on some searched
-    layout, and that configuration (``max_num_seqs`` 0: not even one sequence fits); where no fp8 KV cache was
-    searched, ``fp8``: the same check on the space in an fp8 KV cache (:func:`.kv_fp8.fp8_kv_space`), up to the
-    largest searched cap (``max_num_seqs`` 0: fp8 does not fit either). None otherwise, and where the smallest
-    searched cap passes the KV check on some layout (other checks rejected those). ``limits_unmet``
-    (:func:`_limits_unmet`) checks the room's cap against the limits as ``check`` applies them (default: those of
-    ``options`` at confidence 0.5), ``limits_applied`` the limits a search at that cap applies (None: as given)."""
+    """When nothing is feasible and ``memory_kv_cache`` rejected the most (an axis search), on the combos it rejected
+    (:func:`rejected_combos`; until 2026-12-07 every searched one): the largest max_num_seqs below the smallest
+    searched whose KV cache passes the engine's memory check on some searched layout, and that configuration
+    (``max_num_seqs`` 0: not even one sequence fits); where no fp8 KV cache was searched, ``fp8``: the same check on
+    the space in an fp8 KV cache (:func:`.kv_fp8.fp8_kv_space`), up to the largest searched cap (0: it does not fit
+    either). None otherwise, and where the smallest searched cap passes the KV check on some layout. ``limits_unmet``
+    (:func:`_limits_unmet`) checks the room's cap against the limits as ``check`` applies them (default: ``options``'
+    at confidence 0.5), ``limits_applied`` the limits a search at that cap applies (None: as given)."""
     if not _binds("memory_kv_cache", rejected, feasible, indices):
         return None
+    space = rejected_combos(space, theta, phi, options, ("memory_kv_cache",))
     smallest = float(np.min(space.max_num_seqs))
     found = _largest_fit(space, theta, phi, options, smallest)
     if found is None or found[0] >= smallest:  # a searched layout holds the smallest cap's KV cache: other checks
@@ -374,12 +375,14 @@ def tp_heads_sentence(settings: dict[str, Any]) -> str:
 
 def fp8_room(space: SearchSpace, theta, phi, options: dict[str, Any], rejected: dict[str, int], feasible: int,
              indices, check: LimitCheck | None = None) -> dict[str, Any] | None:
-    """When nothing is feasible and ``fp8_block_shape`` rejected the most (an axis search): the tp values (every
-    one a model's heads allow within a node) whose split holds the fp8 checkpoint's weight blocks, without expert
-    parallelism and with ep = tp x dp, and the cheapest of those that passes every check (None: none does), the
-    latency limits as ``check`` applies them (:meth:`.limit_check.LimitCheck.within`; default: ``options``')."""
+    """When nothing is feasible and ``fp8_block_shape`` rejected the most (an axis search), on the combos it rejected
+    (:func:`rejected_combos`; until 2026-12-07 every searched one): the tp values (every one a model's heads allow
+    within a node) whose split holds the fp8 checkpoint's weight blocks, without expert parallelism and with ep = tp x
+    dp, and the cheapest of those that passes every check (None: none does), the latency limits as ``check`` applies
+    them (:meth:`.limit_check.LimitCheck.within`; default: ``options``')."""
     if not _binds("fp8_block_shape", rejected, feasible, indices):
         return None
+    space = rejected_combos(space, theta, phi, options, ("fp8_block_shape",))
     tp = np.union1d(_tp_values(space), space.tp)
     ep = np.union1d([1.0], [t * d for t in tp for d in space.dp])
     sub, ev = _evaluate(space, theta, phi, _free(options), tp=tp, ep=ep)
