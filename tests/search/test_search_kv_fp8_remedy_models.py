@@ -63,3 +63,18 @@ def test_the_fp8_sentence_offers_only_tp_values_that_split_the_blocks(fp8):
     assert "for the 1 candidate memory_weights rejected: meta-llama/Llama-3.1-405B-Instruct in bf16" in text, text
     tp = int(both.settings["fp8_room"]["passes"].split(" TP")[1].split()[0])
     assert _search([QWEN], input_tokens=1500, output_tokens=300, tp=[tp]).feasible  # following it finds one
+
+
+def test_the_layouts_for_one_sequence_are_of_the_model_the_kv_check_rejected():
+    """Llama-3.1-8B on one L4 at 120000 tokens holds not one sequence's KV cache; Llama-3.2-1B beside it, rejected by
+    the TPOT limit, holds one, and until 2026-12-07 that left the layouts' record empty (layout_room None)."""
+    kw = dict(input_tokens=120000, output_tokens=256, tp=[1], max_num_seqs=[1], tpot_limit_s=0.0001)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        alone, both = (energylens.search(m, "L4", energy_model=bundled_model(), bootstrap=False, **kw)
+                       for m in ([L8], [L8, "meta-llama/Llama-3.2-1B-Instruct"]))
+    assert both.rejected["memory_kv_cache"] == both.rejected["tpot_limit"] == 1
+    assert both.settings["kv_room"]["max_num_seqs"] == 0
+    room = both.settings["layout_room"]
+    assert room is not None and room == alone.settings["layout_room"], room
+    assert room["pp"][0]["config"].startswith("Meta-Llama-3.1-8B-Instruct L4 "), room

@@ -85,12 +85,12 @@ def layout_room(space: SearchSpace, theta, phi, options: dict[str, Any], rejecte
     if indices is not None or feasible or not (_binds("memory_weights", rejected, 0, None) or
                                                _binds("memory_kv_cache", rejected, 0, None)):
         return None
-    if _binds("memory_kv_cache", rejected, 0, None):
+    binding = tuple(r for r in ("memory_weights", "memory_kv_cache") if _binds(r, rejected, 0, None))
+    space = rejected_combos(space, theta, phi, options, binding)  # the models those checks rejected
+    if "memory_kv_cache" in binding:  # of those (until 2026-12-07 of any model: one beside held one sequence)
         _, ev = _evaluate(space, theta, phi, _free(options), max_num_seqs=[1.0])
         if ev is None or (np.asarray(ev.reason) < 0).any():  # one sequence fits: kv_room's lower cap
             return None
-    binding = tuple(r for r in ("memory_weights", "memory_kv_cache") if _binds(r, rejected, 0, None))
-    space = rejected_combos(space, theta, phi, options, binding)  # the models those checks rejected
     moe = any(int(s.n_experts or 1) > 1 for s in space.model_specs.values())
     out = {"pp": _fewest(space, theta, phi, options, "pp"),
            "dp": _fewest(space, theta, phi, options, "dp") if moe else [], "formats": {}, "more_memory": []}
