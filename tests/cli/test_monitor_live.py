@@ -175,3 +175,21 @@ def test_without_nvml_the_error_also_names_the_way_to_try_monitor_without_a_gpu(
     err = capsys.readouterr().err
     assert "NvmlUnavailableError: cannot load NVML" in err and "Fix: install the NVIDIA driver" in err
     assert "To try energylens monitor without a GPU: --source synthetic" in err, err
+
+
+def test_a_line_with_no_reading_since_the_one_before_waits_for_one_unless_the_source_stalled():
+    """``--duration 1.005`` ended on "1.00 s  no power reading since 0.99 s": its last line came 10 ms after the one
+    before, within the buffer's 20 ms update period, and read as if power had been lost. Such a line is not printed
+    (the totals follow); readings missing for longer than the source's lag are still said."""
+    from energylens.cli.monitor_live import LiveMeans
+
+    big = _BigSampler(8 * 1000)  # the latest readings now
+    t = big.table["t_ns"]
+    lines = LiveMeans(big, int(t[0]), list(range(8)))
+    lines.since_ns = int(t[-1])
+    assert lines.line() is None
+    lines.since_ns = int(t[-1]) - 100_000_000
+    assert lines.line().count("200.0 W") == 8
+    big.table["t_ns"] = t - 3_000_000_000  # the same readings, the latest 3 s ago: the source stalled
+    lines.since_ns = int(big.table["t_ns"][-1])
+    assert lines.line().endswith(f"no power reading since {(lines.since_ns - int(t[0])) // 10**7 / 100:.2f} s")

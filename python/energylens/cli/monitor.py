@@ -85,6 +85,8 @@ def _live(sampler: PowerSampler, duration_s: float | None, interval_s: float,
             time.sleep(max(interval_s if duration_s is None else min(interval_s, duration_s - elapsed), 0.0))
             sampler.flush()
             line = lines.line()
+            if line is None:  # no reading since the line before yet: the next line covers this interval
+                continue
             shown = max(shown, len(line))
             print(("\r" + line.ljust(shown)) if tty else line, end="" if tty else "\n", flush=True)
     except KeyboardInterrupt as interrupt:
@@ -215,8 +217,8 @@ def _follow(proc: subprocess.Popen | command_run.Supervised, child: command_run.
             continue
         try:
             sampler.flush()
-            if interval_s is not None:
-                print(lines.line(), file=sys.stderr, flush=True)
+            if interval_s is not None and (line := lines.line()) is not None:
+                print(line, file=sys.stderr, flush=True)
         except Error as exc:  # the command is not stopped for it: the totals cover what was recorded
             error = exc
     return error

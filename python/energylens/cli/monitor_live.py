@@ -11,7 +11,7 @@ import warnings
 import numpy as np
 
 from energylens.measure.gaps import hold_limits
-from energylens.measure.integrate import integrate_window, near
+from energylens.measure.integrate import POWER_PREFERENCE, integrate_window, near
 from energylens.measure.marks import steady_now_ns
 from energylens.measure.sampler import PowerSampler
 
@@ -19,6 +19,9 @@ __all__ = ["LiveMeans", "latest_power_ns", "live_line", "seconds_down"]
 
 #: Readings this far before an interval may decide which source covers its start (a few update periods).
 _MARGIN_NS = 5_000_000_000
+#: A GPU's power reading later than this after the previous one is said missing ("no new reading"), not waited for:
+#: the longer of _LAG_S and _LAG_PERIODS of its source's update period (the driver buffer arrives every ~100 ms).
+_LAG_S, _LAG_PERIODS = 1.0, 3.0
 
 
 def seconds_down(ns: int) -> str:
@@ -71,25 +74,33 @@ class LiveMeans:
     def __init__(self, sampler: PowerSampler, start_ns: int, labels: list[int]) -> None:
         self.sampler, self.start_ns, self.since_ns, self.labels = sampler, int(start_ns), int(start_ns), labels
 
-    def line(self) -> str:
-        """The next line, from what the sampler has collected (flush it first)."""
+    def line(self) -> str | None:
+        """The next line, from what the sampler has collected (flush it first); None while a GPU read before has no
+        reading since the previous line but is within its source's lag (the next line covers it): a line 10 ms
+        after the one before read "no power reading since". A GPU without one for longer is said so."""
         sampler = self.sampler
         samples = sampler.samples(collect=False)
         latest, now = latest_power_ns(samples, sampler.gpu_count), steady_now_ns()
         if all(t is None for t in latest):
             return live_line(seconds_down(now - self.start_ns), None, [math.nan] * sampler.gpu_count, self.labels)
+        periods = sampler.result().update_period_s
+        lag_ns = int(1e9 * max([_LAG_S] + [_LAG_PERIODS * v for k, v in periods.items()
+                                            if k in POWER_PREFERENCE and v is not None and math.isfinite(v)]))
+        behind = [g for g, t in enumerate(latest) if t is not None and t <= self.since_ns]
+        stale = frozenset(g for g in behind if now - latest[g] > lag_ns)
+        if len(stale) < len(behind):
+            return None
         fresh = [t for t in latest if t is not None and t > self.since_ns]
-        if not fresh:  # no reading since the line before (a stalled source): said, not a mean
+        if not fresh:  # no reading since the line before for longer than the source's lag (a stalled source)
             return (f"{seconds_down(now - self.start_ns) + ' s':>16}  no power reading since "
                     f"{seconds_down(self.since_ns - self.start_ns)} s")
         end_ns = min(min(fresh), now)
-        stale = frozenset(g for g, t in enumerate(latest) if t is not None and t <= self.since_ns)
         s = near(samples, self.since_ns, end_ns, _MARGIN_NS)
         power = np.isfinite(s["power_w"])  # (the counters are the totals' cross-check, not the line's)
         with warnings.catch_warnings():  # gaps and the like are warned once, about the totals, not on every line
             warnings.simplefilter("ignore")
             w = integrate_window({k: v[power] for k, v in s.items()}, sampler.gpu_count, self.since_ns, end_ns,
-                                 sampler.result().update_period_s, hold_s=hold_limits(sampler.meta))
+                                 periods, hold_s=hold_limits(sampler.meta))
         span_s = (end_ns - self.since_ns) * 1e-9
         watts = [math.nan if g in stale else e / span_s for g, e in enumerate(w.energy_j_per_gpu)]
         line = live_line(seconds_down(self.since_ns - self.start_ns), seconds_down(end_ns - self.start_ns), watts,
