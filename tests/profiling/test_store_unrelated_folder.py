@@ -62,3 +62,22 @@ def test_an_empty_folder_a_store_and_a_folder_a_sweep_left_are_taken(tmp_path):
     (left / ".energylens-store.lock").write_text("pid 1 on host")
     assert run_sweep(_spec(), str(left), power_source="none", run_one=_fake, out=io.StringIO()).ok == 1
     assert Store(left).exists()
+
+
+@pytest.mark.parametrize("placeholder", [".DS_Store", ".gitkeep", "Thumbs.db"])
+def test_a_folder_holding_only_an_os_or_version_control_placeholder_is_taken(tmp_path, placeholder):
+    folder = tmp_path / "results"  # a folder made in Finder (.DS_Store) or kept in git (.gitkeep)
+    folder.mkdir()
+    (folder / placeholder).write_text("")
+    assert run_sweep(_spec(), str(folder), power_source="none", run_one=_fake, out=io.StringIO()).ok == 1
+    assert Store(folder).exists() and (folder / placeholder).exists()
+
+
+def test_a_placeholder_beside_a_user_file_is_refused_naming_only_the_user_file(tmp_path):
+    folder = tmp_path / "project"
+    folder.mkdir()
+    (folder / ".DS_Store").write_text("")
+    (folder / "notes.txt").write_text("mine")
+    with pytest.raises(ValueError, match=r"holds 1 entry and no sweep store \(notes\.txt\)"):
+        run_sweep(_spec(), str(folder), power_source="none", run_one=_fake, out=io.StringIO())
+    assert sorted(p.name for p in folder.iterdir()) == [".DS_Store", "notes.txt"]

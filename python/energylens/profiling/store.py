@@ -58,6 +58,9 @@ LOCK_NAME = ".energylens-store.lock"
 
 #: The folder (in the store, else in the temporary directory) that keeps a row whose part could not be written.
 RESCUE_NAME = "rescued"
+#: Files an OS or version control leaves in a folder the user sees as empty; -o DIR takes a folder holding only these
+#: (Store.check_not_foreign), and leaves them where they are.
+PLACEHOLDER_NAMES = frozenset({".DS_Store", ".localized", "Thumbs.db", "desktop.ini", ".gitkeep", ".keep"})
 
 #: The folder of the store that keeps the earlier rows of units measured again (``--changed-engine-args remeasure``).
 SUPERSEDED_NAME = "superseded"
@@ -178,11 +181,12 @@ class Store:
     def check_not_foreign(self) -> None:
         """ValueError where the directory holds no store but other files (``-o .`` in a project folder): the store's
         marker, lock and parts/ would go in among them. What a sweep of this store leaves before its marker (its
-        lock, an empty parts/, rescued rows, temporary files) is not foreign; until 2026-12-07 such a folder was
-        taken."""
+        lock, an empty parts/, rescued rows, temporary files) is not foreign, nor are the placeholder files an OS or
+        version control leaves in an empty folder (.DS_Store, .gitkeep, Thumbs.db: ``PLACEHOLDER_NAMES``); until
+        2026-12-07 such a folder was taken, then until later that day one holding only a .DS_Store was refused."""
         if self.exists() or not self.dir.is_dir():
             return
-        ours = {LOCK_NAME, RESCUE_NAME, "parts"}
+        ours = {LOCK_NAME, RESCUE_NAME, "parts", *PLACEHOLDER_NAMES}
         other = sorted(p.name + "/" * p.is_dir() for p in self.dir.iterdir() if p.name not in ours and not (
             p.name.startswith(f".{STORE_MARKER}.") and p.name.endswith(".tmp")))
         if other:
