@@ -16,7 +16,7 @@ import pytest
 from tests.model.expression_fixtures import EXPR
 
 from energylens.model import EnergyModel
-from energylens.model.intervals import GPU_TRANSFER_LOG_SD, transfer_factors
+from energylens.model.intervals import GPU_TRANSFER_LOG_SD, TPOT_TRANSFER_LOG_SD, transfer_factors
 from energylens.profiles.datasets import mlenergy_v2
 
 COLUMNS = ["model", "params_b", "gpu", "tp", "pp", "batch_size", "input_tokens", "output_tokens"]
@@ -76,3 +76,33 @@ def test_transfer_factors_are_the_residual_factors_times_a_log_normal():
     sd = np.std(np.log(wide))
     assert math.isclose(sd, math.hypot(np.std(np.log(factors)), GPU_TRANSFER_LOG_SD), rel_tol=0.03)
     assert np.array_equal(transfer_factors(factors, 0.0), factors)
+
+
+def _tpot_bounds(model, rows, **kw):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return model.predict_interval(rows, 0.9, **kw)
+
+
+def test_tpot_intervals_on_an_unseen_gpu_are_wider_and_fitted_rows_keep_theirs(a100):
+    """The latency model's TPOT intervals covered 0.800 (A100 -> H100) and 0.681 (H100 -> A100) of an unseen GPU's
+    rows against 0.875 / 0.892 of the fitted GPU's (bench/unseen_gpu_coverage.py): they drew no transfer factor.
+    TPOT now draws its own (TPOT_TRANSFER_LOG_SD); TTFT none; fitted-GPU rows keep every bound bit for bit."""
+    model, rows = a100[0]["template"].latency_model, a100[1]
+    assert model.summary.gpus == ("A100-SXM4-40GB",)
+    mixed = rows.assign(gpu=["A100-SXM4-40GB", "H100", "A100-SXM4-40GB", "H100", "H100", "A100-SXM4-40GB"])
+    unseen = mixed["gpu"].eq("H100").to_numpy()
+    iv = _tpot_bounds(model, mixed)
+    seen = _tpot_bounds(_as_if_seen(model, ("A100-SXM4-40GB", "H100-SXM5-80GB")), mixed)
+    for col in ("ttft_s_lo", "ttft_s_hi"):  # no transfer factor for TTFT (NaN here: v2 measures no TTFT)
+        assert np.array_equal(iv[col].to_numpy(), seen[col].to_numpy(), equal_nan=True), col
+    lo, hi = iv["tpot_s_lo"].to_numpy(), iv["tpot_s_hi"].to_numpy()
+    seen_lo, seen_hi = seen["tpot_s_lo"].to_numpy(), seen["tpot_s_hi"].to_numpy()
+    assert np.array_equal(lo[~unseen], seen_lo[~unseen]) and np.array_equal(hi[~unseen], seen_hi[~unseen])
+    width, seen_width = np.log(hi / lo), np.log(seen_hi / seen_lo)
+    assert (width[unseen] > seen_width[unseen]).all()
+    expected = np.sqrt(seen_width[unseen] ** 2 + (2 * 1.645 * TPOT_TRANSFER_LOG_SD) ** 2)
+    assert np.allclose(width[unseen], expected, rtol=0.25), (width[unseen], expected)
+    for kw in ({"check_range": False}, {"chunk_rows": 4}):
+        again = _tpot_bounds(model, mixed, **kw)
+        assert again.equals(iv), kw

@@ -47,6 +47,7 @@ from energylens.model.intervals import (
     output_residuals,
     residual_sample,
     transfer_factors,
+    transfer_sd,
     unavailable_reason,
 )
 from energylens.model.template_state import template_from_state, template_state
@@ -423,25 +424,29 @@ class ClosedFormModel:
 
     def _intervals(self, configs: Any, level: float, picks, chunk_rows: int, check_range: bool,
                    transfer: bool = False) -> list[tuple[np.ndarray, np.ndarray]]:
-        """(lo, hi) at ``level`` for each output ``pick(out0, out1)``, chunk by chunk over the rows. ``transfer``
-        (the energy's): rows on a GPU the model was not fitted on draw their factors times the GPU transfer factor
-        (:func:`energylens.model.intervals.transfer_factors`), with or without the range check."""
+        """(lo, hi) at ``level`` for each output ``pick(out0, out1)``, chunk by chunk over the rows. ``transfer``:
+        rows on a GPU the model was not fitted on draw their factors times the GPU transfer factor of each output's
+        log sd (:func:`energylens.model.intervals.transfer_sd`: the energy's, a latency model's TPOT; none for TTFT,
+        :func:`energylens.model.intervals.transfer_factors`), with or without the range check."""
         level = interval_preflight(self, level)
         samples = [self.measurement_factors(k) for k in range(len(picks))]  # each output its own residuals
         check = self._range_check(check_range)
-        gpus = check.gpus if check is not None else self._gpu_check() if transfer else None
+        sds = [transfer_sd(self._kind, pick) for pick in picks] if transfer else []
+        widen = [k for k, sd in enumerate(sds) if sd > 0.0]  # the outputs that draw a transfer factor
+        gpus = check.gpus if check is not None else self._gpu_check() if widen else None
         n, chunks = self._chunks(configs, chunk_rows, None, gpus=gpus)  # the range check runs in the native pass
         out = [(np.empty(n), np.empty(n)) for _ in picks]
         wide: list[np.ndarray] | None = None
         for start, stop, columns in chunks:
-            args = {"start": start, "seed": self.options["seed"], "level": level, "picks": picks}
-            chunk = interval_bounds(self._template, columns, self._boot, samples, check=check, **args)
-            unseen = unseen_rows(gpus, stop - start) if transfer else None
+            args = {"start": start, "seed": self.options["seed"], "level": level}
+            chunk = interval_bounds(self._template, columns, self._boot, samples, check=check, picks=picks, **args)
+            unseen = unseen_rows(gpus, stop - start) if widen else None
             if unseen is not None:  # the same replicates and draws, the unseen GPU's rows their widened factors
-                wide = wide or [transfer_factors(s) for s in samples]
-                wider = interval_bounds(self._template, columns, self._boot, wide, **args)
-                chunk = [(np.where(unseen, w_lo, c_lo), np.where(unseen, w_hi, c_hi))
-                         for (c_lo, c_hi), (w_lo, w_hi) in zip(chunk, wider, strict=True)]
+                wide = wide or [transfer_factors(samples[k], sds[k]) for k in widen]
+                wider = interval_bounds(self._template, columns, self._boot, wide, picks=[picks[k] for k in widen],
+                                        **args)
+                for k, (w_lo, w_hi) in zip(widen, wider, strict=True):
+                    chunk[k] = (np.where(unseen, w_lo, chunk[k][0]), np.where(unseen, w_hi, chunk[k][1]))
             for (lo, hi), (c_lo, c_hi) in zip(out, chunk, strict=True):
                 lo[start:stop], hi[start:stop] = c_lo, c_hi
         if check is not None:

@@ -155,14 +155,14 @@ class LatencyModel(ClosedFormModel):
         """Prediction intervals of TTFT and TPOT at ``level``: a DataFrame of ``ttft_s_lo``, ``ttft_s_hi``,
         ``tpot_s_lo``, ``tpot_s_hi`` (s); IntervalsUnavailableError when the model has none (see
         :meth:`intervals_unavailable`). Memory: O(rows) + O(replicates x chunk_rows). A calibrated model scales
-        the template's interval by each row's factor (the offset's own uncertainty is not added).
-        A model that saw no measured TTFT (:attr:`ttft_fitted` False) gives NaN TTFT bounds: its TTFT is the
-        roofline's estimate at start values, and no residual tells how far a measurement may fall from it."""
+        the template's interval by each row's factor (the offset's own uncertainty is not added). With no
+        measured TTFT (:attr:`ttft_fitted` False) the TTFT bounds are NaN: no residual sizes their scatter.
+        A row on an unseen GPU draws a TPOT transfer factor (:data:`.intervals.TPOT_TRANSFER_LOG_SD`)."""
         self = self._one_fit()  # one fit's state throughout, should a refit land meanwhile
         configs = configs if self.calibration is None else as_frame(configs, load_configs)
         with threads(n_threads):
             (lo_t, hi_t), (lo_p, hi_p) = self._intervals(configs, level, (OUT0, OUT1),
-                                                         chunk_rows, check_range)
+                                                         chunk_rows, check_range, transfer=True)
         if self.ttft_fitted is False:
             lo_t, hi_t = np.full(len(lo_t), np.nan), np.full(len(hi_t), np.nan)
         if self.calibration is not None:

@@ -14,7 +14,10 @@ interval's own hash of (seed, b, row position), so the quantile at P is
 exactly ``predict_interval(level=2P - 1)``'s upper bound (P > 0.5; the lower bound at ``level=1 - 2P``
 for P < 0.5). A calibrated latency model (``latency_calibration``) multiplies f and every f_b by the same
 per-combination factor, so its quantile is the calibrated point prediction times the same ratio, as
-predict_interval scales its bounds. A latency model that saw no measured TTFT has no TTFT interval
+predict_interval scales its bounds. A candidate on a GPU the latency model was not fitted on draws its TPOT
+factors times the GPU transfer factor (:func:`energylens.model.intervals.transfer_factors`,
+``TPOT_TRANSFER_LOG_SD``), as predict_interval does for such a row (:func:`unseen_candidates`); candidates on
+fitted GPUs keep their quantiles bit for bit. A latency model that saw no measured TTFT has no TTFT interval
 (predict_interval gives NaN bounds): its TTFT limit is applied to the point prediction as given, and the
 settings say so (``ttft_limit_confidence_note``).
 
@@ -50,15 +53,16 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from energylens import _core
 from energylens.errors import IntervalsUnavailableError
-from energylens.model.intervals import drawn_quantiles
+from energylens.model.intervals import OUT0, OUT1, drawn_quantiles, transfer_factors, transfer_sd
 from energylens.outputs import plural
 from energylens.search.space import SearchSpace
 
 __all__ = ["ENUMERATE_MAX", "DEFAULT_CONFIDENCE", "check_confidence", "upper_quantiles", "confidence_limits",
-           "predicted_rows", "limits_line"]
+           "unseen_candidates", "predicted_rows", "limits_line"]
 
 #: Candidates whose quantiles are computed one by one (more: a seeded sample of this many). About 0.3 us per
 #: candidate and refit in fixed-batch mode (0.25 s at 100 refits), ~10x that in load mode.
@@ -102,15 +106,37 @@ def upper_quantiles(space: SearchSpace, energy_theta, latency_model, options: di
         if progress is not None:
             progress(b + 1, len(boot))
     # the interval's own draws: one measurement factor per (refit, row position), each output's from its own
-    # residuals (output 0: TTFT, 1: TPOT), and the p-quantile over the refits (np.quantile's, bit for bit)
+    # residuals (output 0: TTFT, 1: TPOT), and the p-quantile over the refits (np.quantile's, bit for bit); a
+    # candidate on a GPU the latency model was not fitted on draws that output's factors times the GPU transfer
+    # factor, as predict_interval does (TPOT; TTFT's log sd is 0)
+    unseen = unseen_candidates(space, latency_model, idx)
+
     def quantile(values: np.ndarray, output: int) -> np.ndarray:
-        return drawn_quantiles(values, latency_model.measurement_factors(output), start=0,
-                               seed=latency_model.options["seed"], q_lo=p, q_hi=p)[1]
+        factors, args = latency_model.measurement_factors(output), {"start": 0, "seed": latency_model.options["seed"]}
+        q = drawn_quantiles(values, factors, q_lo=p, q_hi=p, **args)[1]
+        sd = transfer_sd("latency", (OUT0, OUT1)[output])
+        if unseen is None or sd == 0.0:
+            return q
+        wide = drawn_quantiles(values, transfer_factors(factors, sd), q_lo=p, q_hi=p, **args)[1]
+        return np.where(unseen, wide, q)
 
     return {"ttft": point.ttft_s, "tpot": point.tpot_s, "relevant": point.reason < 0,
             # no measured TTFT: no scatter to take a quantile of (predict_interval's TTFT bounds are NaN)
             "ttft_q": point.ttft_s if latency_model.ttft_fitted is False else quantile(ttft, 0),
             "tpot_q": quantile(tpot, 1)}
+
+
+def unseen_candidates(space: SearchSpace, latency_model, indices) -> np.ndarray | None:
+    """Per candidate of ``indices``: is its GPU one ``latency_model`` was not fitted on (its ``unseen_gpu``, the rows
+    whose predict_interval draws the GPU transfer factor)? None when every candidate's is fitted, or the model
+    records no GPUs (a file written before they were recorded) or cannot say (a latency model without ``unseen_gpu``)."""
+    if not hasattr(latency_model, "unseen_gpu"):
+        return None
+    gpus = [row.get("gpu", combo.gpu) for row, combo in zip(space.profile_rows, space.combos, strict=True)]
+    flags, _ = latency_model.unseen_gpu(pd.DataFrame({"gpu": gpus}))  # one row per combination
+    if not flags.any():
+        return None
+    return flags[space.digits(np.asarray(indices, dtype=np.int64))[0]]
 
 
 def _threshold(limit: float, pred: np.ndarray, q: np.ndarray, p: float, exact: bool) -> tuple[float, float]:
