@@ -40,3 +40,18 @@ def test_one_unit_left_or_allowed_reads_in_the_singular(tmp_path):
         in out.getvalue().splitlines()[-1]
     assert _active_start(1, 1, KnownRule(0.2)).endswith(" or after 1 unit")
     assert _active_start(1, 1, None) == "--stop budget: active measures 1 unit"
+
+
+def test_an_active_sweep_of_one_unit_and_no_budget_reads_in_the_singular(tmp_path):
+    """'no --budget: active measures all 1 units, only in another order (--budget N stops it at N units in all)',
+    and '1 of the 1 ok rows have no energy' at its close."""
+    spec = parse_spec({**SPEC, "grid": {**SPEC["grid"], "max_num_seqs": [1]}})
+    out = io.StringIO()
+    run_sweep(spec, str(tmp_path / "s"), power_source="synthetic", strategy="active", stop="budget", out=out,
+              run_one=_row)
+    text = out.getvalue()
+    assert "no --budget: active measures its 1 unit\n" in text, text
+    assert "1 units" not in text and "1 of the 1 ok rows" not in text, text
+    assert "sweep <spec>: the ok row has no energy (power source synthetic gave none" in text, text
+    assert _active_start(2, None, None) == ("no --budget: active measures all 2 units, only in another order "
+                                            "(--budget N stops it at N units in all)")

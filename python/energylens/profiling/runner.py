@@ -363,22 +363,29 @@ def _closing_lines(label: str, res: SweepResult, counts: dict[str, int], power_s
              f"--resume with a larger --budget measures {'it' if left == 1 else 'them'}" if left > 0 and budget and
              not note else ""), file=out, flush=True)
     if counts["no_energy"] and power_source != "none":
-        print(f"{label}: {counts['no_energy']} of the {res.ok} ok rows have no energy "
+        verb = "has" if counts["no_energy"] == 1 else "have"
+        print(f"{label}: {_of_ok(counts['no_energy'], res.ok)} {verb} no energy "
               f"(power source {power_source} gave none; see their power_source column): `energylens fit` "
               "fits the latency model alone on them", file=out, flush=True)
     if counts["short"]:
-        print(f"{label}: {counts['short']} of the {res.ok} ok rows measured a window shorter than the power signal's "
+        print(f"{label}: {_of_ok(counts['short'], res.ok)} measured a window shorter than the power signal's "
               "update period (their short_windows column: the energy there is interpolated); raise "
               f"sweep.min_window_s ({sweep['min_window_s']:g} s here), which the prefill-only runs repeat until",
               file=out, flush=True)
     if counts["prefill_over"]:
-        print(f"{label}: {counts['prefill_over']} of the {res.ok} ok rows measured more energy per request in their "
+        print(f"{label}: {_of_ok(counts['prefill_over'], res.ok)} measured more energy per request in their "
               "prefill-only runs than in the full run (prefill_energy_j > energy_j; decode_energy_j NaN): "
               + ("sweep.warmup = 0 here, so the first prefill-only runs include the engine's warm-up; keep warmup >= 1"
                  if sweep["warmup"] == 0 else "a host busy with other work during the prefill-only runs, or windows "
                  "too short to measure"), file=out, flush=True)
     if note:
         print(f"{label}: {note}", file=out, flush=True)
+
+
+def _of_ok(k: int, ok: int) -> str:
+    """``3 of the 5 ok rows``, ``1 of the 5 ok rows``; ``the ok row`` where it is the one (was ``1 of the 1 ok
+    rows``)."""
+    return "the ok row" if k == ok == 1 else f"{k} of the {ok} ok rows"
 
 
 def _sweep_active(configs: list[RunConfig], store: Store, n: int, budget: int | None, retry: frozenset[str],
@@ -397,8 +404,10 @@ def _sweep_active(configs: list[RunConfig], store: Store, n: int, budget: int | 
 def _active_start(n: int, budget: int | None, rule: KnownRule | None) -> str:
     """The start line's word on when active stops: once the model is known (``rule``), else at ``n`` units."""
     if rule is None:
-        return (f"--stop budget: active measures {plural(n, 'unit')}" if budget else f"no --budget: active measures "
-                f"all {n} units, only in another order (--budget N stops it at N units in all)")
+        if budget:
+            return f"--stop budget: active measures {plural(n, 'unit')}"
+        return ("no --budget: active measures its 1 unit" if n == 1 else f"no --budget: active measures all {n} "
+                "units, only in another order (--budget N stops it at N units in all)")
     return (f"active stops once the model is known (every group's pick unchanged over {rule.fits} fits, each with "
             f"p_opt >= 0.9 and intervals <= {100 * rule.width:.0f} %; docs/profiling.md) or after {plural(n, 'unit')}"
             + ("" if budget else " (no --budget: every unit)"))
