@@ -182,7 +182,7 @@ def check_holes(spans: MarkSpans, names: list[str], rows: pd.DataFrame, source: 
         k, i = (int(x[0]) for x in np.nonzero(hit))
         a, b = (int(r) for r in spans.rows[i])
         text = (f"{int(hit.any(axis=0).sum())} span(s) of the reported phases lie {'inside' if refuse else 'partly in'} "
-                f"a hole of the {source!r} readings: phase {spans.label[i]!r} from marks row {a} (t_ns "
+                f"a hole of the {h.label or repr(source)} readings: phase {spans.label[i]!r} from marks row {a} (t_ns "
                 f"{int(spans.start_ns[i])}) to row {b} (t_ns {int(spans.end_ns[i])}), in the hole "
                 f"{hole_text(source, h, 0, int(h.t0_ns[k]), int(h.t1_ns[k]))}{h.note}")
         if refuse:

@@ -14,11 +14,12 @@ a :class:`PowerCounterDisagreeWarning` names the window, the span, both figures 
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import numpy as np
 
 from energylens.errors import user_stacklevel
+from energylens.measure.gaps import source_label
 
 __all__ = ["PowerCounterDisagreeWarning", "AGREE_REL", "AGREE_ABS_J", "check_agreement", "check_counters",
            "stamp_halfwidth_ns"]
@@ -60,12 +61,15 @@ def _power_near(t: np.ndarray, e: np.ndarray, mine: np.ndarray, i: int) -> float
 
 def check_agreement(points: tuple[np.ndarray, ...], half_ns: np.ndarray, gpus: np.ndarray,
                     power_j: Callable[[int, int], np.ndarray], start_ns: int, end_ns: int, source: str,
-                    counter: str, energy: np.ndarray, counter_j: np.ndarray, name: str = "window") -> None:
+                    counter: str, energy: np.ndarray, counter_j: np.ndarray, name: str = "window",
+                    holds: Mapping[str, float | str | None] | None = None) -> None:
     """Warn (:class:`PowerCounterDisagreeWarning`) for the GPUs ``gpus`` whose power readings (``power_j(a, b)``:
     per GPU, the integral of ``source`` over ``[a, b]``) and counter ``points`` (``(t_ns, energy_j, gpu)`` sorted by
     GPU and time, stamps uncertain by ``half_ns``) disagree over the counter readings enclosing
     ``[start_ns, end_ns]``; ``energy`` / ``counter_j``: the window's figures per GPU; ``name``: what the warning calls
-    the window (``window 'decode'``)."""
+    the window (``window 'decode'``); ``holds``: how the rows were recorded (:func:`.gaps.hold_limits`), whose
+    labels name a synthetic sampler's sources (until 2026-12-07 the warning named them as NVML's)."""
+    source, counter = source_label(source, holds or {}), source_label(counter, holds or {})
     t, e, g = points
     said = []
     for gpu in gpus.tolist():
@@ -92,10 +96,12 @@ def check_agreement(points: tuple[np.ndarray, ...], half_ns: np.ndarray, gpus: n
 
 
 def check_counters(used: list, power_j: Callable[[int, int], np.ndarray], start_ns: int, end_ns: int, source: str,
-                   energy: np.ndarray, counter_j: np.ndarray, name: str = "window") -> None:
+                   energy: np.ndarray, counter_j: np.ndarray, name: str = "window",
+                   holds: Mapping[str, float | str | None] | None = None) -> None:
     """:func:`check_agreement` of a window's power readings (``power_j``) against each counter it used (``used``:
-    ``(source, points, stamp half-widths, GPUs)``), for the GPUs with both figures."""
+    ``(source, points, stamp half-widths, GPUs)``), for the GPUs with both figures; ``holds``: as there."""
     for c, points, halves, take in used:
         gpus = np.flatnonzero(take & np.isfinite(energy) & np.isfinite(counter_j))
         if gpus.size:
-            check_agreement(points, halves, gpus, power_j, start_ns, end_ns, source, c, energy, counter_j, name)
+            check_agreement(points, halves, gpus, power_j, start_ns, end_ns, source, c, energy, counter_j, name,
+                            holds)

@@ -34,7 +34,7 @@ from energylens.errors import user_stacklevel
 from energylens.measure.signals import SIGNALS
 
 __all__ = ["SampleGapWarning", "HoldLimits", "GAP_PERIODS", "HOLD_S", "BACKED_OFF", "READ_SPACINGS", "Gaps", "interval_gaps",
-           "reading_holes", "hole_rule", "edge_holes", "warn_gaps", "warn_holes", "warn_counter_holes", "hold_limits"]
+           "reading_holes", "hole_rule", "edge_holes", "warn_gaps", "warn_holes", "warn_counter_holes", "hold_limits", "source_label"]
 
 
 class SampleGapWarning(UserWarning):
@@ -94,6 +94,12 @@ def hold_limits(meta: dict) -> HoldLimits:
             raise ValueError(f"meta['hold_s'][{src!r}] must be seconds > 0 or None (no limit), got {v!r}")
         out[src] = None if v is None else float(v)
     return out
+
+
+def source_label(source: str, holds: Mapping[str, float | str | None]) -> str:
+    """How a warning names ``source``'s rows, recorded as ``holds`` (:func:`hold_limits`) says: its ``labels``' name
+    (``synthetic_energy_counter (rows of source nvml_energy)``), else the source's own."""
+    return getattr(holds, "labels", {}).get(source, source)
 
 
 def hole_rule(source: str, holds: Mapping[str, float | str | None],

@@ -487,7 +487,7 @@ def integrate_window(samples: Samples, gpu_count: int, start_ns: int, end_ns: in
     if pieces and len(pieces) == 1 and source != "nvml_average":  # (not a fallback's two sources; the moving
         f = _step_antiderivative if source in INTERVAL_SOURCES else _antiderivative  # average: AveragedPowerWarning)
         check_counters(used, lambda x, y: (f(g, float(y - start_ns)) - f(g, float(x - start_ns))) * 1e-9, start_ns,
-                       end_ns, source, energy, counter, name)
+                       end_ns, source, energy, counter, name, hold_s)
     if counter_holes:
         warn_counter_holes(counter_holes, start_ns, end_ns, energy, counter)
     if holes:
