@@ -15,6 +15,8 @@ first one's (written, else rescued), then raises one error naming them all (:fun
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import platform
 import signal
 import sys
@@ -31,6 +33,11 @@ from energylens.profiling.store import PartNotWrittenError
 from energylens.profiling.worker import STOP_GRACE_S, WAIT_SLICE_S, base_row, cooldown, error_text, measure
 
 __all__ = ["run_on_ray", "gpu_shortage"]
+
+#: Ray (2.5x) starting a local cluster with RAY_AUTH_MODE unset turns token authentication on and says so on stderr
+#: (a warning of this logger, through Python's last-resort handler: ray.init runs with configure_logging=False).
+_TOKEN_LOGGER = "ray._private.authentication.authentication_token_setup"
+_TOKEN_NOTICE = "Token authentication is enabled for this Ray cluster."
 
 
 def gpu_shortage(configs: list[RunConfig], cluster_gpus: float, address: str) -> str:
@@ -92,6 +99,24 @@ def admitted(ray: Any, gate: Any, config_id: str) -> bool:
         return True
 
 
+def _drop_token_notice(record: logging.LogRecord) -> bool:
+    """False for Ray's notice that the local cluster it starts uses token authentication (:data:`_TOKEN_NOTICE`)."""
+    return not record.getMessage().startswith(_TOKEN_NOTICE)
+
+
+@contextlib.contextmanager
+def _no_token_notice() -> Any:
+    """Ray's token-authentication notice dropped while ``--ray local`` starts the sweep's own cluster (it printed
+    'Token authentication is enabled for this Ray cluster. Set RAY_AUTH_MODE=disabled to opt out. ...' on every
+    such sweep until 2026-12-07); Ray's other messages, of that logger too, are kept."""
+    logger = logging.getLogger(_TOKEN_LOGGER)
+    logger.addFilter(_drop_token_notice)
+    try:
+        yield
+    finally:
+        logger.removeFilter(_drop_token_notice)
+
+
 def _init_keeping_sigterm(ray: Any, address: str) -> None:
     """``ray.init`` with the caller's SIGTERM handler in force throughout, also while it starts.
 
@@ -108,7 +133,8 @@ def _init_keeping_sigterm(ray: Any, address: str) -> None:
         utils.set_sigterm_handler = lambda handler: None
     try:
         if address == "local":
-            ray.init(include_dashboard=False, log_to_driver=False, configure_logging=False)
+            with _no_token_notice():
+                ray.init(include_dashboard=False, log_to_driver=False, configure_logging=False)
         else:
             ray.init(address=address, log_to_driver=False, configure_logging=False)
     except BaseException:
