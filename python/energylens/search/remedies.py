@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import re
 from typing import Any
 
 import numpy as np
@@ -30,6 +29,7 @@ from energylens.search.frames import evaluated_twin_eps
 from energylens.search.kv_fp8 import fp8_kv_space, searched_fp8_kv
 from energylens.search.labels import config_label, gpu_labels
 from energylens.search.limit_check import LimitCheck
+from energylens.search.remedy_wording import candidate_wording
 from energylens.search.space import SearchSpace
 
 __all__ = ["candidate_wording", "computed_remedy", "ep_experts_sentence", "ep_group_sentence", "fp8_room", "given_name", "fp8_room_sentence", "moe_dp_clause",
@@ -173,7 +173,9 @@ def kv_room(space: SearchSpace, theta, phi, options: dict[str, Any], rejected: d
     the space in an fp8 KV cache (:func:`.kv_fp8.fp8_kv_space`), up to the largest searched cap (0: it does not fit
     either). None otherwise, and where the smallest searched cap passes the KV check on some layout. ``limits_unmet``
     (:func:`_limits_unmet`) checks the room's cap against the limits as ``check`` applies them (default: ``options``'
-    at confidence 0.5), ``limits_applied`` the limits a search at that cap applies (None: as given)."""
+    at confidence 0.5), ``limits_applied`` the limits that check applied at the room's cap, always (None: no limit
+    checked; until 2026-12-07 None too where they equalled the given ones, and the sentence then quoted the searched
+    space's effective limit, derived from other candidates)."""
     if not _binds("memory_kv_cache", rejected, feasible, indices):
         return None
     space = rejected_combos(space, theta, phi, options, ("memory_kv_cache",))
@@ -185,10 +187,9 @@ def kv_room(space: SearchSpace, theta, phi, options: dict[str, Any], rejected: d
     fp8 = None if fp8 is None else _largest_fit(fp8, theta, phi, options, float(np.max(space.max_num_seqs)))
     applied: dict[str, float] = {}
     unmet = _limits_unmet(space, theta, phi, options, found[0], check, applied)
-    given = (check or LimitCheck.of(options)).limits
     return {"max_num_seqs": int(found[0]), "config": found[1], "smallest_searched": smallest,
             "fp8": None if fp8 is None else {"max_num_seqs": int(fp8[0]), "config": fp8[1]},
-            "limits_unmet": unmet, "limits_applied": applied if applied and applied != given else None}
+            "limits_unmet": unmet, "limits_applied": applied or None}
 
 
 def _limits_unmet(space: SearchSpace, theta, phi, options: dict[str, Any], cap: float, check: LimitCheck | None = None,
@@ -262,11 +263,11 @@ def kv_room_sentence(settings: dict[str, Any]) -> str:
     n, unmet = room["max_num_seqs"], room.get("limits_unmet")
     finds = f"--max-num-seqs {n} finds configurations"
     if unmet is not None:  # the room holds the KV cache; the latency limits reject what it holds
-        def limit(k: str) -> str:  # the given limit, and what a confidence above 0.5 applies it as at that cap
-            given = settings.get(f"{k}_limit_s", math.nan)
-            applied = (room.get("limits_applied") or {}).get(k, settings.get(f"effective_{k}_limit_s"))
+        def limit(k: str) -> str:  # the given limit, and what the room's check applied it as at that cap (None: as
+            given = settings.get(f"{k}_limit_s", math.nan)  # given), never the searched space's effective limit
+            applied = (room.get("limits_applied") or {}).get(k, given)
             return f"{given:.4g} s" + (f", applied as {applied:.4g} s at confidence {settings['limit_confidence']:g}"
-                                       if applied is not None and applied != given else "")
+                                       if applied != given else "")
         lowest = "; ".join(f"the lowest predicted {k.upper()} {v:.4g} s against the limit {limit(k)}"
                            for k, v in unmet.items())
         finds = (f"--max-num-seqs {n} holds the KV cache, but no configuration there meets the latency limits"
@@ -480,21 +481,3 @@ def moe_dp_clause(settings: dict[str, Any]) -> str:
     moe = [m for m in settings.get("models") or [] if (model_shape(settings, m, "n_experts") or 1) > 1]
     return ("or, for MoE models, the same GPUs as --dp instead of --pp (the data-parallel ranks share one copy of the "
             "experts, each holding its own attention weights; --ep only regroups the same GPUs), or ") if moe else "or "
-
-
-#: The axis options whose values a candidate table gives in its columns (the limits, --node-size and --gpus-free
-#: wording stay): :func:`candidate_wording` names the column instead.
-_AXIS_OPTION = re.compile(r"--(tp|pp|dp|ep|precision|max-num-seqs|kv-cache-dtype|input-tokens|output-tokens)\b")
-
-
-def candidate_wording(text: str, settings: dict[str, Any]) -> str:
-    """An empty result's remedy as a search of explicit candidates (``settings["explicit_candidates"]``) can follow
-    it: the axis options cannot be combined with --candidates, so each names the table's column ("--tp 1,2,4,8
-    do" -> "tp 1,2,4,8 do", "--max-num-seqs" -> "max_num_seqs") and the remedy says to change the rejected rows.
-    ``text`` unchanged in an axis search. (Before 2026-12-07 a table was told options the command then refused.)"""
-    if not settings.get("explicit_candidates"):
-        return text
-    text = text.replace("to widen the space:", "to find one, change the rejected rows of the candidate table (its "
-                        "columns):").replace("or widen the axes that shorten it", "or change the candidate table's "
-                                                                                 "columns that shorten it")
-    return _AXIS_OPTION.sub(lambda m: m.group(1).replace("-", "_"), text)
