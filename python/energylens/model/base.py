@@ -71,6 +71,15 @@ def _mean_abs(values: np.ndarray) -> float:
     return float(np.add.reduce(np.abs(values))) / len(values) if len(values) else math.nan
 
 
+def _read_rows(targets: list[np.ndarray]) -> np.ndarray | None:
+    """The rows a fit on ``targets`` reads (a finite value in one of them: a latency model's TTFT or TPOT, an
+    energy model's energy or its TPOT term), None when that is every row (the usual case: no mask)."""
+    read = np.isfinite(targets[0])
+    for t in targets[1:]:
+        read |= np.isfinite(t)
+    return None if read.all() else read
+
+
 @functools.lru_cache(maxsize=8)
 def _descriptor(template: str) -> tuple[Any, tuple[str, tuple[str, ...], tuple[str, ...]]]:
     """A template's native descriptor and its (id, parameter names, feature names), read once: each read
@@ -276,7 +285,7 @@ class ClosedFormModel:
             data_hash=table.data_hash(targets), fit_seconds=seconds, n_distinct_rows=design.n_distinct_rows,
             n_distinct_configs=design.n_distinct_configs, identifiable=design.identifiable,
             **self._identification(columns, theta, targets, opts.target, design.identifiable, frame),
-            gpus=fitted_gpus(frame),
+            gpus=fitted_gpus(frame, _read_rows(targets)),
         )
         return self
 

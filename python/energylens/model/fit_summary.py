@@ -96,11 +96,16 @@ def param_table(desc: Any, theta: np.ndarray, boot: np.ndarray | None, unset: Se
             for j, name in enumerate(desc.param_names)}
 
 
-def fitted_gpus(frame: Any) -> tuple[str, ...]:
+def fitted_gpus(frame: Any, rows: np.ndarray | None = None) -> tuple[str, ...]:
     """The distinct GPUs of the ``gpu`` column of a validated frame (or the light path's rows), as
-    :func:`gpu_table_name` gives them, sorted; () without the column."""
+    :func:`gpu_table_name` gives them, sorted; () without the column. ``rows``: a boolean mask of the rows to
+    read (those the fit read: a latency model's rows with a finite ttft_s or tpot_s), None for every row."""
     if "gpu" not in frame:
         return ()
     column = frame["gpu"]  # (a validated frame's gpu is never blank; Series.unique: 30 us on 60 rows)
-    names = column.values[np.unique(column.codes[column.codes >= 0])] if isinstance(column, Coded) else column.unique()
+    if isinstance(column, Coded):
+        code = column.codes if rows is None else column.codes[rows]
+        names = column.values[np.unique(code[code >= 0])]
+    else:
+        names = (column if rows is None else column[np.asarray(rows)]).unique()
     return tuple(sorted({gpu_table_name(g) for g in names}))
