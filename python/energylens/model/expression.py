@@ -215,11 +215,23 @@ class ExpressionEnergyModel:
             return fit_expression(self, profiles)
 
     # ---- prediction --------------------------------------------------------------------------
+    def _one_fit(self) -> ExpressionEnergyModel:
+        """A shallow copy of this model taken in one dict copy under the GIL, as a fit replaces the state in one
+        dict update (:func:`energylens.model.expression_fit.fit_expression`): one fit's constants, bootstrap,
+        residuals, ranges and GPUs together, whatever refit lands meanwhile (the template's
+        ``ClosedFormModel._one_fit``). The prediction calls run on it (``self = self._one_fit()``): ``predict`` read
+        the constants once per chunk, ``predict_interval`` the factors, then the refits, so a refit on another
+        thread landing between gave values of neither fit."""
+        frozen = object.__new__(type(self))
+        vars(frozen).update(vars(self))
+        return frozen
+
     def predict(self, configs: Any, *, chunk_rows: int = PREDICT_CHUNK_ROWS, check_range: bool = True,
                 n_threads: int | None = None) -> np.ndarray:
         """Energy per request (J) for each configuration row, ``chunk_rows`` rows at a time; ``check_range`` warns
         once (ExtrapolationWarning) about rows outside the fitted range (:meth:`extrapolated`); ``n_threads`` caps
         the native loop's threads: the arguments of :meth:`energylens.model.EnergyModel.predict`."""
+        self = self._one_fit()  # one fit's state throughout, should a refit land meanwhile
         check = self._range_check(check_range)
         with threads(n_threads):
             return self._predicted(configs, chunk_rows, check)
@@ -293,6 +305,7 @@ class ExpressionEnergyModel:
         template's convention), so any ``chunk_rows`` gives the same bits; a row on a GPU the model was not fitted
         on (:meth:`unseen_gpu`) draws each factor times the GPU transfer factor, as the template's.
         IntervalsUnavailableError, as the template's, where :meth:`intervals_unavailable` gives a reason."""
+        self = self._one_fit()  # one fit's state throughout, should a refit land meanwhile
         level = interval_preflight(self, level, stacklevel=3)
         check = self._range_check(check_range)
         with threads(n_threads):
