@@ -13,7 +13,8 @@ from energylens.cli.main import main
 from energylens.profiling import load_spec, run_sweep, start_notes, worker
 from energylens.profiling import runner as runner_mod
 
-NO_NVML = SimpleNamespace(nvml_available=False, nvml_reason="libnvidia-ml.so.1: cannot open shared object file")
+NO_NVML = SimpleNamespace(nvml_available=False, nvml_reason="libnvidia-ml.so.1: cannot open shared object file",
+                          cuda_devices=0)
 
 
 def _spec(tmp_path, gpu: str = ""):

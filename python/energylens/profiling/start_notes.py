@@ -12,21 +12,33 @@ from energylens.profiling.spec import SweepSpec, spec_error
 __all__ = ["gpu_name_note", "power_source_note"]
 
 
+def _nvml_reason(caps) -> tuple[str, str]:
+    """Why NVML is unavailable, as both start notes quote it: the first line of the loader's message, split into the
+    reason and its ". Fix: ..." ("" where the message has none); ("no driver", "") without a message."""
+    first = caps.nvml_reason.splitlines()[0] if caps.nvml_reason else "no driver"
+    why, _, fix = first.partition(". Fix:")
+    return why, fix.strip()
+
+
 def gpu_name_note(spec: SweepSpec, local: bool = True) -> str:
     """What ``energylens fit`` will say of the rows' ``gpu`` column, with the key's line, or ``""``: where
     ``sweep.gpu`` is one the GPU table does not know or names ambiguously; where it is not set, the units run on this
-    machine (``local``) and NVML sees no GPU here, each row records the device it ran on (``'cpu'``), which fit
-    refuses (until 2026-12-07 nothing said so before the rows were refused)."""
+    machine (``local``) and neither NVML nor energylens's CUDA runtime sees a GPU here, that each row records the
+    device torch names (worker.run_in_process), ``'cpu'`` where torch sees no GPU either, which fit refuses (until
+    2026-12-07 nothing said so before the rows were refused); a GPU only torch sees (ROCm) records torch's name for
+    it. torch is not imported to ask (1.3 s on the dev box, at every start and --dry-run):
+    until 2026-12-07 the note said every such row records 'cpu', ROCm's and CUDA-without-NVML's included."""
     gpu = spec.sweep.get("gpu", "")
     if not gpu:
         caps = capabilities() if local else None
-        if caps is None or caps.nvml_available:
+        if caps is None or caps.nvml_available or caps.cuda_devices > 0:  # CUDA sees one: rows record its name
             return ""
-        why = caps.nvml_reason.splitlines()[0].split(". Fix:")[0] if caps.nvml_reason else "no driver"
-        return str(spec_error(spec, "sweep.gpu", f"not set, and NVML sees no GPU here ({why}), so each row will record "
-                              "the device its unit runs on ('cpu' without a GPU), which `energylens fit` refuses (it "
-                              "prices GPUs); to exercise the pipeline here, set sweep.gpu to the GPU the test stands "
-                              'for (gpu = "H100")'))
+        return str(spec_error(spec, "sweep.gpu", f"not set, and NVML sees no GPU here ({_nvml_reason(caps)[0]}), so "
+                              "each row will record the device its unit runs on as torch names it: 'cpu' where torch "
+                              "sees no GPU either, which `energylens fit` refuses (it prices GPUs), or a GPU NVML "
+                              "cannot see (ROCm) by its torch.cuda.get_device_name(), which fit prices where the GPU "
+                              "table knows the name; to exercise the pipeline on a CPU, set sweep.gpu to the GPU the "
+                              'test stands for (gpu = "H100")'))
     try:
         gpu_spec(gpu)
         return ""
@@ -46,5 +58,6 @@ def power_source_note(power_source: str, local: bool) -> str:
     caps = capabilities()
     if caps.nvml_available:
         return "power source nvml"
-    return (f"power source nvml, NOT AVAILABLE here ({caps.nvml_reason.splitlines()[0] if caps.nvml_reason else 'no driver'}): "
+    why, fix = _nvml_reason(caps)
+    return (f"power source nvml, NOT AVAILABLE here ({why}{'. Fix: ' + fix if fix else ''}): "
             "rows get timings only, energy columns NaN; run where NVML is, or pass --power-source none to say so")
