@@ -72,12 +72,12 @@ def numpy_quantiles():
 def replicate_loop():
     """predict_interval as it ran before 2026-12-06: the replicate loop, and a raw table's features from
     features.py (no native feature pass)."""
-    native, features = model_base.interval_bounds, model_base.feature_rows
-    model_base.interval_bounds, model_base.feature_rows = iv.reference_interval_bounds, lambda *a: None
+    native, features = iv.interval_bounds, model_base.feature_rows  # (base's runs through intervals.GpuTransfer)
+    iv.interval_bounds, model_base.feature_rows = iv.reference_interval_bounds, lambda *a: None
     try:
         yield
     finally:
-        model_base.interval_bounds, model_base.feature_rows = native, features
+        iv.interval_bounds, model_base.feature_rows = native, features
 
 
 def pair(call, baseline_side, repeats: int) -> dict:

@@ -118,7 +118,7 @@ def test_tied_draws_select_as_np_quantile(energy, data, level):
 def _reference_public(monkeypatch, call):
     """``call()`` with predict_interval running the replicate loop (the code before the native pass)."""
     with monkeypatch.context() as m:
-        m.setattr(model_base, "interval_bounds", iv.reference_interval_bounds)
+        m.setattr(iv, "interval_bounds", iv.reference_interval_bounds)  # (base's, through intervals.GpuTransfer)
         m.setattr(model_calibration, "interval_bounds", iv.reference_interval_bounds)
         return call()
 

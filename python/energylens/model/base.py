@@ -37,16 +37,15 @@ from energylens.model.domain import (
 from energylens.model.feature_eval import template_columns, template_evaluation
 from energylens.model.fit_options import BOOTSTRAP_PROGRESS, checked_fit_options
 from energylens.model.fit_summary import FitSummary, Param, fitted_gpus, param_table
-from energylens.model.gpu_domain import GpuCheck, unseen_gpu_rows, unseen_rows
+from energylens.model.gpu_domain import GpuCheck, fitted_gpu_check, unseen_gpu_rows, unseen_rows
 from energylens.model.identify import NO_TPOT, template_jacobian, undetermined, warn_undetermined
 from energylens.model.intervals import (
     PREDICT_CHUNK_ROWS,
-    interval_bounds,
+    GpuTransfer,
     interval_preflight,
     model_factors,
     output_residuals,
     residual_sample,
-    transfer_factors,
     transfer_sd,
     unavailable_reason,
 )
@@ -324,8 +323,7 @@ class ClosedFormModel:
     def _gpu_check(self) -> GpuCheck | None:
         """A check of the rows' GPUs against the fitted ones; None where the model records none (a file written
         before they were recorded)."""
-        gpus = () if self.summary is None else self.summary.gpus
-        return GpuCheck(gpus) if gpus else None
+        return fitted_gpu_check(self.summary)
 
     def unseen_gpu(self, configs: Any) -> tuple[np.ndarray, str | None]:
         """Per row: is it on a GPU the model was not fitted on (``summary.gpus``)? And what those rows are
@@ -436,26 +434,19 @@ class ClosedFormModel:
         """(lo, hi) at ``level`` for each output ``pick(out0, out1)``, chunk by chunk over the rows. ``transfer``:
         rows on a GPU the model was not fitted on draw their factors times the GPU transfer factor of each output's
         log sd (:func:`energylens.model.intervals.transfer_sd`: the energy's, a latency model's TPOT; none for TTFT,
-        :func:`energylens.model.intervals.transfer_factors`), with or without the range check."""
+        :func:`energylens.model.intervals.transfer_factors`), with or without the range check: in the chunk's one native
+        pass, as extra outputs (:class:`energylens.model.intervals.GpuTransfer`; before, a second pass)."""
         level = interval_preflight(self, level)
         samples = [self.measurement_factors(k) for k in range(len(picks))]  # each output its own residuals
         check = self._range_check(check_range)
-        sds = [transfer_sd(self._kind, pick) for pick in picks] if transfer else []
-        widen = [k for k, sd in enumerate(sds) if sd > 0.0]  # the outputs that draw a transfer factor
-        gpus = check.gpus if check is not None else self._gpu_check() if widen else None
+        factors = GpuTransfer(samples, [transfer_sd(self._kind, pick) if transfer else 0.0 for pick in picks])
+        gpus = check.gpus if check is not None else self._gpu_check() if factors.outputs else None
         n, chunks = self._chunks(configs, chunk_rows, None, gpus=gpus)  # the range check runs in the native pass
         out = [(np.empty(n), np.empty(n)) for _ in picks]
-        wide: list[np.ndarray] | None = None
         for start, stop, columns in chunks:
-            args = {"start": start, "seed": self.options["seed"], "level": level}
-            chunk = interval_bounds(self._template, columns, self._boot, samples, check=check, picks=picks, **args)
-            unseen = unseen_rows(gpus, stop - start) if widen else None
-            if unseen is not None:  # the same replicates and draws, the unseen GPU's rows their widened factors
-                wide = wide or [transfer_factors(samples[k], sds[k]) for k in widen]
-                wider = interval_bounds(self._template, columns, self._boot, wide, picks=[picks[k] for k in widen],
-                                        **args)
-                for k, (w_lo, w_hi) in zip(widen, wider, strict=True):
-                    chunk[k] = (np.where(unseen, w_lo, chunk[k][0]), np.where(unseen, w_hi, chunk[k][1]))
+            unseen = unseen_rows(gpus, stop - start) if factors.outputs else None
+            chunk = factors.interval_bounds(self._template, columns, self._boot, picks, unseen, check=check,
+                                            start=start, seed=self.options["seed"], level=level)
             for (lo, hi), (c_lo, c_hi) in zip(out, chunk, strict=True):
                 lo[start:stop], hi[start:stop] = c_lo, c_hi
         if check is not None:

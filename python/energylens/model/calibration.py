@@ -36,11 +36,12 @@ from energylens.errors import ModelFileError
 from energylens.model.gpu_domain import unseen_rows
 from energylens.model.intervals import (
     OUT_SUM,
+    GpuTransfer,
     interval_bounds,
     interval_preflight,
     model_factors,
     residual_sample,
-    transfer_factors,
+    transfer_sd,
 )
 from energylens.outputs import plural
 from energylens.profiles.cells import Coded, codes
@@ -295,8 +296,9 @@ def calibrated_interval(model: Any, configs: Any, level: float, chunk_rows: int,
     # the calibrated residuals, inflated for the offsets' effective parameters too (dof)
     # by kind of row: 0 a seen key, 2 an unseen key (the shared model's factors); + 1 on a GPU the model was not
     # fitted on (those factors times the GPU transfer factor, energylens.model.intervals.transfer_factors)
-    samples = {0: model_factors(model, cal.residual_sample, cal.residual_count, cal.dof),
-               2: model.measurement_factors()}
+    sd = transfer_sd("energy", OUT_SUM)
+    factors = GpuTransfer([model_factors(model, cal.residual_sample, cal.residual_count, cal.dof),
+                           model.measurement_factors()], [sd, sd])
     check = model._range_check(check_range)
     gpus = check.gpus if check is not None else model._gpu_check()
     n, chunks = model._chunks(frame, chunk_rows, check, gpus=gpus)
@@ -308,11 +310,9 @@ def calibrated_interval(model: Any, configs: Any, level: float, chunk_rows: int,
         if kinds[0] < 2:
             ev = _core.evaluate(model._template, columns, model.theta)
             point[start:stop] = ev.out0 + ev.out1
-        for k in kinds:
-            if k not in samples:
-                samples[k] = transfer_factors(samples[k - 1])
+        samples = [factors.factors(k // 2) if k % 2 else factors.samples[k // 2] for k in kinds]
         # every kind of row in one pass: the same replicates and draws, each kind its own factors
-        bounds = interval_bounds(model._template, columns, model._boot, [samples[k] for k in kinds], start=start,
+        bounds = interval_bounds(model._template, columns, model._boot, samples, start=start,
                                  seed=model.options["seed"], level=level, picks=(OUT_SUM,) * len(kinds))
         for k, (c_lo, c_hi) in zip(kinds, bounds, strict=True):
             rows = np.flatnonzero(kind == k)

@@ -37,14 +37,15 @@ from energylens.model.expression_units import constant_units
 from energylens.model.feature_eval import expression_columns
 from energylens.model.fit_options import checked_bound_pair, checked_fit_options
 from energylens.model.fit_summary import FitSummary, Param
-from energylens.model.gpu_domain import GpuCheck, unseen_gpu_rows, unseen_rows
+from energylens.model.gpu_domain import GpuCheck, fitted_gpu_check, unseen_gpu_rows, unseen_rows
 from energylens.model.intervals import (
     DEFAULT_CHUNK_ROWS,
+    OUT_SUM,
     PREDICT_CHUNK_ROWS,
-    drawn_quantiles,
+    GpuTransfer,
     interval_preflight,
     model_factors,
-    transfer_factors,
+    transfer_sd,
     unavailable_reason,
 )
 from energylens.model.persistence import EXPRESSION_MODEL_ID, read_model_file, write_model_file
@@ -189,8 +190,7 @@ class ExpressionEnergyModel:
     def _gpu_check(self) -> GpuCheck | None:
         """A check of the rows' GPUs against the fitted ones; None before a fit and where the model records none
         (a file written before they were recorded)."""
-        gpus = () if self.summary is None else self.summary.gpus
-        return GpuCheck(gpus) if gpus else None
+        return fitted_gpu_check(self.summary)
 
     def unseen_gpu(self, configs: Any) -> tuple[np.ndarray, str | None]:
         """Per row: is it on a GPU the model was not fitted on (``summary.gpus``)? And what those rows are
@@ -318,23 +318,18 @@ class ExpressionEnergyModel:
         native pass (:func:`energylens.model.intervals.drawn_quantiles`, bit for bit NumPy's); rows on a GPU the
         model was not fitted on draw their factors times the GPU transfer factor (the template's:
         :func:`energylens.model.intervals.transfer_factors`), with or without the range check."""
-        factors, boot, seed = self.measurement_factors(), self._boot, self.options["seed"]
+        factors = GpuTransfer([self.measurement_factors()], [transfer_sd("energy", OUT_SUM)])
+        boot, seed = self._boot, self.options["seed"]
         alpha = (1.0 - level) / 2.0
         gpus = check.gpus if check is not None else self._gpu_check()
         n, chunks = config_chunks(configs, chunk_rows, self._columns, check, False, gpus)
         lo, hi = np.empty(n), np.empty(n)
-        wide = None
         for start, stop, columns in chunks:
             values = np.empty((len(boot), stop - start))
             for b, theta_b in enumerate(boot):  # (a whole chunk per call: the native loop's threads)
                 values[b] = self.compiled.evaluate(columns, theta_b)
-            args = {"start": start, "seed": seed, "q_lo": alpha, "q_hi": 1.0 - alpha}
-            lo[start:stop], hi[start:stop] = drawn_quantiles(values, factors, **args)
-            unseen = unseen_rows(gpus, stop - start)
-            if unseen is not None:  # the same replicates and draws, the unseen GPU's rows their widened factors
-                wide = transfer_factors(factors) if wide is None else wide
-                w_lo, w_hi = drawn_quantiles(values, wide, **args)
-                lo[start:stop][unseen], hi[start:stop][unseen] = w_lo[unseen], w_hi[unseen]
+            lo[start:stop], hi[start:stop] = factors.quantiles(values, 0, unseen_rows(gpus, stop - start),
+                                                               start=start, seed=seed, q_lo=alpha, q_hi=1.0 - alpha)
         if check is not None:
             check.warn(f"{type(self).__name__}.predict_interval")
         return np.maximum(lo, 0.0, out=lo), hi

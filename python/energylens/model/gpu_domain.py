@@ -25,7 +25,7 @@ from energylens.profiles.cells import codes
 from energylens.profiles.gpu_table import gpu_spec as _gpu_spec
 from energylens.profiles.gpu_table import gpu_table_name
 
-__all__ = ["GpuCheck", "SPEC_FIELDS", "spec_outside", "unseen_gpu_rows", "unseen_rows"]
+__all__ = ["GpuCheck", "SPEC_FIELDS", "fitted_gpu_check", "spec_outside", "unseen_gpu_rows", "unseen_rows"]
 
 #: The GPU table's fields compared with the fitted GPUs': (field, label, unit). Memory is not a feature of the
 #: formulas (it bounds the batch the search allows), but a user choosing a GPU reads it with the others.
@@ -145,6 +145,13 @@ class GpuCheck:
         if text is not None:
             warning_sink.warn_bounded(f"{call}: {self.n_flagged} of {self.n_rows} rows are on {text}",
                                       UnseenGpuWarning, stacklevel=5)
+
+
+def fitted_gpu_check(summary: Any) -> GpuCheck | None:
+    """A check of rows' GPUs against those a fit ``summary`` (a FitSummary, or None before a fit) records; None where
+    it records none (a model file written before they were recorded): the models' ``_gpu_check``."""
+    gpus = () if summary is None else summary.gpus
+    return GpuCheck(gpus) if gpus else None
 
 
 def unseen_gpu_rows(configs: Any, fitted: Sequence[str]) -> tuple[np.ndarray, str | None]:

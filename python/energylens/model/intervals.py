@@ -287,6 +287,54 @@ def interval_bounds(template: str, columns: list[np.ndarray], boot: np.ndarray, 
     return bounds
 
 
+def widened_where(unseen: np.ndarray, narrow: tuple[np.ndarray, np.ndarray],
+                  wide: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """(lo, hi) of ``narrow``, the rows of ``unseen`` (boolean per row) taken from ``wide``."""
+    return np.where(unseen, wide[0], narrow[0]), np.where(unseen, wide[1], narrow[1])
+
+
+class GpuTransfer:
+    """The factors of one prediction call, per output: ``samples[k]`` (sorted :func:`measurement_factors`) for rows on
+    a fitted GPU, and for rows on a GPU the model was not fitted on those times the GPU transfer factor of log sd
+    ``sds[k]`` (:func:`transfer_factors`, computed once, on the first chunk holding such rows; an output of sd 0
+    draws none). What every interval on an unseen GPU shares: the template's and the expression model's
+    predict_interval, the calibrated interval and the search's confidence limits."""
+
+    def __init__(self, samples: Sequence[np.ndarray], sds: Sequence[float]) -> None:
+        self.samples, self.sds = list(samples), [float(sd) for sd in sds]
+        self.outputs = [k for k, sd in enumerate(self.sds) if sd > 0.0]  # those whose unseen rows draw wider
+        self._wide: dict[int, np.ndarray] = {}
+
+    def factors(self, k: int) -> np.ndarray:
+        """Output ``k``'s factors for a row on an unseen GPU."""
+        wide = self._wide.get(k)
+        if wide is None:
+            wide = self._wide[k] = transfer_factors(self.samples[k], self.sds[k])
+        return wide
+
+    def quantiles(self, values: np.ndarray, k: int, unseen: np.ndarray | None,
+                  **args: Any) -> tuple[np.ndarray, np.ndarray]:
+        """:func:`drawn_quantiles` of ``values`` (replicates x rows) with output ``k``'s factors, the rows of ``unseen``
+        (None: no row) with their widened factors: the same replicates and draws."""
+        q = drawn_quantiles(values, self.samples[k], **args)
+        if unseen is None or k not in self.outputs:
+            return q
+        return widened_where(unseen, q, drawn_quantiles(values, self.factors(k), **args))
+
+    def interval_bounds(self, template: str, columns: list[np.ndarray], boot: np.ndarray, picks: Sequence[int],
+                        unseen: np.ndarray | None, **args: Any) -> list[tuple[np.ndarray, np.ndarray]]:
+        """:func:`interval_bounds` of each output ``picks[k]`` with its factors, the rows of ``unseen`` (None: no row)
+        with their widened factors, in one native call: the widened outputs ride along as extra picks (the same
+        replicates and draws; the replicates' template values are computed once)."""
+        extra = self.outputs if unseen is not None else []
+        bounds = interval_bounds(template, columns, boot, self.samples + [self.factors(k) for k in extra],
+                                 picks=[*picks, *(picks[k] for k in extra)], **args)
+        out = bounds[:len(picks)]
+        for k, wide in zip(extra, bounds[len(picks):], strict=True):
+            out[k] = widened_where(unseen, out[k], wide)
+        return out
+
+
 def reference_interval_bounds(template: str, columns: list[np.ndarray], boot: np.ndarray,
                               samples: Sequence[np.ndarray], *, start: int, seed: int, level: float,
                               picks: Sequence[int], check: Any = None) -> list[tuple[np.ndarray, np.ndarray]]:

@@ -57,7 +57,7 @@ import pandas as pd
 
 from energylens import _core
 from energylens.errors import IntervalsUnavailableError
-from energylens.model.intervals import OUT0, OUT1, drawn_quantiles, transfer_factors, transfer_sd
+from energylens.model.intervals import OUT0, OUT1, GpuTransfer, transfer_sd
 from energylens.outputs import plural
 from energylens.search.space import SearchSpace
 
@@ -112,13 +112,8 @@ def upper_quantiles(space: SearchSpace, energy_theta, latency_model, options: di
     unseen = unseen_candidates(space, latency_model, idx)
 
     def quantile(values: np.ndarray, output: int) -> np.ndarray:
-        factors, args = latency_model.measurement_factors(output), {"start": 0, "seed": latency_model.options["seed"]}
-        q = drawn_quantiles(values, factors, q_lo=p, q_hi=p, **args)[1]
-        sd = transfer_sd("latency", (OUT0, OUT1)[output])
-        if unseen is None or sd == 0.0:
-            return q
-        wide = drawn_quantiles(values, transfer_factors(factors, sd), q_lo=p, q_hi=p, **args)[1]
-        return np.where(unseen, wide, q)
+        factors = GpuTransfer([latency_model.measurement_factors(output)], [transfer_sd("latency", (OUT0, OUT1)[output])])
+        return factors.quantiles(values, 0, unseen, start=0, seed=latency_model.options["seed"], q_lo=p, q_hi=p)[1]
 
     return {"ttft": point.ttft_s, "tpot": point.tpot_s, "relevant": point.reason < 0,
             # no measured TTFT: no scatter to take a quantile of (predict_interval's TTFT bounds are NaN)
