@@ -11,6 +11,7 @@ import dataclasses
 import warnings
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from energylens import _core
@@ -84,3 +85,21 @@ def test_every_admitted_unseen_gpu_candidate_meets_the_limit_at_p(a100_model):
     opts, _ = confidence_limits(space, em.theta, em.latency_model, native_options(tpot_limit_s=limit), p)
     ok = _core.search_evaluate(*space.native_args(), em.theta, em.latency_model.theta, opts, idx).reason < 0
     assert (ok & unseen).any() and (hi[ok] <= limit).all()
+
+
+def test_a_gpu_with_energy_rows_but_no_latency_rows_is_unseen_for_the_quantile():
+    """H100 rows with energy but NaN ttft_s / tpot_s beside the A100 rows: the latency model's fit reads no H100 row,
+    so its H100 candidates' TPOT quantile draws the transfer factor (before, summary.gpus listed H100 and it did not)."""
+    data = mlenergy_v2()
+    timed = data[data["gpu"].str.contains("A100")]
+    untimed = data[data["gpu"].str.contains("H100")].assign(tpot_s=np.nan, ttft_s=np.nan)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        em = EnergyModel(bootstrap=40, n_starts=1).fit(pd.concat([timed, untimed], ignore_index=True))
+    assert em.summary.gpus == (FITTED, OTHER) and em.latency_model.summary.gpus == (FITTED,)
+    space = _space()
+    idx, frame, unseen = _frame_and_unseen(space)
+    q = upper_quantiles(space, em.theta, em.latency_model, native_options(), idx, 0.9)["tpot_q"]
+    narrow = upper_quantiles(space, em.theta, _as_if_seen(em), native_options(), idx, 0.9)["tpot_q"]
+    assert np.array_equal(q[~unseen], narrow[~unseen])
+    assert (q[unseen] > narrow[unseen]).mean() >= 0.8
