@@ -13,6 +13,7 @@ a :class:`PowerCounterDisagreeWarning` names the window, the span, both figures 
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Callable, Mapping
 
@@ -22,7 +23,7 @@ from energylens.errors import user_stacklevel
 from energylens.measure.gaps import source_label
 
 __all__ = ["PowerCounterDisagreeWarning", "AGREE_REL", "AGREE_ABS_J", "check_agreement", "check_counters",
-           "stamp_halfwidth_ns"]
+           "stamp_halfwidth_ns", "kept_stamp_halfwidths"]
 
 #: The relative difference allowed between the power readings' integral and the counter's move over the counter's
 #: span around a window: a point reading sees only part of each update period (~25 ms of 100 ms on A100/H100), so on
@@ -43,17 +44,45 @@ class PowerCounterDisagreeWarning(UserWarning):
 def stamp_halfwidth_ns(t_poll: np.ndarray, prev_poll: np.ndarray, polled: bool, period_ns: float) -> np.ndarray:
     """How far (ns) each counter stamp may lie from when its value changed: half the bracket between the poll
     that saw the change and the poll before it (raw polls, ``polled``), within one update period; half an update
-    period where the rows are already stamped (energylens' own sampler: its reads are up to a period apart)."""
+    period where the rows are already stamped (energylens' own sampler: its reads are up to a period apart).
+    ValueError for a ``period_ns`` that is not ns > 0 (a NaN one made every half-width NaN, and a check allowing NaN
+    never warns)."""
+    if not (math.isfinite(period_ns) and period_ns > 0):
+        raise ValueError(f"stamp_halfwidth_ns: period_ns must be the counter's update period in ns > 0, got {period_ns!r}")
     if not polled:
         return np.full(t_poll.size, 0.5 * period_ns)
     return 0.5 * np.minimum(t_poll - prev_poll, period_ns).astype(np.float64)
 
 
+def kept_stamp_halfwidths(t: np.ndarray, first: np.ndarray, last: np.ndarray, changed: np.ndarray,
+                          polled: np.ndarray, keep: np.ndarray, period_s: float | None,
+                          own_period_s: Callable[[], float]) -> np.ndarray:
+    """Per kept counter reading (rows ``t`` sorted by GPU and time, ``keep`` those kept; ``first`` / ``last``: a GPU's
+    first / last row, ``changed``: its value differs from the row before, ``polled``: its GPU's rows repeat a value,
+    raw polls), how far (ns) its stamp may lie from when its value was reached: half the bracket of a change a poll
+    saw (stamped mid-bracket, :func:`stamp_halfwidth_ns`), half an update period elsewhere; but a GPU's last raw poll
+    stays at its poll while its value was reached at the counter's last update: up to the whole bracket before it
+    (a changed value), or a whole period (a repeated one). Until 2026-12-07 it was allowed half of that, and a window
+    ending there warned though its power readings were exact (3 ms polls at 600 W whose last came 99 ms after the one
+    before: "the counter moved 60.0 J and the nvml_instant readings integrate to 120.0 J (+100%; +-22.8 J allowed)").
+    ``period_s``: the counter's update period; where unknown (None, NaN, not > 0) the rows' own, ``own_period_s()``
+    (until 2026-12-07 a NaN one made every allowance NaN, and the check never warned)."""
+    known = period_s is not None and math.isfinite(period_s) and period_s > 0
+    period_ns = (period_s if known else own_period_s()) * 1e9
+    prev = np.where(first, t - np.int64(period_ns), np.concatenate(([0], t[:-1])))[keep]
+    seen = (polled & changed & ~first)[keep]  # a change seen by a poll: stamped within its bracket
+    half = np.where(seen, stamp_halfwidth_ns(t[keep], prev, True, period_ns),
+                    stamp_halfwidth_ns(t[keep], prev, False, period_ns))
+    return np.where((last & polled & ~first)[keep], 2.0 * half, half)  # the whole bracket, or the whole period
+
+
 def _power_near(t: np.ndarray, e: np.ndarray, mine: np.ndarray, i: int) -> float:
     """The counter's higher mean power (W) of its two intervals either side of reading ``i`` (rows ``mine``: its
-    GPU's): what a stamp off by some time there costs per second."""
+    GPU's): what a stamp off by some time there costs per second. A GPU's last reading has one interval, as long
+    as its stamp is late (:func:`kept_stamp_halfwidths`): the one before it counts too (the 3 ms polls at 600 W
+    whose last came 99 ms late read 300 W over it)."""
     k = int(np.searchsorted(mine, i))
-    around = mine[max(k - 1, 0):k + 2]
+    around = mine[max(k - (2 if k == mine.size - 1 else 1), 0):k + 2]
     if around.size < 2:
         return 0.0
     return max(0.0, float(np.max(np.diff(e[around]) / np.maximum(np.diff(t[around]), 1))) * 1e9)

@@ -38,7 +38,7 @@ from energylens.errors import user_stacklevel
 from energylens.measure.counter_agreement import (
     PowerCounterDisagreeWarning,
     check_counters,
-    stamp_halfwidth_ns,
+    kept_stamp_halfwidths,
 )
 from energylens.measure.gaps import (
     BACKED_OFF,
@@ -264,7 +264,7 @@ def _counter_change_points(t_ns: np.ndarray, e: np.ndarray, gpu: np.ndarray, hal
     sampler stamps its own (stamped at the poll, a 1 s window across a 100 -> 500 W step read 298.0 J for 300 J);
     each GPU's last reading stays at its poll. (energylens' sampler records a move first, each row a new value,
     already stamped: kept as they are.) ``halves``: a list to which the stamps' uncertainty (ns, per kept reading:
-    :func:`~energylens.measure.counter_agreement.stamp_halfwidth_ns`, ``period_s`` or the rows' own) is appended."""
+    :func:`~energylens.measure.counter_agreement.kept_stamp_halfwidths`, ``period_s`` or the rows' own) is appended."""
     t_s, e_s, g_s = t_ns, e, gpu
     new_gpu = np.ones(g_s.size, dtype=bool)
     new_gpu[1:] = g_s[1:] != g_s[:-1]
@@ -278,11 +278,8 @@ def _counter_change_points(t_ns: np.ndarray, e: np.ndarray, gpu: np.ndarray, hal
     polled = np.bincount(g_s[1:][~new_gpu[1:] & ~changed[1:]], minlength=int(g_s.max(initial=-1)) + 1) > 0
     mid = np.flatnonzero(changed & ~new_gpu & ~last_gpu & polled[g_s])
     if halves is not None:  # how far each kept stamp may lie from its change (counter_agreement)
-        period_ns = (period_s if period_s else change_period_s(t_s, e_s, g_s, ~new_gpu[1:])) * 1e9
-        prev = np.where(new_gpu, t_s - np.int64(period_ns), np.concatenate(([0], t_s[:-1])))[keep]
-        seen = (polled[g_s] & changed & ~new_gpu)[keep]  # a change seen by a poll: stamped within its bracket
-        halves.append(np.where(seen, stamp_halfwidth_ns(t_s[keep], prev, True, period_ns),
-                               stamp_halfwidth_ns(t_s[keep], prev, False, period_ns)))
+        halves.append(kept_stamp_halfwidths(t_s, new_gpu, last_gpu, changed, polled[g_s], keep, period_s,
+                                            lambda: change_period_s(t_s, e_s, g_s, ~new_gpu[1:])))
     if not mid.size:
         return t_s[keep], e_s[keep], g_s[keep]
     period_ns = change_period_s(t_s, e_s, g_s, ~new_gpu[1:]) * 1e9
