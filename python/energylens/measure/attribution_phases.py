@@ -15,7 +15,15 @@ import numpy as np
 import pandas as pd
 
 from energylens.errors import EnergyLensError, user_stacklevel
-from energylens.measure.gaps import Gaps, SampleGapWarning, hold_limits, hole_rule, hole_text, reading_holes
+from energylens.measure.gaps import (
+    Gaps,
+    SampleGapWarning,
+    hold_limits,
+    hole_label,
+    hole_rule,
+    hole_text,
+    reading_holes,
+)
 from energylens.measure.integrate import COUNTER_SOURCES, INTERVAL_SOURCES
 from energylens.measure.units import UnitsWarning
 
@@ -134,7 +142,8 @@ def source_holes(rows: pd.DataFrame, source: str, period_s: float | None, meta: 
     recorded (:func:`~energylens.measure.gaps.reading_holes`, :func:`~energylens.measure.gaps.hold_limits`);
     None where no hole search is asked (a hold stated as None) or none is found.
     ``nan_is_hole=False``: a NaN row is a reading that was there (the fit leaves its interval out)."""
-    rule = hole_rule(source, hold_limits(meta), source in INTERVAL_SOURCES)
+    holds = hold_limits(meta)
+    rule = hole_rule(source, holds, source in INTERVAL_SOURCES)
     if rule is None:
         return None
     col = "energy_j" if source in COUNTER_SOURCES else "power_w"
@@ -142,7 +151,8 @@ def source_holes(rows: pd.DataFrame, source: str, period_s: float | None, meta: 
     if ok.sum() < 2:
         return None
     h = reading_holes(rows["t_ns"].to_numpy()[ok], rows[col].to_numpy()[ok], np.zeros(int(ok.sum()), np.int64),
-                      start_ns, end_ns, period_s, *rule, counter=source in COUNTER_SOURCES)
+                      start_ns, end_ns, period_s, *rule, counter=source in COUNTER_SOURCES,
+                      label=hole_label(source, holds))
     return h if h.gpu.size else None
 
 

@@ -34,7 +34,7 @@ from energylens.errors import user_stacklevel
 from energylens.measure.signals import SIGNALS
 
 __all__ = ["SampleGapWarning", "HoldLimits", "GAP_PERIODS", "HOLD_S", "BACKED_OFF", "READ_SPACINGS", "Gaps", "interval_gaps",
-           "reading_holes", "hole_rule", "edge_holes", "warn_gaps", "warn_holes", "warn_counter_holes", "hold_limits", "source_label"]
+           "reading_holes", "hole_rule", "hole_label", "edge_holes", "warn_gaps", "warn_holes", "warn_counter_holes", "hold_limits", "source_label"]
 
 
 class SampleGapWarning(UserWarning):
@@ -102,20 +102,25 @@ def source_label(source: str, holds: Mapping[str, float | str | None]) -> str:
     return getattr(holds, "labels", {}).get(source, source)
 
 
-def hole_rule(source: str, holds: Mapping[str, float | str | None],
-              interval: bool) -> tuple[str, float, str] | None:
-    """``(kind, hold_s, label)`` of :func:`reading_holes` for ``source``'s rows, recorded as ``holds``
-    (:func:`hold_limits`) says (``label``: its ``labels``' name of the rows, else ""); ``interval``: interval means
-    (the driver buffer). None: no hole search (a hold stated as None)."""
-    label = getattr(holds, "labels", {}).get(source, "")
+def hole_rule(source: str, holds: Mapping[str, float | str | None], interval: bool) -> tuple[str, float] | None:
+    """``(kind, hold_s)`` of :func:`reading_holes` for ``source``'s rows, recorded as ``holds`` (:func:`hold_limits`)
+    says; ``interval``: interval means (the driver buffer). None: no hole search (a hold stated as None). The rows'
+    label is :func:`hole_label`'s (from 8926f42d until later on 2026-12-07 a third value here, which broke a caller
+    unpacking two)."""
     if interval:
-        return "interval", HOLD_S, label
+        return "interval", HOLD_S
     if source not in holds:
-        return "polled", HOLD_S, label
+        return "polled", HOLD_S
     hold = holds[source]
     if hold is None:
         return None
-    return ("backed_off", HOLD_S, label) if hold == BACKED_OFF else ("changes", float(hold), label)
+    return ("backed_off", HOLD_S) if hold == BACKED_OFF else ("changes", float(hold))
+
+
+def hole_label(source: str, holds: Mapping[str, float | str | None]) -> str:
+    """:func:`reading_holes`' ``label`` for ``source``'s rows, recorded as ``holds`` (:func:`hold_limits`) says: its
+    ``labels``' name of the rows (a synthetic sampler's), else "" (the warnings name the source)."""
+    return getattr(holds, "labels", {}).get(source, "")
 
 
 @dataclass(frozen=True)
@@ -185,8 +190,8 @@ def _limit_s(kind: str, period_s: float, hold_s: float, dt: np.ndarray) -> float
 
 
 def reading_holes(t_ns: np.ndarray, power_w: np.ndarray, gpu: np.ndarray, start_ns: int, end_ns: int,
-                  period_s: float | None, kind: str, hold_s: float = HOLD_S, label: str = "", *,
-                  counter: bool = False) -> Gaps:
+                  period_s: float | None, kind: str, hold_s: float = HOLD_S, counter: bool = False, *,
+                  label: str = "") -> Gaps:
     """The holes of a GPU's finite readings that overlap ``[start_ns, end_ns]``, by how they were recorded
     (module docstring): ``kind`` ``"interval"`` (interval means: over :data:`GAP_PERIODS` ``period_s``, the
     median spacing when unknown), ``"polled"`` (point readings, every poll or update a row: over
@@ -195,8 +200,8 @@ def reading_holes(t_ns: np.ndarray, power_w: np.ndarray, gpu: np.ndarray, start_
     DCGM readers: over :data:`READ_SPACINGS` times their median spacing, at least ``period_s``, plus ``period_s``;
     the period, when unknown, the median spacing). ``energy_j``: what the integrator put in each hole's part of
     the span (the reading after it, or the interpolant's trapezoid). ``counter``: the values are a cumulative
-    counter (raw polls of one never repeating a value are no sign of a changes-only stream). ``label``: the
-    :class:`Gaps`' (:func:`hole_rule`)."""
+    counter (raw polls of one never repeating a value are no sign of a changes-only stream). ``label`` (keyword
+    only, as its position was ``counter``'s before 8926f42d): the :class:`Gaps`' (:func:`hole_label`)."""
     if kind not in ("interval", "polled", "changes", "backed_off"):
         raise ValueError(f"kind must be 'interval', 'polled', 'changes' or 'backed_off', got {kind!r}")
     t, v, g, same = _by_gpu_time(t_ns, power_w, gpu)

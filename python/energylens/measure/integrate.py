@@ -48,6 +48,7 @@ from energylens.measure.gaps import (
     SampleGapWarning,
     change_period_s,
     edge_holes,
+    hole_label,
     hole_rule,
     reading_holes,
     warn_counter_holes,
@@ -424,7 +425,7 @@ def _counters(s: Samples, of: Mapping[str, np.ndarray], gpu_count: int, start_ns
         if rule is not None:
             mine = take[points[2]]
             found = edge_holes(reading_holes(*(x[mine] for x in points), start_ns, end_ns, periods.get(c), *rule,
-                                             counter=True), start_ns, end_ns)
+                                             counter=True, label=hole_label(c, hold_s)), start_ns, end_ns)
             holes.extend([(c, found)] if found.gpu.size else [])
     return counter, holes
 
@@ -473,7 +474,7 @@ def integrate_window(samples: Samples, gpu_count: int, start_ns: int, end_ns: in
             count += int(((g.t_ns >= a) & (g.t_ns <= b)).sum())
             rule = hole_rule(src, hold_s, kind == "interval")
             if b > a and rule is not None:  # point readings are interpolated across a hole
-                found = reading_holes(g.t_ns, g.v, g.gpu, a, b, periods.get(src), *rule)
+                found = reading_holes(g.t_ns, g.v, g.gpu, a, b, periods.get(src), *rule, label=hole_label(src, hold_s))
                 (gaps if kind == "interval" else holes).extend([(src, found)] if found.gpu.size else [])
     if gaps:
         warn_gaps(gaps, start_ns, end_ns, float(np.nansum(energy)))
