@@ -33,7 +33,6 @@ import pandas as pd
 from energylens import parallel
 from energylens.model import EnergyModel, LatencyModel
 from energylens.model import base as model_base
-from energylens.model import expression as model_expression
 from energylens.model import intervals as iv
 from energylens.profiles.datasets import mlenergy_v2
 
@@ -60,12 +59,12 @@ def numpy_drawn_quantiles(values, factors, *, start, seed, q_lo, q_hi):
 @contextlib.contextmanager
 def numpy_quantiles():
     """ExpressionEnergyModel.predict_interval with the NumPy draws and quantiles (the baseline side)."""
-    native = model_expression.drawn_quantiles
-    model_expression.drawn_quantiles = numpy_drawn_quantiles
+    native = iv.drawn_quantiles  # (the expression model's runs through intervals.GpuTransfer)
+    iv.drawn_quantiles = numpy_drawn_quantiles
     try:
         yield
     finally:
-        model_expression.drawn_quantiles = native
+        iv.drawn_quantiles = native
 
 
 @contextlib.contextmanager
