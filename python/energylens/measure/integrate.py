@@ -459,7 +459,7 @@ def integrate_window(samples: Samples, gpu_count: int, start_ns: int, end_ns: in
         samples = {k: np.asarray(v)[order] for k, v in samples.items()}
     s = near(samples, start_ns, end_ns, margin_ns)
     of = source_rows(s, (*POWER_PREFERENCE, *COUNTER_SOURCES))
-    pieces = power_segments(s, start_ns, end_ns, periods, of) if s["t_ns"].size else None
+    pieces = power_segments(s, start_ns, end_ns, periods, of, hold_s) if s["t_ns"].size else None
     energy = np.full(gpu_count, math.nan)
     count = 0
     gaps: list[tuple[str, Gaps]] = []
@@ -479,7 +479,7 @@ def integrate_window(samples: Samples, gpu_count: int, start_ns: int, end_ns: in
     if gaps:
         warn_gaps(gaps, start_ns, end_ns, float(np.nansum(energy)))
     source = "+".join(dict.fromkeys(src for src, _, _ in pieces)) if pieces else ""
-    bridged = bridged_ns(s, pieces, periods, of) * 1e-9 if pieces and len(pieces) > 1 else 0.0
+    bridged = bridged_ns(s, pieces, periods, of, hold_s) * 1e-9 if pieces and len(pieces) > 1 else 0.0
     used: list = []
     counter, counter_holes = _counters(s, of, gpu_count, start_ns, end_ns, periods, hold_s, used)
     if pieces and len(pieces) == 1 and source != "nvml_average":  # (not a fallback's two sources; the moving

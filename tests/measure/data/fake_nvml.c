@@ -11,7 +11,8 @@
  * - NVML_FI_DEV_POWER_INSTANT: every 100 ms the power at that instant (+ k % 3 mW so it changes;
  *   FAKE_NVML_QUANTISED: without, so the reading holds for 0.5 s between steps, as a real one does).
  * - nvmlDeviceGetTotalEnergyConsumption: the exact integral (mJ) at each 100 ms update.
- * Environment: FAKE_NVML_GPUS (2), FAKE_NVML_LOST_AFTER_S (GetSamples returns GPU_IS_LOST after),
+ * Environment: FAKE_NVML_STEADY (no square wave: each GPU draws its base power throughout),
+ * FAKE_NVML_GPUS (2), FAKE_NVML_LOST_AFTER_S (GetSamples returns GPU_IS_LOST after),
  * FAKE_NVML_NO_SAMPLES (GetSamples is NOT_SUPPORTED), FAKE_NVML_NO_INSTANT (field NOT_SUPPORTED),
  * FAKE_NVML_ENERGY_SPIN_MS (each energy counter read spins this long, as a CPU-bound driver call),
  * FAKE_NVML_SKIP_EVERY (N: the buffer never holds sample k where k % N == 0, a sample the driver missed),
@@ -98,10 +99,14 @@ int fake_nvml_reads(int which, double* out, int cap) {
 }
 static double base_w(int g) { return 100.0 + 100.0 * g; }
 /* power at t seconds after init */
-static double power_w(int g, double t) { return base_w(g) + (((long long)(t / 0.5)) % 2 == 1 ? 200.0 : 0.0); }
+static int steady(void) { return getenv("FAKE_NVML_STEADY") != NULL; }
+static double power_w(int g, double t) {
+  return base_w(g) + (!steady() && ((long long)(t / 0.5)) % 2 == 1 ? 200.0 : 0.0);
+}
 /* exact integral of power over [0, t] */
 static double energy_j(int g, double t) {
   long long half = (long long)(t / 0.5);
+  if (steady()) return base_w(g) * t;
   double e = base_w(g) * t + 200.0 * 0.5 * (double)(half / 2);
   if (half % 2 == 1) e += 200.0 * (t - 0.5 * (double)half);
   return e;
