@@ -36,7 +36,7 @@ import numpy as np
 from energylens import _core
 from energylens.errors import EnergyLensError
 from energylens.measure.coverage import NotYetReadWarning, refuse_uncovered_gpu, warn_not_yet_read
-from energylens.measure.gaps import hold_limits
+from energylens.measure.gaps import hold_limits, source_label
 from energylens.measure.integrate import (
     POWER_PREFERENCE,
     WindowEnergy,
@@ -420,8 +420,9 @@ class EnergyMonitor:
             else:
                 sampler.flush()
             samples = sampler.samples(collect=False)
+        holds = hold_limits(sampler.meta)
         m = _measurement(key, start_ns, end_ns, integrate_window(samples, sampler.gpu_count, start_ns, end_ns, periods,
-                                                                hold_s=hold_limits(sampler.meta),
+                                                                hold_s=holds,
                                                                 name=f"window {key!r}"), periods)
         if not m.source:
             self._refuse_outside(caller, key, start_ns, end_ns, m.counter_energy_j)
@@ -431,7 +432,7 @@ class EnergyMonitor:
                               sampler.gpu_count, sampler.start_ns)
         if m.short_window:
             warnings.warn(f"window {key!r} lasted {m.duration_s * 1e3:.2f} ms, shorter than the "
-                          f"{m.source} update period ({m.update_period_s * 1e3:.1f} ms): energy_j is an "
+                          f"{'+'.join(source_label(x, holds) for x in m.source.split('+'))} update period ({m.update_period_s * 1e3:.1f} ms): energy_j is an "
                           "interpolated estimate", ShortWindowWarning, stacklevel=3)
         _warn_averaged(m)
         return m

@@ -62,7 +62,7 @@ from energylens.outputs import plural
 from energylens.search.space import SearchSpace
 
 __all__ = ["ENUMERATE_MAX", "DEFAULT_CONFIDENCE", "check_confidence", "upper_quantiles", "confidence_limits",
-           "unseen_candidates", "predicted_rows", "limits_line"]
+           "unseen_candidates", "predicted_rows", "limits_line", "least_given_limit"]
 
 #: Candidates whose quantiles are computed one by one (more: a seeded sample of this many). About 0.3 us per
 #: candidate and refit in fixed-batch mode (0.25 s at 100 refits), ~10x that in load mode.
@@ -152,6 +152,30 @@ def _threshold(limit: float, pred: np.ndarray, q: np.ndarray, p: float, exact: b
     return (min(t, limit) if p > 0.5 else max(t, limit)), ratio
 
 
+def _least_given(limit: float, pred: np.ndarray, q: np.ndarray, p: float, exact: bool) -> float | None:
+    """When the effective limit of ``limit`` admits no candidate: the least given limit whose effective limit
+    admits the lowest point prediction, bisected on :func:`_threshold` over the same quantiles (a limit derived
+    from every candidate is not the lowest prediction times the largest ratio; tens of passes over the
+    candidates, on an empty result only). None when some candidate passes, none is finite, or the limit is
+    sampled (there T = L / max R, and the lowest prediction times max R is exact)."""
+    ok = np.isfinite(pred) & (pred > 0) & np.isfinite(q)
+    if not exact or not ok.any():
+        return None
+    lowest = float(pred[ok].min())
+
+    def admits(given: float) -> bool:
+        return _threshold(given, pred, q, p, exact)[0] >= lowest
+    if admits(limit):
+        return None
+    lo, hi = limit, max(lowest, float(q[ok].max()), limit) * 2.0  # every quantile and prediction below hi: admits
+    for _ in range(60):  # to a relative 2**-60 of the bracket
+        mid = 0.5 * (lo + hi)
+        lo, hi = (lo, mid) if admits(mid) else (mid, hi)
+        if hi - lo <= 1e-12 * hi:
+            break
+    return hi
+
+
 def confidence_limits(space: SearchSpace, energy_theta, latency_model, options: dict[str, Any], p: float,
                       indices=None, seed: int = 0, progress: Callable[[int, int], None] | None = None
                       ) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -191,6 +215,9 @@ def confidence_limits(space: SearchSpace, energy_theta, latency_model, options: 
         out[key] = t
         record[f"effective_{name}_limit_s"] = t
         record[f"{name}_quantile_ratio_max"] = ratio
+        least = _least_given(float(given[name]), q[name][rel], q[name + "_q"][rel], p, exact)
+        if least is not None:  # the empty result's suggestion (result._closest_sentence)
+            record[f"least_{name}_limit_s"] = least
     record["limit_confidence_method"] = ("every candidate's own quantile" if exact else
                                          f"largest quantile ratio over a sample of {len(indices)} of {total:,} candidates")
     record["limit_confidence_candidates"] = int(rel.sum())
@@ -198,6 +225,17 @@ def confidence_limits(space: SearchSpace, energy_theta, latency_model, options: 
         record["ttft_limit_confidence_note"] = ("the TTFT limit is applied to the predicted TTFT as given: the latency "
                                                 "model saw no measured TTFT, so no interval sizes its scatter")
     return out, record
+
+
+def least_given_limit(s: dict[str, Any], name: str, value: float, closest: dict[str, Any]) -> float:
+    """The given ``name`` ("ttft", "tpot") limit whose applied value admits ``value`` (a predicted TTFT / TPOT of an
+    empty result, from ``closest``, its ``without_latency_limits`` record), from the result's settings ``s``: for the
+    lowest prediction at a confidence with every candidate's own quantile, the least one (:func:`_least_given`);
+    else ``value`` times the given over the applied limit (exact where the applied limit is the given one over the
+    largest ratio; for another value, one that is enough, a lower one may be)."""
+    given, applied = s[f"{name}_limit_s"], s.get(f"effective_{name}_limit_s") or s[f"{name}_limit_s"]
+    least = s.get(f"least_{name}_limit_s")
+    return least if least is not None and value == closest.get(f"min_{name}_s") else value * given / applied
 
 
 def predicted_rows(s: dict[str, Any], name: str) -> int | None:

@@ -28,7 +28,7 @@ from energylens.outputs import (  # plural: re-exported (it lived here)
 from energylens.profiles import tables
 from energylens.search.assumed import assumed_line, remedy_detail
 from energylens.search.caps import TIE_RTOL  # re-exported (it lived here)
-from energylens.search.confidence import limits_line, predicted_rows
+from energylens.search.confidence import least_given_limit, limits_line, predicted_rows
 from energylens.search.deferred import built_on_read
 from energylens.search.json_cells import json_cell, json_default
 from energylens.search.labels import config_label, config_labels, gpu_labels  # re-exported (they lived here)
@@ -205,9 +205,8 @@ class SearchResult:
                 "other check (memory, layout) but none meets the latency limits: ")
         widen = reach_sentence(s, self.model_source.startswith("fitted on the bundled"))  # this run's axes
         def needed(name: str, value: float, key: str = "") -> str:  # the given limit whose applied value admits it
-            given, applied = s[f"{name}_limit_s"], s.get(f"effective_{name}_limit_s") or s[f"{name}_limit_s"]
-            at_least = closest.get(f"{key}_needed_s", closest.get(f"{name}_limit_needed_s", value * given / applied)) \
-                if key else closest.get(f"{name}_limit_needed_s", value * given / applied)  # measured: .measured
+            fallback = closest.get(f"{name}_limit_needed_s", least_given_limit(s, name, value, closest))
+            at_least = closest.get(f"{key}_needed_s", fallback) if key else fallback  # measured: .measured
             return f"--{name}-limit to at least {_round_up(at_least)} s"
         if closest["unmet"]:
             parts = [f"the lowest {said} {n.upper()} is {closest[f'min_{n}_s']:.4g} s ({closest[f'min_{n}_config']}; "
@@ -484,7 +483,7 @@ def _round_up(value: float) -> str:
     text = f"{value:.4g}"
     if not math.isfinite(value) or float(text) >= value:
         return text
-    step = decimal.Decimal(1).scaleb(decimal.Decimal(text).as_tuple().exponent)  # one unit in the last digit
+    step = decimal.Decimal(1).scaleb(decimal.Decimal(text).adjusted() - 3)  # one unit in the 4th digit ("0.108": 1e-4)
     return f"{float(decimal.Decimal(text) + step):.4g}"
 
 
