@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from energylens.model.intervals import GPU_TRANSFER_LOG_SD
+
 __all__ = ["INTERVAL_QUANTILES", "column_legend", "ep_tie_sentence", "table_columns"]
 
 #: The quantiles of the bootstrap replicates' energy that make a result's ``energy_j_lo`` / ``energy_j_hi``.
@@ -33,10 +35,11 @@ def table_columns(frame_columns, settings: dict[str, Any], objective: str) -> di
 
 
 def column_legend(headers: dict[str, str], settings: dict[str, Any], rows: int, workload: bool = False,
-                  ep_pairs: bool = False) -> str:
+                  ep_pairs: bool = False, unseen_gpu: bool = False) -> str:
     """One line per shown column (``headers``: :func:`table_columns`, as the table shows them; ``rows``: the
     rows listed; ``workload``: the labels name the workload point; ``ep_pairs``: a listed row stands for a
-    deployment with and without EP, ``EP1/8``), starting "columns:"."""
+    deployment with and without EP, ``EP1/8``; ``unseen_gpu``: a listed row is on a GPU the fit never saw, whose
+    lo / hi do not widen as predict's), starting "columns:"."""
     load = bool(settings.get("rate_per_s"))
     mix = bool(settings.get("workload_distribution"))  # energy its expected value, latency at its worst point
     label_ends = ("; in / out: the workload point's input / output tokens" if workload else "") + (
@@ -54,7 +57,9 @@ def column_legend(headers: dict[str, str], settings: dict[str, Any], rows: int, 
                     + (", the expected value over the workload distribution" if mix else ""),
         "energy_j_lo": f"the {lo} / {hi} percentiles of that energy over the model's bootstrap refits: the uncertainty "
                        "of its fitted parameters, not of one measurement (energylens predict's energy_j_lo / "
-                       "energy_j_hi add the residual scatter and are wider)",
+                       "energy_j_hi add the residual scatter and are wider" + (
+                           f"; on a GPU the fit never saw they also draw a GPU transfer factor, log sd "
+                           f"{GPU_TRANSFER_LOG_SD:g}, and these do not: wider still there" if unseen_gpu else "") + ")",
         "objective": "what is minimised; rows are in its order",
         "ttft_s": "time to first token, seconds" + ("" if "ttft_source" in headers else ", predicted")
                   + (" at the distribution's worst point" if mix else ""),

@@ -327,8 +327,9 @@ class SearchResult:
     def legend(self, n: int | None = None) -> str:
         """What each column of :meth:`table` (``n`` rows) means, one line each ("" for an empty result)."""
         df = self.top.head(None if n is None else _rank("n", n, low=0))  # the labels are not needed
+        eps, unseen = any(len(e) > 1 for e in df.get("ep_equivalent", [])), bool(any(df.get("unseen_gpu", [])))
         return column_legend(self._columns(df.assign(config="")), self.settings, len(df), self._workload_in_label,
-                             any(len(e) > 1 for e in df.get("ep_equivalent", []))) if len(df) else ""
+                             eps, unseen) if len(df) else ""
 
     def summary(self) -> str:
         """Header lines: space size, feasible count, rejections per reason, model source, time."""
