@@ -289,9 +289,11 @@ def _ttft_sentence(em: EnergyModel) -> str:
     prefill efficiency and batching factor then sit at their start values."""
     if not ttft_unfitted(em):
         return ""
+    p = em.latency_model.params  # its own eta_prefill: the energy model's (fitted on energy) is another
     return ("; TTFT not fitted: the latency model saw no measured TTFT, so TTFT is the roofline's prefill with "
-            "eta_prefill and prefill_batch_factor at their start values (a rough estimate: weigh --ttft-limit "
-            "with that; fit on profiles with ttft_s, e.g. your own sweep, for a fitted TTFT)")
+            f"the latency model's eta_prefill {p['eta_prefill'].value:.3g} and prefill_batch_factor "
+            f"{p['prefill_batch_factor'].value:.3g} at their start values, not the energy model's (a rough estimate: "
+            "weigh --ttft-limit with that; fit on profiles with ttft_s, e.g. your own sweep, for a fitted TTFT)")
 
 
 def _closest(space: SearchSpace, em: EnergyModel, options: dict[str, Any], out, indices, labels, measured=None
