@@ -181,12 +181,17 @@ def _latency_proxy(s: pd.DataFrame) -> str:
             + f"{ours}. It has no energy scale, so MAPE is n/a.")
 
 
+#: The runner's split names as the report's sections call them ("curve" is its "Sample efficiency").
+SPLIT_WORDS = {"random": "random split", "curve": "sample efficiency", "unseen_batch": "unseen batch sizes",
+               "unseen_gpu": "unseen GPU", "unseen_model": "unseen model"}
+
+
 def _wilkins(s: pd.DataFrame, result: EvaluationResult) -> str:
     failed = _failed(s, "wilkins2024")
     if failed:
         return failed
     pooled = result.info.get("notes", {}).get("wilkins2024", {}).get("pooled_fraction", {})
-    pooled_txt = ", ".join(f"{k}: {100 * v:.0f} %" for k, v in pooled.items()) or "none"
+    pooled_txt = ", ".join(f"{SPLIT_WORDS.get(k, k)} {100 * v:.0f} %" for k, v in pooled.items()) or "none"
     return ("- **wilkins2024** (Wilkins, Keshav and Mortier 2024, e = a0 tin + a1 tout + a2 tin tout) is "
             "fitted by least squares per (model, GPU), as published. It has no TP, PP or batch term, so it "
             "orders a group's configurations by their token counts only: its Top-1 on the random split is "
@@ -194,7 +199,7 @@ def _wilkins(s: pd.DataFrame, result: EvaluationResult) -> str:
                "uniformly random pick among the same candidates" if np.isfinite(_metric(s, "wilkins2024", "top1"))
                else f"{_top1(np.nan)}") + ". A (model, GPU) with too few training rows was predicted "
             "by a pooled per-GPU fit of energy per active parameter (our choice; share of held-out rows so "
-            f"predicted, per split: {pooled_txt}).")
+            f"predicted, per section: {pooled_txt}).")
 
 
 def _llmcarbon(s: pd.DataFrame) -> str:
