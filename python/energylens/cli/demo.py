@@ -214,7 +214,8 @@ def run_demo(*, seed: int = 0, train_size: int = 50, report_dir: str = "energyle
     _held_out(model, test, say)
     _choices(model, data, train_size, compare, say)
     if compare:
-        say(f"\ncomparison with the baselines on identical splits ({plural(repeats, 'repeat')} of {train_size} training rows):")
+        say(f"\ncomparison with the baselines on identical splits ({plural(repeats, 'repeat')} of {train_size} training rows, "
+            "each its own random draw, not the fit above: its energylens row need not match the held-out figures above):")
         try:
             say(demo_comparison(report_dir, repeats=repeats, seed=seed, train_size=train_size,
                                 profiles=data, progress=True, started=t0))
