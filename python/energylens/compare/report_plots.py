@@ -68,8 +68,8 @@ def plot_curves(result: EvaluationResult, path: Path) -> bool:
     handles, labels = axes[0].get_legend_handles_labels()  # below the panels, not over a curve
     fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 7), fontsize=8, frameon=False)
     reps = int(t["repeat"].nunique()) if "repeat" in t else 1
-    fig.suptitle(f"curve split: mean ± standard deviation over {reps} repeat{'s' if reps != 1 else ''} "
-                 "(the same held-out rows at every size within a repeat)", fontsize=10)
+    fig.suptitle(f"sample efficiency (split `curve` in summary.csv): mean ± standard deviation over {reps} "
+                 f"repeat{'s' if reps != 1 else ''} (the same held-out rows at every size within a repeat)", fontsize=10)
     _save(plt, fig, path, rect=(0, 0.08, 1, 1))
     return True
 
