@@ -20,6 +20,7 @@ from collections.abc import Callable, Mapping
 import numpy as np
 
 from energylens.errors import user_stacklevel
+from energylens.measure.counter_tail import fill_counter_tails
 from energylens.measure.gaps import source_label
 
 __all__ = ["PowerCounterDisagreeWarning", "AGREE_REL", "AGREE_ABS_J", "check_agreement", "check_counters",
@@ -60,11 +61,9 @@ def kept_stamp_halfwidths(t: np.ndarray, first: np.ndarray, last: np.ndarray, ch
     """Per kept counter reading (rows ``t`` sorted by GPU and time, ``keep`` those kept; ``first`` / ``last``: a GPU's
     first / last row, ``changed``: its value differs from the row before, ``polled``: its GPU's rows repeat a value,
     raw polls), how far (ns) its stamp may lie from when its value was reached: half the bracket of a change a poll
-    saw (stamped mid-bracket, :func:`stamp_halfwidth_ns`), half an update period elsewhere; but a GPU's last raw poll
-    stays at its poll while its value was reached at the counter's last update: up to the whole bracket before it
-    (a changed value), or a whole period (a repeated one). Until 2026-12-07 it was allowed half of that, and a window
-    ending there warned though its power readings were exact (3 ms polls at 600 W whose last came 99 ms after the one
-    before: "the counter moved 60.0 J and the nvml_instant readings integrate to 120.0 J (+100%; +-22.8 J allowed)").
+    saw (stamped mid-bracket, :func:`stamp_halfwidth_ns`; a GPU's last poll too since later on 2026-12-07, before
+    which it stayed at its poll and was allowed its whole bracket: :mod:`.counter_tail`), half an update period
+    elsewhere. (``last``: kept for callers.)
     ``period_s``: the counter's update period; where unknown (None, NaN, not > 0) the rows' own, ``own_period_s()``
     (until 2026-12-07 a NaN one made every allowance NaN, and the check never warned)."""
     known = period_s is not None and math.isfinite(period_s) and period_s > 0
@@ -73,7 +72,7 @@ def kept_stamp_halfwidths(t: np.ndarray, first: np.ndarray, last: np.ndarray, ch
     seen = (polled & changed & ~first)[keep]  # a change seen by a poll: stamped within its bracket
     half = np.where(seen, stamp_halfwidth_ns(t[keep], prev, True, period_ns),
                     stamp_halfwidth_ns(t[keep], prev, False, period_ns))
-    return np.where((last & polled & ~first)[keep], 2.0 * half, half)  # the whole bracket, or the whole period
+    return half
 
 
 def _power_near(t: np.ndarray, e: np.ndarray, mine: np.ndarray, i: int) -> float:
@@ -105,9 +104,9 @@ def check_agreement(points: tuple[np.ndarray, ...], half_ns: np.ndarray, gpus: n
         mine = np.flatnonzero(g == gpu)
         lo = mine[t[mine] <= start_ns]
         hi = mine[t[mine] >= end_ns]
-        if not (lo.size and hi.size):
-            continue
-        i, j = int(lo[-1]), int(hi[0])
+        if not lo.size or not (hi.size or t[mine[-1]] > start_ns):
+            continue  # (ending after the counter's last update: over the readings up to it, .counter_tail)
+        i, j = int(lo[-1]), int(hi[0] if hi.size else mine[-1])
         moved = float(e[j] - e[i])
         got = float(power_j(int(t[i]), int(t[j]))[gpu])
         ends = _power_near(t, e, mine, i) * half_ns[i] + _power_near(t, e, mine, j) * half_ns[j]
@@ -128,8 +127,10 @@ def check_counters(used: list, power_j: Callable[[int, int], np.ndarray], start_
                    energy: np.ndarray, counter_j: np.ndarray, name: str = "window",
                    holds: Mapping[str, float | str | None] | None = None) -> None:
     """:func:`check_agreement` of a window's power readings (``power_j``) against each counter it used (``used``:
-    ``(source, points, stamp half-widths, GPUs)``), for the GPUs with both figures; ``holds``: as there."""
-    for c, points, halves, take in used:
+    ``(source, points, stamp half-widths, GPUs, (raw t_ns, raw gpu))``), for the GPUs with both figures, after
+    :func:`.counter_tail.fill_counter_tails` (in place on ``counter_j``); ``holds``: as there."""
+    fill_counter_tails(used, power_j, start_ns, end_ns, source, counter_j, name, holds)
+    for c, points, halves, take, _ in used:
         gpus = np.flatnonzero(take & np.isfinite(energy) & np.isfinite(counter_j))
         if gpus.size:
             check_agreement(points, halves, gpus, power_j, start_ns, end_ns, source, c, energy, counter_j, name,

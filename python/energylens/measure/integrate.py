@@ -40,6 +40,7 @@ from energylens.measure.counter_agreement import (
     check_counters,
     kept_stamp_halfwidths,
 )
+from energylens.measure.counter_tail import change_stamps
 from energylens.measure.gaps import (
     BACKED_OFF,
     GAP_PERIODS,
@@ -213,8 +214,8 @@ def counter_energy_j_per_gpu(t_ns: np.ndarray, energy_j: np.ndarray, gpu: np.nda
     The counter advances once per driver update (~100 ms on an H200, docs/NVML-FACTS.md): readings taken
     faster repeat its value, and interpolating through the repeats would put the whole update at the
     repeat's end (a 50 ms window between two updates would read 0 J). Only the first reading of each value
-    is interpolated through (it is the closest to when the value was reached); each GPU's last reading is
-    kept so that it still brackets the windows it covers."""
+    is interpolated through (it is the closest to when the value was reached). In raw polls the counter ends at
+    its last update (a last poll repeating a value adds nothing): a span past it is not bracketed (NaN)."""
     return _counter_diff_j(_counter_points(t_ns, energy_j, gpu, gpu_count, source), gpu_count, start_ns, end_ns)
 
 
@@ -263,7 +264,8 @@ def _counter_change_points(t_ns: np.ndarray, e: np.ndarray, gpu: np.ndarray, hal
     change. In raw polls (a GPU's rows repeat a value) a change happened between the poll before it and the poll
     that saw it, and no more than an update period before the latter: it is stamped in the middle of that, as the
     sampler stamps its own (stamped at the poll, a 1 s window across a 100 -> 500 W step read 298.0 J for 300 J);
-    each GPU's last reading stays at its poll. (energylens' sampler records a move first, each row a new value,
+    a GPU's last poll too, or dropped where it repeats its value: the counter covers no time past its last update
+    (kept at its poll until 2026-12-07, 3 ms polls at 600 W read 57.2 J for 114.3 J). (energylens' sampler records a move first, each row a new value,
     already stamped: kept as they are.) ``halves``: a list to which the stamps' uncertainty (ns, per kept reading:
     :func:`~energylens.measure.counter_agreement.kept_stamp_halfwidths`, ``period_s`` or the rows' own) is appended."""
     t_s, e_s, g_s = t_ns, e, gpu
@@ -275,9 +277,9 @@ def _counter_change_points(t_ns: np.ndarray, e: np.ndarray, gpu: np.ndarray, hal
     changed[1:] = e_s[1:] != e_s[:-1]
     stale_first = np.zeros(g_s.size, dtype=bool)
     stale_first[:-1] = new_gpu[:-1] & ~new_gpu[1:] & (e_s[1:] == e_s[:-1])
-    keep = (new_gpu | last_gpu | changed) & ~stale_first
     polled = np.bincount(g_s[1:][~new_gpu[1:] & ~changed[1:]], minlength=int(g_s.max(initial=-1)) + 1) > 0
-    mid = np.flatnonzero(changed & ~new_gpu & ~last_gpu & polled[g_s])
+    keep = (new_gpu | (last_gpu & ~(polled[g_s] & ~changed)) | changed) & ~stale_first
+    mid = np.flatnonzero(changed & ~new_gpu & polled[g_s])
     if halves is not None:  # how far each kept stamp may lie from its change (counter_agreement)
         halves.append(kept_stamp_halfwidths(t_s, new_gpu, last_gpu, changed, polled[g_s], keep, period_s,
                                             lambda: change_period_s(t_s, e_s, g_s, ~new_gpu[1:])))
@@ -286,7 +288,7 @@ def _counter_change_points(t_ns: np.ndarray, e: np.ndarray, gpu: np.ndarray, hal
     period_ns = change_period_s(t_s, e_s, g_s, ~new_gpu[1:]) * 1e9
     lo = np.maximum(t_s[mid - 1], t_s[mid] - np.int64(period_ns))
     t_s = t_s.copy()
-    t_s[mid] = lo + (t_s[mid] - lo + 1) // 2  # (after the poll before it, so no two stamps tie)
+    t_s[mid] = change_stamps(t_s, g_s, mid, lo, last_gpu, period_ns)  # (a GPU's last change: at its next update)
     return t_s[keep], e_s[keep], g_s[keep]
 
 
@@ -420,7 +422,7 @@ def _counters(s: Samples, of: Mapping[str, np.ndarray], gpu_count: int, start_ns
         counter[take] = _counter_diff_j(points, gpu_count, start_ns, end_ns)[take]
         chosen |= take
         if used is not None:
-            used.append((c, points, halves[0], take))
+            used.append((c, points, halves[0], take, (s["t_ns"][rows], gpu)))
         rule = hole_rule(c, hold_s, False)
         if rule is not None:
             mine = take[points[2]]
