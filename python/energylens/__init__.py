@@ -85,6 +85,7 @@ _LAZY = {
     "UnitsWarning": "energylens.errors",  # (defined there since the model's checks raise it too)
     "CounterWentBackWarning": "energylens.measure.integrate",
     "PowerCounterDisagreeWarning": "energylens.measure.integrate",
+    "CounterTailWarning": "energylens.measure.counter_tail",
     "SameTimeReadingsWarning": "energylens.measure.ties",
     "AttributionWarning": "energylens.measure.attribution",
 }
@@ -184,6 +185,7 @@ __all__ = [
     "UnitsWarning",
     "CounterWentBackWarning",
     "PowerCounterDisagreeWarning",
+    "CounterTailWarning",
     "SameTimeReadingsWarning",
     "AttributionWarning",
 ]
