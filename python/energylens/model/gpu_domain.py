@@ -25,7 +25,8 @@ from energylens.profiles.cells import codes
 from energylens.profiles.gpu_table import gpu_spec as _gpu_spec
 from energylens.profiles.gpu_table import gpu_table_name
 
-__all__ = ["GpuCheck", "SPEC_FIELDS", "fitted_gpu_check", "spec_outside", "unseen_gpu_rows", "unseen_rows"]
+__all__ = ["GpuCheck", "SPEC_FIELDS", "fitted_gpu_check", "same_hardware", "spec_outside", "unseen_gpu_rows",
+           "unseen_rows"]
 
 #: The GPU table's fields compared with the fitted GPUs': (field, label, unit). Memory is not a feature of the
 #: formulas (it bounds the batch the search allows), but a user choosing a GPU reads it with the others.
@@ -34,11 +35,30 @@ SPEC_FIELDS = (("peak_bf16_tflops", "peak bf16", "TFLOP/s"), ("peak_fp8_tflops",
                ("interconnect_bw_gbs", "interconnect", "GB/s"), ("memory_gb", "memory", "GB"))
 
 
+#: A GPU table row's fields that describe its hardware (all but its names and the source it cites).
+_HARDWARE_FIELDS = ("vendor", "memory_gb", "hbm_bw_gbs", "peak_fp32_tflops", "peak_fp16_tflops", "peak_bf16_tflops",
+                    "peak_fp8_tflops", "peak_int8_tops", "peak_fp4_tflops", "tdp_w", "interconnect_bw_gbs",
+                    "scale_up_domain_gpus", "scale_out_bw_gbs")
+
+
 def _spec(name: str):
     try:
         return _gpu_spec(name)
     except (KeyError, ValueError):  # a GPU described by spec columns in the rows alone, or no longer registered
         return None
+
+
+def _hardware(spec) -> tuple:
+    values = (getattr(spec, field) for field in _HARDWARE_FIELDS)
+    return tuple(None if isinstance(v, float) and math.isnan(v) else v for v in values)
+
+
+def same_hardware(gpu: str, fitted: str) -> bool:
+    """``gpu``'s GPU table row equals ``fitted``'s in every field but its names and cited source (memory, bandwidths,
+    peak rates, TDP, vendor, scale-up domain): the model cannot tell them apart, so ``gpu`` is ``fitted`` under
+    another name, not an unseen GPU (its rows get no flag, warning or GPU transfer factor)."""
+    a, b = _spec(gpu), _spec(fitted)
+    return a is not None and b is not None and _hardware(a) == _hardware(b)
 
 
 def spec_outside(gpu: str, fitted: Sequence[str]) -> str:
@@ -75,6 +95,7 @@ class GpuCheck:
         self.n_rows = 0
         self.rows: dict[str, int] = {}  # GPU table name -> rows on it (unseen GPUs only)
         self._names: dict[object, str] = {}  # a spelling -> its table name, once per call
+        self._renamed: dict[str, bool] = {}  # an unfitted table name -> a fitted GPU's hardware under it?
         #: Per row of the chunk :meth:`tally` saw last: on an unseen GPU? None when none of its rows is.
         self.chunk_unseen: np.ndarray | None = None
 
@@ -84,6 +105,17 @@ class GpuCheck:
             name = self._names[value] = gpu_table_name(value)
         return name
 
+    def _unseen(self, value: object) -> bool:
+        """Is ``value``'s GPU neither a fitted GPU nor one whose table row is a fitted GPU's in every hardware field
+        (a user's GPU table naming an H100 "Acme-H1": the same silicon under another name, priced and bounded as
+        the fitted one; :func:`same_hardware`)?"""
+        name = self._name(value)
+        if name in self._fitted:
+            return False
+        if name not in self._renamed:
+            self._renamed[name] = any(same_hardware(name, f) for f in self.fitted)
+        return not self._renamed[name]
+
     def tally(self, column) -> None:
         """Count a chunk's rows per unseen GPU without the per-row flags (what a prediction call needs): a chunk
         of fitted GPUs is one look-up per distinct GPU and no pass over its rows (a scheduler's request: ~5 us); the
@@ -91,7 +123,7 @@ class GpuCheck:
         code, values = codes(column)
         self.n_rows += len(code)
         self.chunk_unseen = None
-        unseen = [k for k, value in enumerate(values) if self._name(value) not in self._fitted]
+        unseen = [k for k, value in enumerate(values) if self._unseen(value)]
         if not unseen:  # (the usual case: no pass over the rows)
             return
         self.chunk_unseen = np.isin(code, unseen)
@@ -110,7 +142,7 @@ class GpuCheck:
         self.n_rows += n
         unseen = np.zeros(len(values) + 1, dtype=bool)  # (the last entry: code -1, a blank GPU: not flagged)
         for k, value in enumerate(values):
-            unseen[k] = self._name(value) not in self._fitted
+            unseen[k] = self._unseen(value)
         if not unseen.any():
             return np.zeros(n, dtype=bool)
         out = unseen[code]
