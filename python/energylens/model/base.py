@@ -36,8 +36,8 @@ from energylens.model.domain import (
 )
 from energylens.model.feature_eval import template_columns, template_evaluation
 from energylens.model.fit_options import BOOTSTRAP_PROGRESS, checked_fit_options
-from energylens.model.fit_summary import FitSummary, Param, fitted_gpus, param_table
-from energylens.model.gpu_domain import GpuCheck, fitted_gpu_check, unseen_gpu_rows, unseen_rows
+from energylens.model.fit_summary import FitSummary, Param, fitted_gpu_rows, param_table
+from energylens.model.gpu_domain import GpuCheck, fitted_gpu_check, transfer_rows, unseen_gpu_rows
 from energylens.model.identify import NO_TPOT, template_jacobian, undetermined, warn_undetermined
 from energylens.model.intervals import (
     PREDICT_CHUNK_ROWS,
@@ -276,6 +276,7 @@ class ClosedFormModel:
         residuals = np.concatenate(per_output) if len(per_output) > 1 else per_output[0]
         self._res_samples, self._res_counts = [residual_sample(r) for r in per_output], [len(r) for r in per_output]
         self._ranges = table.ranges()
+        gpus, gpu_rows = fitted_gpu_rows(frame, _read_rows(targets))
         self.summary = FitSummary(
             n_rows=len(frame), n_measurements=n_meas, cost=best.cost, iterations=best.iterations,
             converged=best.converged, status=best.status, starts=result.starts, starts_converged=result.starts_converged,
@@ -284,7 +285,7 @@ class ClosedFormModel:
             data_hash=table.data_hash(targets), fit_seconds=seconds, n_distinct_rows=design.n_distinct_rows,
             n_distinct_configs=design.n_distinct_configs, identifiable=design.identifiable,
             **self._identification(columns, theta, targets, opts.target, design.identifiable, frame),
-            gpus=fitted_gpus(frame, _read_rows(targets)),
+            gpus=gpus, gpu_rows=gpu_rows,
         )
         return self
 
@@ -323,7 +324,7 @@ class ClosedFormModel:
     def _gpu_check(self) -> GpuCheck | None:
         """A check of the rows' GPUs against the fitted ones; None where the model records none (a file written
         before they were recorded)."""
-        return fitted_gpu_check(self.summary)
+        return fitted_gpu_check(self.summary, len(self.param_names))
 
     def unseen_gpu(self, configs: Any) -> tuple[np.ndarray, str | None]:
         """Per row: is it on a GPU the model was not fitted on (``summary.gpus``)? And what those rows are
@@ -444,7 +445,7 @@ class ClosedFormModel:
         n, chunks = self._chunks(configs, chunk_rows, None, gpus=gpus)  # the range check runs in the native pass
         out = [(np.empty(n), np.empty(n)) for _ in picks]
         for start, stop, columns in chunks:
-            unseen = unseen_rows(gpus, stop - start) if factors.outputs else None
+            unseen = transfer_rows(gpus, stop - start) if factors.outputs else None
             chunk = factors.interval_bounds(self._template, columns, self._boot, picks, unseen, check=check,
                                             start=start, seed=self.options["seed"], level=level)
             for (lo, hi), (c_lo, c_hi) in zip(out, chunk, strict=True):

@@ -37,7 +37,7 @@ from energylens.model.expression_units import constant_units
 from energylens.model.feature_eval import expression_columns
 from energylens.model.fit_options import checked_bound_pair, checked_fit_options
 from energylens.model.fit_summary import FitSummary, Param
-from energylens.model.gpu_domain import GpuCheck, fitted_gpu_check, unseen_gpu_rows, unseen_rows
+from energylens.model.gpu_domain import GpuCheck, fitted_gpu_check, transfer_rows, unseen_gpu_rows
 from energylens.model.intervals import (
     DEFAULT_CHUNK_ROWS,
     OUT_SUM,
@@ -190,7 +190,7 @@ class ExpressionEnergyModel:
     def _gpu_check(self) -> GpuCheck | None:
         """A check of the rows' GPUs against the fitted ones; None before a fit and where the model records none
         (a file written before they were recorded)."""
-        return fitted_gpu_check(self.summary)
+        return fitted_gpu_check(self.summary, len(self.param_names))
 
     def unseen_gpu(self, configs: Any) -> tuple[np.ndarray, str | None]:
         """Per row: is it on a GPU the model was not fitted on (``summary.gpus``)? And what those rows are
@@ -328,7 +328,7 @@ class ExpressionEnergyModel:
             values = np.empty((len(boot), stop - start))
             for b, theta_b in enumerate(boot):  # (a whole chunk per call: the native loop's threads)
                 values[b] = self.compiled.evaluate(columns, theta_b)
-            lo[start:stop], hi[start:stop] = factors.quantiles(values, 0, unseen_rows(gpus, stop - start),
+            lo[start:stop], hi[start:stop] = factors.quantiles(values, 0, transfer_rows(gpus, stop - start),
                                                                start=start, seed=seed, q_lo=alpha, q_hi=1.0 - alpha)
         if check is not None:
             check.warn(f"{type(self).__name__}.predict_interval")

@@ -22,7 +22,7 @@ from energylens.model.compile import sp  # sympy, or the extra named
 from energylens.model.configs import load_configs
 from energylens.model.domain import DesignReport, FeatureTable, rows_where, training_ranges
 from energylens.model.fit_options import BOOTSTRAP_PROGRESS
-from energylens.model.fit_summary import FitSummary, fitted_gpus
+from energylens.model.fit_summary import FitSummary, fitted_gpu_rows
 from energylens.model.identify import undetermined, warn_undetermined
 from energylens.model.persistence import data_hash
 from energylens.outputs import plural
@@ -167,6 +167,7 @@ def fit_expression(model: ExpressionEnergyModel, profiles: Any) -> ExpressionEne
     jac = model.compiled.evaluate(columns, theta, jacobian=True)[1]  # (rows, constants)
     design = _design(model.feature_names, columns, y, len(model.param_names))
     unset, moving = _unidentified(model, jac, pred, y, design.identifiable, frame)
+    gpus, gpu_rows = fitted_gpu_rows(frame)
     summary = FitSummary(
         n_rows=len(frame), n_measurements=len(y), cost=float(res.cost), iterations=int(res.iterations),
         converged=bool(res.converged), status=str(res.status), starts=int(res.starts),
@@ -174,7 +175,8 @@ def fit_expression(model: ExpressionEnergyModel, profiles: Any) -> ExpressionEne
         bootstrap_replicates=model.bootstrap_replicates, bootstrap_converged=boot_ok,
         data_hash=data_hash(columns, [y]), fit_seconds=time.perf_counter() - t0,
         n_distinct_rows=design.n_distinct_rows, n_distinct_configs=design.n_distinct_configs,
-        identifiable=design.identifiable, unidentified=unset, undetermined=moving, gpus=fitted_gpus(frame))
+        identifiable=design.identifiable, unidentified=unset, undetermined=moving, gpus=gpus,
+        gpu_rows=gpu_rows)
     # the state in one step, under the GIL, as the template's fit: a refit stopped in its bootstrap left the
     # old constants without their refits, and a reader in another thread saw that (or a mix)
     vars(model).update(_theta=theta, _boot=boot, _residuals=residuals, summary=summary,

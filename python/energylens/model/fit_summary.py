@@ -9,10 +9,10 @@ from typing import Any
 
 import numpy as np
 
-from energylens.profiles.cells import Coded
+from energylens.profiles.cells import codes
 from energylens.profiles.gpu_table import gpu_table_name
 
-__all__ = ["Param", "FitSummary", "param_table", "fitted_gpus"]
+__all__ = ["Param", "FitSummary", "param_table", "fitted_gpus", "fitted_gpu_rows"]
 
 
 @dataclass(frozen=True)
@@ -71,6 +71,10 @@ class FitSummary:
     #: The GPUs of the training rows (:func:`fitted_gpus`: the GPU table's names, sorted), so that a prediction for
     #: another GPU can be said to be one. Empty in files written before it was recorded (2026-12-07).
     gpus: tuple[str, ...] = ()
+    #: The training rows the fit read on each of :attr:`gpus` (:func:`fitted_gpu_rows`), so that the intervals can
+    #: tell a GPU with a few rows in the fit from one the fit is made of
+    #: (:func:`energylens.model.intervals.few_row_scales`). Empty in files written before it was recorded (2026-12-07).
+    gpu_rows: tuple[int, ...] = ()
 
     @property
     def n_duplicate_rows(self) -> int | None:
@@ -100,12 +104,21 @@ def fitted_gpus(frame: Any, rows: np.ndarray | None = None) -> tuple[str, ...]:
     """The distinct GPUs of the ``gpu`` column of a validated frame (or the light path's rows), as
     :func:`gpu_table_name` gives them, sorted; () without the column. ``rows``: a boolean mask of the rows to
     read (those the fit read: a latency model's rows with a finite ttft_s or tpot_s), None for every row."""
+    return fitted_gpu_rows(frame, rows)[0]
+
+
+def fitted_gpu_rows(frame: Any, rows: np.ndarray | None = None) -> tuple[tuple[str, ...], tuple[int, ...]]:
+    """:func:`fitted_gpus` and, per GPU, how many of the rows read are on it (spellings of one GPU added up)."""
     if "gpu" not in frame:
-        return ()
-    column = frame["gpu"]  # (a validated frame's gpu is never blank; Series.unique: 30 us on 60 rows)
-    if isinstance(column, Coded):
-        code = column.codes if rows is None else column.codes[rows]
-        names = column.values[np.unique(code[code >= 0])]
-    else:
-        names = (column if rows is None else column[np.asarray(rows)]).unique()
-    return tuple(sorted({gpu_table_name(g) for g in names}))
+        return (), ()
+    column = frame["gpu"]  # (a validated frame's gpu is never blank)
+    code, values = codes(column)  # (a light-path Coded column gives its own codes)
+    if rows is not None:
+        code = code[np.asarray(rows)]
+    per = np.bincount(code[code >= 0], minlength=len(values))
+    counts: dict[str, int] = {}
+    for k in np.flatnonzero(per):
+        name = gpu_table_name(values[k])
+        counts[name] = counts.get(name, 0) + int(per[k])
+    names = tuple(sorted(counts))
+    return names, tuple(counts[n] for n in names)

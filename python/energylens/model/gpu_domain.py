@@ -21,12 +21,13 @@ import pandas as pd
 from energylens import warning_sink
 from energylens.errors import UnseenGpuWarning
 from energylens.model.configs import load_configs, mapping_frame
+from energylens.model.intervals import few_row_scales
 from energylens.profiles.cells import codes
 from energylens.profiles.gpu_table import gpu_spec as _gpu_spec
 from energylens.profiles.gpu_table import gpu_table_name
 
-__all__ = ["GpuCheck", "SPEC_FIELDS", "fitted_gpu_check", "same_hardware", "spec_outside", "unseen_gpu_rows",
-           "unseen_rows"]
+__all__ = ["GpuCheck", "SPEC_FIELDS", "fitted_gpu_check", "same_hardware", "spec_outside", "transfer_rows",
+           "unseen_gpu_rows", "unseen_rows"]
 
 #: The GPU table's fields compared with the fitted GPUs': (field, label, unit). Memory is not a feature of the
 #: formulas (it bounds the batch the search allows), but a user choosing a GPU reads it with the others.
@@ -87,10 +88,16 @@ def spec_outside(gpu: str, fitted: Sequence[str]) -> str:
 
 
 class GpuCheck:
-    """Accumulates the rows on GPUs outside ``fitted`` over the chunks of one prediction call."""
+    """Accumulates the rows on GPUs outside ``fitted`` over the chunks of one prediction call. ``scales``: the fitted
+    GPUs with a few rows in the fit and the share of the transfer log sd their rows draw
+    (:func:`~energylens.model.intervals.few_row_scales`); they are fitted GPUs (no flag, no warning)."""
 
-    def __init__(self, fitted: Sequence[str]) -> None:
+    def __init__(self, fitted: Sequence[str], scales: dict[str, float] | None = None) -> None:
         self.fitted = tuple(fitted)
+        self.scales = dict(scales or {})
+        #: Per row of the chunk :meth:`tally` saw last: the share of the GPU transfer log sd its interval draws (1 on
+        #: an unseen GPU, :attr:`scales` on a few-row GPU, 0 on the others); None when every row's is 0.
+        self.chunk_scales: np.ndarray | None = None
         self._fitted = frozenset(self.fitted)
         self.n_rows = 0
         self.rows: dict[str, int] = {}  # GPU table name -> rows on it (unseen GPUs only)
@@ -122,11 +129,20 @@ class GpuCheck:
         chunk's rows on unseen GPUs are kept in :attr:`chunk_unseen` (the intervals widen theirs)."""
         code, values = codes(column)
         self.n_rows += len(code)
-        self.chunk_unseen = None
+        self.chunk_unseen = self.chunk_scales = None
         unseen = [k for k, value in enumerate(values) if self._unseen(value)]
+        few = {k: self.scales[self._name(v)] for k, v in enumerate(values)
+               if k not in unseen and self._name(v) in self.scales} if self.scales else {}
+        if few:
+            table = np.zeros(len(values) + 1)  # (the last entry: code -1, a blank GPU)
+            table[unseen] = 1.0
+            table[list(few)] = list(few.values())
+            self.chunk_scales = table[code]
         if not unseen:  # (the usual case: no pass over the rows)
             return
         self.chunk_unseen = np.isin(code, unseen)
+        if self.chunk_scales is None:
+            self.chunk_scales = self.chunk_unseen
         per = [int(np.count_nonzero(code >= 0))] if len(values) == 1 else np.bincount(code[code >= 0],
                                                                                        minlength=len(values))
         for k in unseen:
@@ -179,11 +195,15 @@ class GpuCheck:
                                       UnseenGpuWarning, stacklevel=5)
 
 
-def fitted_gpu_check(summary: Any) -> GpuCheck | None:
+def fitted_gpu_check(summary: Any, n_params: int = 0) -> GpuCheck | None:
     """A check of rows' GPUs against those a fit ``summary`` (a FitSummary, or None before a fit) records; None where
-    it records none (a model file written before they were recorded): the models' ``_gpu_check``."""
+    it records none (a model file written before they were recorded): the models' ``_gpu_check``. ``n_params``: the
+    model's fitted parameters, below which a GPU's rows in the fit make it a few-row GPU
+    (:func:`~energylens.model.intervals.few_row_scales`; 0: none is)."""
     gpus = () if summary is None else summary.gpus
-    return GpuCheck(gpus) if gpus else None
+    if not gpus:
+        return None
+    return GpuCheck(gpus, few_row_scales(gpus, getattr(summary, "gpu_rows", ()), n_params))
 
 
 def unseen_gpu_rows(configs: Any, fitted: Sequence[str]) -> tuple[np.ndarray, str | None]:
@@ -197,6 +217,15 @@ def unseen_gpu_rows(configs: Any, fitted: Sequence[str]) -> tuple[np.ndarray, st
         return np.zeros(len(frame), dtype=bool), None
     check = GpuCheck(fitted)
     return check.flags(frame["gpu"]), check.summary()
+
+
+def transfer_rows(check: GpuCheck | None, n: int) -> np.ndarray | None:
+    """The rows of the chunk of ``n`` rows ``check`` tallied last that draw a GPU transfer factor: booleans (on an
+    unseen GPU) where no row is on a few-row GPU, else each row's share of the transfer log sd
+    (:attr:`GpuCheck.chunk_scales`); None when no row draws one. What :class:`~energylens.model.intervals.GpuTransfer`
+    takes."""
+    mask = None if check is None else check.chunk_scales
+    return mask if mask is not None and len(mask) == n else None
 
 
 def unseen_rows(check: GpuCheck | None, n: int) -> np.ndarray | None:

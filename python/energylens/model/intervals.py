@@ -42,7 +42,8 @@ __all__ = ["check_level", "RESIDUAL_SAMPLE_SIZE", "DEFAULT_CHUNK_ROWS", "PREDICT
            "draw_indices", "drawn_quantiles", "chunk_bounds", "output_residuals",
            "interval_bounds", "reference_interval_bounds", "OUT0", "OUT1", "OUT_SUM", "measurement_factors",
            "replicates_note", "MIN_TAIL_DRAWS", "model_factors", "interval_preflight", "unavailable_reason",
-           "GPU_TRANSFER_LOG_SD", "TPOT_TRANSFER_LOG_SD", "transfer_factors", "transfer_sd"]
+           "GPU_TRANSFER_LOG_SD", "TPOT_TRANSFER_LOG_SD", "transfer_factors", "transfer_sd", "few_row_scales",
+           "GpuTransfer"]
 
 #: Draws per row an interval wants beyond each of its bounds: with fewer, the bound is read between the few
 #: most extreme of B draws and the interval covers less than its level.
@@ -158,6 +159,21 @@ def transfer_sd(kind: str, pick: int) -> float:
     if kind == "latency":
         return TPOT_TRANSFER_LOG_SD if pick == OUT1 else 0.0
     return GPU_TRANSFER_LOG_SD
+
+
+def few_row_scales(gpus: Sequence[str], gpu_rows: Sequence[int], n_params: int) -> dict[str, float]:
+    """Per GPU with a few rows in a fit, the share of the unseen GPU's transfer log sd its rows draw: ``gpus`` (a fit
+    summary's) holding ``gpu_rows`` of its rows each, a GPU with no more rows than the model's ``n_params`` (too few
+    to determine the template on its own) gets 1 - w, w its share of the rows; the others none (absent: their rows
+    keep the residuals' factors alone, bit for bit). The fit splits a GPU-level bias it cannot represent among the
+    GPUs by their shares, so such a GPU keeps about 1 - w of the bias it would carry unseen: fitted on 80 % of the
+    bundled A100 rows plus k H100 rows, the H100 rows' median log(measured / predicted) is +0.078, +0.075, +0.072,
+    +0.063 at k = 0, 5, 10, 20 (bench/unseen_gpu_coverage.py). Empty where ``gpu_rows`` is (a file written before the
+    counts were recorded) or with one GPU (its rows are the fit)."""
+    if len(gpus) < 2 or len(gpu_rows) != len(gpus):
+        return {}
+    total = float(sum(gpu_rows))
+    return {gpu: 1.0 - n / total for gpu, n in zip(gpus, gpu_rows, strict=True) if n <= n_params}
 
 
 def unavailable_reason(replicates: int, summary: Any, n_params: int, noun: str = "parameters") -> str | None:
@@ -293,45 +309,64 @@ def widened_where(unseen: np.ndarray, narrow: tuple[np.ndarray, np.ndarray],
     return np.where(unseen, wide[0], narrow[0]), np.where(unseen, wide[1], narrow[1])
 
 
+def _scale_groups(unseen: np.ndarray | None) -> list[tuple[float, np.ndarray]]:
+    """(scale, rows) per distinct positive transfer scale of ``unseen`` (booleans: scale 1 where True; floats: each
+    row's scale of the transfer log sd, 0 for none), in increasing order; [] for None."""
+    if unseen is None:
+        return []
+    unseen = np.asarray(unseen)
+    if unseen.dtype == bool:
+        return [(1.0, unseen)] if unseen.any() else []
+    return [(float(s), unseen == s) for s in np.unique(unseen[unseen > 0.0])]
+
+
 class GpuTransfer:
     """The factors of one prediction call, per output: ``samples[k]`` (sorted :func:`measurement_factors`) for rows on
     a fitted GPU, and for rows on a GPU the model was not fitted on those times the GPU transfer factor of log sd
     ``sds[k]`` (:func:`transfer_factors`, computed once, on the first chunk holding such rows; an output of sd 0
-    draws none). What every interval on an unseen GPU shares: the template's and the expression model's
-    predict_interval, the calibrated interval and the search's confidence limits."""
+    draws none). A row on a GPU with a few rows in the fit draws the factor at a share of that sd
+    (:func:`few_row_scales`): the rows argument of :meth:`quantiles` and :meth:`interval_bounds` is a boolean per row
+    (on an unseen GPU) or each row's share (0: none, 1: an unseen GPU's). What every interval on such a GPU shares:
+    the template's and the expression model's predict_interval, the calibrated interval and the search's confidence
+    limits."""
 
     def __init__(self, samples: Sequence[np.ndarray], sds: Sequence[float]) -> None:
         self.samples, self.sds = list(samples), [float(sd) for sd in sds]
         self.outputs = [k for k, sd in enumerate(self.sds) if sd > 0.0]  # those whose unseen rows draw wider
-        self._wide: dict[int, np.ndarray] = {}
+        self._wide: dict[tuple[int, float], np.ndarray] = {}
 
-    def factors(self, k: int) -> np.ndarray:
-        """Output ``k``'s factors for a row on an unseen GPU."""
-        wide = self._wide.get(k)
+    def factors(self, k: int, scale: float = 1.0) -> np.ndarray:
+        """Output ``k``'s factors for a row on an unseen GPU (``scale`` 1), or on a few-row GPU drawing ``scale``
+        times its transfer log sd."""
+        wide = self._wide.get((k, scale))
         if wide is None:
-            wide = self._wide[k] = transfer_factors(self.samples[k], self.sds[k])
+            wide = self._wide[k, scale] = transfer_factors(self.samples[k], self.sds[k] * scale)
         return wide
 
     def quantiles(self, values: np.ndarray, k: int, unseen: np.ndarray | None,
                   **args: Any) -> tuple[np.ndarray, np.ndarray]:
         """:func:`drawn_quantiles` of ``values`` (replicates x rows) with output ``k``'s factors, the rows of ``unseen``
-        (None: no row) with their widened factors: the same replicates and draws."""
+        (None: no row; booleans or shares, as the class says) with their widened factors: the same replicates and
+        draws."""
         q = drawn_quantiles(values, self.samples[k], **args)
-        if unseen is None or k not in self.outputs:
+        if k not in self.outputs:
             return q
-        return widened_where(unseen, q, drawn_quantiles(values, self.factors(k), **args))
+        for scale, rows in _scale_groups(unseen):
+            q = widened_where(rows, q, drawn_quantiles(values, self.factors(k, scale), **args))
+        return q
 
     def interval_bounds(self, template: str, columns: list[np.ndarray], boot: np.ndarray, picks: Sequence[int],
                         unseen: np.ndarray | None, **args: Any) -> list[tuple[np.ndarray, np.ndarray]]:
-        """:func:`interval_bounds` of each output ``picks[k]`` with its factors, the rows of ``unseen`` (None: no row)
-        with their widened factors, in one native call: the widened outputs ride along as extra picks (the same
-        replicates and draws; the replicates' template values are computed once)."""
-        extra = self.outputs if unseen is not None else []
-        bounds = interval_bounds(template, columns, boot, self.samples + [self.factors(k) for k in extra],
-                                 picks=[*picks, *(picks[k] for k in extra)], **args)
+        """:func:`interval_bounds` of each output ``picks[k]`` with its factors, the rows of ``unseen`` (None: no row;
+        booleans or shares) with their widened factors, in one native call: the widened outputs ride along as extra
+        picks (the same replicates and draws; the replicates' template values are computed once)."""
+        extra = [(k, scale, rows) for scale, rows in _scale_groups(unseen) for k in self.outputs]
+        bounds = interval_bounds(template, columns, boot,
+                                 self.samples + [self.factors(k, scale) for k, scale, _ in extra],
+                                 picks=[*picks, *(picks[k] for k, _, _ in extra)], **args)
         out = bounds[:len(picks)]
-        for k, wide in zip(extra, bounds[len(picks):], strict=True):
-            out[k] = widened_where(unseen, out[k], wide)
+        for (k, _, rows), wide in zip(extra, bounds[len(picks):], strict=True):
+            out[k] = widened_where(rows, out[k], wide)
         return out
 
 

@@ -433,6 +433,11 @@ def summary_fields(fit: Mapping[str, Any], param_names: Sequence[str]) -> dict[s
     if isinstance(gpus, str) or not isinstance(gpus, (list, tuple)) or not all(isinstance(g, str) for g in gpus):
         raise TypeError(f"gpus must list the GPU names the model was fitted on, got {gpus!r}")
     out["gpus"] = tuple(gpus)
+    rows = out.get("gpu_rows", ())  # (absent before 2026-12-07)
+    if (isinstance(rows, str) or not isinstance(rows, (list, tuple)) or not all(_whole(n, 1) for n in rows)
+            or len(rows) not in (0, len(gpus))):
+        raise TypeError(f"gpu_rows must give a row count >= 1 for each of the {len(gpus)} GPUs in gpus, got {rows!r}")
+    out["gpu_rows"] = tuple(int(n) for n in rows)
     return out
 
 
