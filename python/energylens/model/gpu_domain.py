@@ -24,7 +24,7 @@ from energylens.model.configs import load_configs, mapping_frame
 from energylens.model.intervals import few_row_scales
 from energylens.profiles.cells import codes
 from energylens.profiles.gpu_table import gpu_spec as _gpu_spec
-from energylens.profiles.gpu_table import gpu_table_name
+from energylens.profiles.gpu_table import gpu_table_name, user_gpus_generation
 
 __all__ = ["GpuCheck", "SPEC_FIELDS", "fitted_gpu_check", "same_hardware", "spec_outside", "transfer_rows",
            "unseen_gpu_rows", "unseen_rows"]
@@ -87,6 +87,15 @@ def spec_outside(gpu: str, fitted: Sequence[str]) -> str:
     return "; ".join(outside) + (f"; {', '.join(inside)} within the fitted range" if inside else "")
 
 
+#: (user GPU table generation, fitted GPUs, a GPU cell's type, the cell) -> (its table name, on an unseen GPU?), and
+#: (generation, fitted GPUs, "spec_outside", table name) -> :func:`spec_outside`'s text: a scheduler prices the same few
+#: GPUs call after call, and judging one that is not fitted compares its table row with every fitted GPU's
+#: (:func:`same_hardware`) and words the warning from their specifications again. A registration or removal of a user
+#: GPU changes the generation, so nothing outlives the table it was made under. Bounded.
+_VERDICTS: dict[tuple, object] = {}
+_MAX_VERDICTS = 4096
+
+
 class GpuCheck:
     """Accumulates the rows on GPUs outside ``fitted`` over the chunks of one prediction call. ``scales``: the fitted
     GPUs with a few rows in the fit and the share of the transfer log sd their rows draw
@@ -101,27 +110,33 @@ class GpuCheck:
         self._fitted = frozenset(self.fitted)
         self.n_rows = 0
         self.rows: dict[str, int] = {}  # GPU table name -> rows on it (unseen GPUs only)
-        self._names: dict[object, str] = {}  # a spelling -> its table name, once per call
-        self._renamed: dict[str, bool] = {}  # an unfitted table name -> a fitted GPU's hardware under it?
+        self._names: dict[object, str] = {}  # a spelling -> its table name, this call's (:meth:`_verdict`)
         #: Per row of the chunk :meth:`tally` saw last: on an unseen GPU? None when none of its rows is.
         self.chunk_unseen: np.ndarray | None = None
 
+    def _verdict(self, value: object) -> tuple[str, bool]:
+        """``value``'s table name and whether it is unseen (:meth:`_unseen`), from :data:`_VERDICTS` after the first
+        call that judged it against these fitted GPUs under this user GPU table."""
+        key = (user_gpus_generation(), self.fitted, type(value), value)  # (read before judging: a change meanwhile
+        hit = _VERDICTS.get(key)                                         #  files the verdict under a stale key)
+        if hit is None:
+            name = gpu_table_name(value)
+            hit = (name, name not in self._fitted and not any(same_hardware(name, f) for f in self.fitted))
+            if len(_VERDICTS) >= _MAX_VERDICTS:
+                _VERDICTS.clear()
+            _VERDICTS[key] = hit
+        self._names[value] = hit[0]
+        return hit
+
     def _name(self, value: object) -> str:
         name = self._names.get(value)
-        if name is None:
-            name = self._names[value] = gpu_table_name(value)
-        return name
+        return self._verdict(value)[0] if name is None else name
 
     def _unseen(self, value: object) -> bool:
         """Is ``value``'s GPU neither a fitted GPU nor one whose table row is a fitted GPU's in every hardware field
         (a user's GPU table naming an H100 "Acme-H1": the same silicon under another name, priced and bounded as
         the fitted one; :func:`same_hardware`)?"""
-        name = self._name(value)
-        if name in self._fitted:
-            return False
-        if name not in self._renamed:
-            self._renamed[name] = any(same_hardware(name, f) for f in self.fitted)
-        return not self._renamed[name]
+        return self._verdict(value)[1]
 
     def tally(self, column) -> None:
         """Count a chunk's rows per unseen GPU without the per-row flags (what a prediction call needs): a chunk
@@ -140,7 +155,9 @@ class GpuCheck:
             self.chunk_scales = table[code]
         if not unseen:  # (the usual case: no pass over the rows)
             return
-        self.chunk_unseen = np.isin(code, unseen)
+        table = np.zeros(len(values) + 1, dtype=bool)  # (the last entry: code -1, a blank GPU; np.isin: ~20 us)
+        table[unseen] = True
+        self.chunk_unseen = table[code]
         if self.chunk_scales is None:
             self.chunk_scales = self.chunk_unseen
         per = [int(np.count_nonzero(code >= 0))] if len(values) == 1 else np.bincount(code[code >= 0],
@@ -177,7 +194,19 @@ class GpuCheck:
         by " | "; None when every row is on a fitted GPU."""
         if not self.rows:
             return None
-        return " | ".join(f"{gpu}: {k} row(s); {spec_outside(gpu, self.fitted)}" for gpu, k in sorted(self.rows.items()))
+        return " | ".join(f"{gpu}: {k} row(s); {self._outside(gpu)}" for gpu, k in sorted(self.rows.items()))
+
+    def _outside(self, gpu: str) -> str:
+        """:func:`spec_outside` of ``gpu`` against the fitted GPUs, kept as :data:`_VERDICTS` keeps verdicts (each
+        prediction call on an unseen GPU says it in its warning, warnings ignored or not)."""
+        key = (user_gpus_generation(), self.fitted, "spec_outside", gpu)
+        text = _VERDICTS.get(key)
+        if text is None:
+            text = spec_outside(gpu, self.fitted)
+            if len(_VERDICTS) >= _MAX_VERDICTS:
+                _VERDICTS.clear()
+            _VERDICTS[key] = text
+        return text
 
     def summary(self) -> str | None:
         """:meth:`listing` in the sentence the warning gives; None when every row is on a fitted GPU."""

@@ -65,7 +65,7 @@ __all__ = [
     "GpuSpec", "DEFAULT_SCALE_UP_DOMAIN_GPUS", "DEFAULT_SCALE_OUT_BW_GBS", "GPU_COLUMNS", "GPU_NUMERIC_COLUMNS",
     "INLINE_COLUMNS", "GpuTableError",
     "gpu_spec", "gpus", "load_gpu_table", "register_gpu_table", "register_gpu", "unregister_gpu",
-    "clear_user_gpus", "user_gpus", "gpu_specs_for_profiles", "normalize_name", "gpu_table_name",
+    "clear_user_gpus", "user_gpus", "user_gpus_generation", "gpu_specs_for_profiles", "normalize_name", "gpu_table_name",
 ]
 
 
@@ -167,6 +167,13 @@ def gpus() -> pd.DataFrame:
 _USER: dict[str, GpuSpec] = {}        # canonical name -> spec (merged with the bundled row if any)
 _USER_INDEX: dict[str, str] = {}      # normalised name/alias -> canonical name
 _USER_ORIGIN: dict[str, tuple[str, int]] = {}  # canonical name -> (file or caller, zero-based row) registered from
+_GENERATION = [0]  # bumped on every change of the user GPUs (user_gpus_generation)
+
+
+def user_gpus_generation() -> int:
+    """A number that changes whenever a user GPU is registered or forgotten: what a name's look-up gives may change
+    then, so caches of look-ups (the unseen-GPU check's, :mod:`energylens.model.gpu_domain`) key on it."""
+    return _GENERATION[0]
 
 
 def load_gpu_table(path: str | os.PathLike) -> tuple[GpuSpec, ...]:
@@ -220,6 +227,7 @@ def register_gpu(spec: GpuSpec, *, where: str = "register_gpu", row: int = 0) ->
     _USER_ORIGIN[spec.name] = (where, row)
     for n in spec_names(spec):
         _USER_INDEX[normalize_name(n)] = spec.name
+    _GENERATION[0] += 1
     return spec
 
 
@@ -245,12 +253,14 @@ def unregister_gpu(name: str) -> None:
     if spec is not None:
         for k in [k for k, v in _USER_INDEX.items() if v == canon]:
             del _USER_INDEX[k]
+        _GENERATION[0] += 1
 
 
 def clear_user_gpus() -> None:
     """Forget every registered user GPU."""
     for registry in (_USER, _USER_INDEX, _USER_ORIGIN):
         registry.clear()
+    _GENERATION[0] += 1
 
 
 def user_gpus() -> tuple[GpuSpec, ...]:
