@@ -1,10 +1,13 @@
 """A number given as text in a Python mapping (``dict(tp="2", ...)``) is a caller's bug (a value read from an
 HTTP query or an environment variable and never converted), not a CSV cell: predict and fit priced it as 2 because
 the profile schema reads numbers written as text in CSV files. A mapping's text number is now a TypeError naming
-the key, the value and the request (or measured row); CSV files and DataFrames keep parsing text numbers."""
+the key, the value and the request (or measured row); CSV files and DataFrames keep parsing text numbers. The other
+way round, a number where a name belongs (``model=5``, an index into the caller's own list) was an error on
+``params_b`` that never named the value ("the model table does not know the model"); it is now a TypeError too."""
 
 import warnings
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -55,8 +58,6 @@ def test_fit_names_the_measured_row():
 
 
 def test_numbers_and_text_columns_still_pass(model):
-    import numpy as np
-
     plain = model.predict(REQUEST)
     for same in (dict(REQUEST, tp=1.0), dict(REQUEST, tp=np.int64(1), batch_size=np.float32(64)),
                  dict(REQUEST, precision="bf16", kv_cache_dtype="auto")):
@@ -71,3 +72,15 @@ def test_a_csv_file_keeps_its_text_numbers(model, tmp_path):
     path.write_text('model,gpu,tp,batch_size,input_tokens,output_tokens\n'
                     'meta-llama/Llama-3.1-8B-Instruct,A100-SXM4-40GB,"1",64,512,256\n')
     assert model.predict(str(path)) == pytest.approx(model.predict(REQUEST), rel=1e-12)
+
+
+@pytest.mark.parametrize("key, value", [("model", 5), ("model", 3.0), ("gpu", 3), ("precision", 8), ("model", True),
+                                        ("kv_cache_dtype", np.int64(8))])
+def test_a_number_where_a_name_belongs_is_named(model, key, value):
+    with pytest.raises(TypeError) as info:
+        model.predict(dict(REQUEST, **{key: value}))
+    text = str(info.value)
+    assert f"'{key}' holds the number {value}," in text and "the request" in text and "not a name" in text, text
+    with pytest.raises(TypeError) as info:
+        model.predict([dict(REQUEST), dict(REQUEST, **{key: value})])
+    assert "request 2 of 2" in str(info.value), str(info.value)

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from energylens import _core, warning_sink
-from energylens.model.configs import load_configs, mapping_frame, refuse_text_numbers
+from energylens.model.configs import load_configs, mapping_frame, refuse_mistyped_values
 from energylens.model.domain import RangeCheck
 from energylens.model.gpu_domain import GpuCheck
 from energylens.model.intervals import chunk_bounds
@@ -40,7 +40,7 @@ def validated_chunk(part: pd.DataFrame, seen: set[tuple[type, str]]) -> pd.DataF
     light = light_profiles(part, require_energy=False)
     if light is not None:
         return light
-    refuse_text_numbers(part)  # (a mapping's tp="2": the light path refuses text in a number column)
+    refuse_mistyped_values(part)  # (a mapping's tp="2" or model=5: the light path refused them)
     with warning_sink.collected() as got:  # per thread: catch_warnings is process-wide and not thread-safe
         out = as_feature_profiles(part)
     for message, category in got:
@@ -79,7 +79,7 @@ def iter_chunks(frame, validated: bool, chunk_rows: int, columns_of: Callable, c
                 if check is not None:
                     check.flags(inputs)
             yield start, stop, inputs
-    except (ValueError, KeyError, TypeError):  # ProfileSchemaError, an unknown GPU or model, a text number, ...
+    except (ValueError, KeyError, TypeError):  # ProfileSchemaError, an unknown GPU or model, a mistyped value, ...
         if len(bounds) > 1:
             whole_table_error()
         raise

@@ -21,15 +21,17 @@ from energylens.profiles.problems import (
     REQUEST_SOURCE,
     REQUESTS_SOURCE,
 )
-from energylens.profiles.schema import _NUMERIC_COLUMNS, _SPELLED_COLUMNS, as_profiles
+from energylens.profiles.schema import _NUMERIC_COLUMNS, _SPELLED_COLUMNS, _TEXT_COLUMNS, as_profiles
 
-__all__ = ["load_configs", "fit_input", "mapping_frame", "refuse_text_numbers"]
+__all__ = ["load_configs", "fit_input", "mapping_frame", "refuse_mistyped_values"]
 
 # the smallest request a mapping may be (params_b and the rest from the tables)
 REQUEST_COLUMNS = ("model", "gpu", "tp", "batch_size", "input_tokens", "output_tokens")
 # keys whose value is a number: a mapping's text there is the caller's bug (a CSV cell's text is parsed)
 _NUMBER_KEYS = frozenset(_NUMERIC_COLUMNS) | {"video_frames", "scale_up_domain_gpus"} | {
     c for c in _SPELLED_COLUMNS if c.startswith("gpu_") and c != "gpu_vendor"}
+# keys whose value is a name: a mapping's number there is the caller's bug (model=5: an index into its own list)
+_NAME_KEYS = frozenset(_TEXT_COLUMNS) | {"compute_precision", "mamba_ssm_cache_dtype", "weight_layout", "gpu_vendor"}
 
 
 def mapping_frame(configs: Any, *, measured: bool = False) -> Any:
@@ -49,7 +51,7 @@ def mapping_frame(configs: Any, *, measured: bool = False) -> Any:
         frame = pd.DataFrame([dict(r) if isinstance(r, pd.Series) else r for r in rows])
         # errors name its rows as what the caller gave: "the request", "request 3 of 8" (not "<DataFrame>")
         one = isinstance(configs, row)
-        frame.attrs["mapping_rows"] = len(rows)  # "request 3 of 8" in a chunk of the rows (refuse_text_numbers)
+        frame.attrs["mapping_rows"] = len(rows)  # "request 3 of 8" in a chunk (refuse_mistyped_values)
         frame.attrs["source"] = ((MEASUREMENT_SOURCE if one else MEASUREMENTS_SOURCE) if measured
                                  else REQUEST_SOURCE if one else REQUESTS_SOURCE)
         return frame
@@ -69,27 +71,34 @@ def _refuse_columns(first: Any) -> None:
                 "value); for several rows pass a list of mappings, or pandas.DataFrame(mapping)")
 
 
-def refuse_text_numbers(frame: pd.DataFrame) -> None:
-    """A number key of a frame built from mappings (:func:`mapping_frame`) holding text (``tp="2"``, ``b"64"``) is
-    named as a TypeError: a mapping comes from Python, where text for a number is a value never converted, not a CSV
-    cell (a file's and a DataFrame's text numbers are parsed by the schema). Called where the light path refused the
-    frame (any text in a number column makes it refuse), so a request of numbers pays nothing for it; rows are named by
-    the frame's index (a chunk's rows as the whole list's)."""
+def refuse_mistyped_values(frame: pd.DataFrame) -> None:
+    """A number key of a frame built from mappings (:func:`mapping_frame`) holding text (``tp="2"``, ``b"64"``), or a
+    name key holding a number (``model=5``, ``gpu=3``: an index into the caller's own list), is named as a TypeError: a
+    mapping comes from Python, where such a value was never converted, not a CSV cell (a file's and a DataFrame's text
+    numbers are parsed by the schema). Called where the light path refused the frame (it refuses both), so a request of
+    well-typed values pays nothing for it; rows are named by the frame's index (a chunk's rows as the whole list's)."""
     named = MAPPING_SOURCES.get(frame.attrs.get("source"))
     if named is None:
         return
     many, noun, lone = named
     found = []
     for key, dtype in frame.dtypes.items():
-        if key not in _NUMBER_KEYS or dtype.kind in "iufb":  # (pandas 3: text is its str dtype, kind "O")
+        number = key in _NUMBER_KEYS
+        if (number and dtype.kind in "iufb") or not (number or key in _NAME_KEYS):  # (pandas 3: text is kind "O")
             continue
         for label, value in zip(frame.index.tolist(), frame[key].tolist(), strict=True):
-            if isinstance(value, (str, bytes)):
-                where = f"{noun} {label + 1} of {frame.attrs.get('mapping_rows', len(frame))}" if many else lone
-                found.append(f"{where}: key {key!r} holds the text {value!r}, not a number")
+            if number and isinstance(value, (str, bytes)):
+                said = f"holds the text {value!r}, not a number"
+            elif not number and isinstance(value, (int, float, np.number, np.bool_)) and value == value:  # (NaN: blank)
+                said = f"holds the number {value!r}, not a name"
+            else:
+                continue
+            where = f"{noun} {label + 1} of {frame.attrs.get('mapping_rows', len(frame))}" if many else lone
+            found.append(f"{where}: key {key!r} {said}")
     if found:
         raise TypeError("; ".join(found[:20]) + (f"; and {len(found) - 20} more" if len(found) > 20 else "") +
-                        ": pass numbers (int or float); text numbers are read only from profile files")
+                        ": pass numbers (int or float) for counts and sizes and text for names; text numbers are "
+                        "read only from profile files")
 
 
 def load_configs(configs: Any, *, require_energy: bool) -> pd.DataFrame:
@@ -109,7 +118,7 @@ def load_configs(configs: Any, *, require_energy: bool) -> pd.DataFrame:
         if isinstance(configs, str) and configs in BUNDLED_NAMES:  # messages name it as the user did, not by the
             frame.attrs["source"] = configs  # package path (.../site-packages/energylens/data/...)
         return frame
-    refuse_text_numbers(configs)
+    refuse_mistyped_values(configs)
     return as_profiles(configs, require_energy=require_energy)
 
 
