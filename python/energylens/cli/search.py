@@ -39,7 +39,7 @@ def print_result(result, top: int | None = None, out=None) -> None:
     if not result.empty:  # an empty result's reason is the command's error line (stderr), said once
         print(result.table(top), file=out)
         print(result.explain(0), file=out)
-        print(result.legend(top), file=out)  # what the columns mean (lo / hi are not predict's interval)
+        print(result.legend(top), file=out)  # what the columns mean (lo / hi: predict's interval)
 
 
 def _read_candidates(path: str) -> pd.DataFrame:

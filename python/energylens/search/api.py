@@ -460,7 +460,7 @@ def search(model=None, gpus=None, *, input_tokens=None, output_tokens=None, tp=N
             NVL72); a number overrides it for every GPU. TP stays inside max(8, domain) GPUs or the override
             (``tp_node``); TP, PP and EP traffic leaving a domain pays scale-out bandwidth (docs/search.md).
         bootstrap: compute P(best) and energy intervals from the model's bootstrap replicates; bootstrap_seed:
-            seed of the calibration-offset draws P(best) samples (opt-in calibration; deterministic per seed).
+            seed of P(best)'s draws beyond the refits (calibration offsets, unseen GPUs' transfer factors).
         progress: True for periodic lines on stderr for large spaces, or a callable(done, total).
         device: ``"cpu"`` (the OpenMP engine) or ``"cuda"`` (fixed-batch mode on the GPU, top <= 32).
 

@@ -1,8 +1,8 @@
 """The printed table's columns (:func:`table_columns`) and what each means (:func:`column_legend`), for the
 columns a result shows: ``energylens search`` printed ``lo J/request``, ``domains``, ``P(best)``, ``cap binds``
-with no word on them, and its ``lo`` / ``hi`` (the energy's spread over the model's bootstrap refits) read as
-the 90 % interval ``energylens predict`` writes for the same row, which also carries the residual scatter of a
-single measurement and is several times as wide."""
+with no word on them. Its ``lo`` / ``hi`` are ``energylens predict``'s 90 % interval of the same configuration
+(:mod:`.predictive`; until 2026-12-07 the energy's spread over the bootstrap refits alone, which the legend had to
+tell apart from predict's, several times as wide and wider still on a GPU the fit never saw)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,11 @@ from typing import Any
 
 from energylens.model.intervals import GPU_TRANSFER_LOG_SD
 
-__all__ = ["INTERVAL_QUANTILES", "column_legend", "ep_tie_sentence", "table_columns"]
+__all__ = ["INTERVAL_LEVEL", "INTERVAL_QUANTILES", "column_legend", "ep_tie_sentence", "table_columns"]
 
-#: The quantiles of the bootstrap replicates' energy that make a result's ``energy_j_lo`` / ``energy_j_hi``.
+#: The level of a result's ``energy_j_lo`` / ``energy_j_hi``: predict_interval's at this level (search.predictive).
+INTERVAL_LEVEL = 0.9
+#: Its bounds' quantiles of the predictive distribution.
 INTERVAL_QUANTILES = (0.05, 0.95)
 
 
@@ -39,7 +41,7 @@ def column_legend(headers: dict[str, str], settings: dict[str, Any], rows: int, 
     """One line per shown column (``headers``: :func:`table_columns`, as the table shows them; ``rows``: the
     rows listed; ``workload``: the labels name the workload point; ``ep_pairs``: a listed row stands for a
     deployment with and without EP, ``EP1/8``; ``unseen_gpu``: a listed row is on a GPU the fit never saw, whose
-    lo / hi do not widen as predict's), starting "columns:"."""
+    lo / hi and P(best) draw the GPU transfer factor), starting "columns:"."""
     load = bool(settings.get("rate_per_s"))
     mix = bool(settings.get("workload_distribution"))  # energy its expected value, latency at its worst point
     label_ends = ("; in / out: the workload point's input / output tokens" if workload else "") + (
@@ -55,11 +57,14 @@ def column_legend(headers: dict[str, str], settings: dict[str, Any], rows: int, 
         "compute_precision": "the GEMM precision priced (the label names the weights' format)",
         "energy_j": "predicted energy per request, all GPUs of a deployment" + (", idle headroom included" if load else "")
                     + (", the expected value over the workload distribution" if mix else ""),
-        "energy_j_lo": f"the {lo} / {hi} percentiles of that energy over the model's bootstrap refits: the uncertainty "
-                       "of its fitted parameters, not of one measurement (energylens predict's energy_j_lo / "
-                       "energy_j_hi add the residual scatter and are wider" + (
-                           f"; on a GPU the fit never saw they also draw a GPU transfer factor, log sd "
-                           f"{GPU_TRANSFER_LOG_SD:g}, and these do not: wider still there" if unseen_gpu else "") + ")",
+        "energy_j_lo": f"the {lo} / {hi} percentiles of what one measurement of the row may read: the model's bootstrap "
+                       "refits times the scatter of its training residuals" + (
+                           f", and on a GPU the fit never saw a GPU transfer factor, log sd {GPU_TRANSFER_LOG_SD:g} "
+                           "(wider there)" if unseen_gpu else "") + (
+                           "; the bounds energylens predict gives the configuration alone (energy_j_lo / energy_j_hi)"
+                           if not (load or mix) else "; the draws of energylens predict's 90 % interval, around "
+                           + ("the energy with idle headroom" if load else "the expected energy") + ", which predict "
+                           "does not price"),
         "objective": "what is minimised; rows are in its order",
         "ttft_s": "time to first token, seconds" + ("" if "ttft_source" in headers else ", predicted")
                   + (" at the distribution's worst point" if mix else ""),
@@ -74,7 +79,9 @@ def column_legend(headers: dict[str, str], settings: dict[str, Any], rows: int, 
         "cap_binds": "yes: max_num_seqs limits the deployment (it sized the replicas, or the batch reaches it)",
         "p_best": f"share of the model's bootstrap refits in which the row passes every check (the latency limits "
                   f"too) and is the cheapest of the {rows} listed that do (by the objective); the shares sum to 1 "
-                  "less the refits in which none passes",
+                  "less the refits in which none passes" + (
+                      f"; each refit also draws one GPU transfer factor (log sd {GPU_TRANSFER_LOG_SD:g}) per GPU the "
+                      "fit never saw: its rows move together, two such GPUs' apart" if unseen_gpu else ""),
         "decided_by": "the largest energy term: prefill or decode, static (the power each GPU draws for the "
                       "whole time) or dynamic (compute, memory traffic); idle: the static power of idle headroom",
     }

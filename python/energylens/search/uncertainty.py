@@ -1,8 +1,10 @@
 """The uncertainty a search's top candidates carry, from the models' bootstrap replicates: each candidate's 90 %
-energy interval and P(best), the probability that it is truly the cheapest of the top-k (each replicate's
-parameters ranking the same candidates again, :func:`replicate_columns`), with an opt-in energy calibration's
-offset sampled per key (:func:`offset_draws`) and, in the measured-latency mode, each row's measured TTFT / TPOT
-kept in every replicate (:func:`.measured.pinned`). docs/search.md, "What a result says".
+energy interval, predict_interval's for that configuration (:func:`.predictive.interval`), and P(best), the
+probability that it is truly the cheapest of the top-k (each replicate's parameters ranking the same candidates
+again, :func:`replicate_columns`), with an opt-in energy calibration's offset sampled per key (:func:`offset_draws`),
+a GPU transfer factor per GPU the model was not fitted on (:func:`.predictive.transfer_draws`) and, in the
+measured-latency mode, each row's measured TTFT / TPOT kept in every replicate (:func:`.measured.pinned`).
+docs/search.md, "What a result says".
 """
 
 from __future__ import annotations
@@ -15,9 +17,9 @@ import pandas as pd
 
 from energylens import _core
 from energylens.model import EnergyModel
-from energylens.model.calibration import row_keys, widened
+from energylens.model.calibration import row_keys
 from energylens.search import measured as measured_mode
-from energylens.search.legend import INTERVAL_QUANTILES
+from energylens.search.predictive import interval, transfer_draws
 from energylens.search.result import TIE_RTOL
 from energylens.search.space import COMBO_FIELDS, SearchSpace
 
@@ -60,12 +62,24 @@ def not_identified(model: EnergyModel) -> str | None:
     return model.intervals_unavailable() if s is not None and not s.identifiable else None
 
 
+def _factor_draws(space: SearchSpace, model: EnergyModel, seed: int) -> Callable[[], np.ndarray] | None:
+    """Per call, every combo's energy factor for one replicate's ranking: the calibration's offsets
+    (:func:`offset_draws`) times the GPU transfer factors (:func:`.predictive.transfer_draws`); None when neither
+    draws anything (P(best) is then the refits' alone, bit for bit)."""
+    offsets, transfer = offset_draws(space, model, seed), transfer_draws(space, model, seed)
+    if offsets is None and transfer is None:
+        return None
+    base = space.combo_values[:, COMBO_FIELDS.index("energy_factor")].copy()
+    return lambda: (base if offsets is None else offsets()) * (1.0 if transfer is None else transfer())
+
+
 def replicate_columns(space: SearchSpace, df: pd.DataFrame, model: EnergyModel, options: dict[str, Any],
                seed: int = 0, measured: measured_mode.MeasuredLatency | None = None) -> dict[str, Any]:
-    """P(cheapest among the top-k) and a 90 % energy interval per candidate, over paired replicates; P(best)
-    also samples each calibrated key's offset (:func:`offset_draws`, one draw per replicate): the columns
-    :data:`BOOT_COLUMNS` of ``df``'s rows (NaN where there are no replicates). ``measured``: the rows' measured
-    TTFT / TPOT stay theirs in every replicate (:func:`.measured.pinned` at its latency parameters)."""
+    """P(cheapest among the top-k) and a 90 % energy interval per candidate, over paired replicates: the columns
+    :data:`BOOT_COLUMNS` of ``df``'s rows (NaN where there are no replicates). P(best) also samples each calibrated
+    key's offset and each unseen GPU's transfer factor (:func:`_factor_draws`, one draw per replicate); the interval
+    is predict_interval's (:func:`.predictive.interval`). ``measured``: the rows' measured TTFT / TPOT stay theirs in
+    every replicate (:func:`.measured.pinned` at its latency parameters)."""
     boot_e = model.bootstrap_params
     boot_l = model.latency_model.bootstrap_params
     if len(df) == 0 or len(boot_e) < 10 or len(boot_l) < 1 or not_identified(model):
@@ -74,7 +88,7 @@ def replicate_columns(space: SearchSpace, df: pd.DataFrame, model: EnergyModel, 
     n = len(boot_e)
     objective, energy = np.empty((n, len(df))), np.empty((n, len(df)))  # per replicate; ranked once at the end
     reason = np.empty((n, len(df)), dtype=np.int64)
-    offsets = offset_draws(space, model, seed)
+    factors = _factor_draws(space, model, seed)
     args = list(space.native_args())
     opts = options if measured is None else {k: v for k, v in options.items() if k not in ("tpot_limit_s", "ttft_limit_s")}
     for b, theta_b in enumerate(boot_e):
@@ -82,9 +96,9 @@ def replicate_columns(space: SearchSpace, df: pd.DataFrame, model: EnergyModel, 
         args[0] = base = (space.combo_values if measured is None else
                           measured_mode.pinned(space, space.combo_values, theta_b, phi_b, options, measured, idx))
         cands = ranked = _core.search_evaluate(*args, theta_b, phi_b, opts, idx)
-        if offsets is not None:  # the engine again, the combos' factors at this replicate's offset draw
+        if factors is not None:  # the engine again, the combos' factors at this replicate's draw
             args[0] = base.copy()
-            args[0][:, COMBO_FIELDS.index("energy_factor")] = offsets()
+            args[0][:, COMBO_FIELDS.index("energy_factor")] = factors()
             ranked = _core.search_evaluate(*args, theta_b, phi_b, opts, idx)
         objective[b], energy[b] = ranked.objective, cands.energy_j
         reason[b] = ranked.reason if measured is None else measured_mode.reasons(measured, idx, ranked, options)
@@ -93,9 +107,5 @@ def replicate_columns(space: SearchSpace, df: pd.DataFrame, model: EnergyModel, 
     best = objective.min(axis=1, keepdims=True)
     tied = np.isfinite(best) & (objective <= best + TIE_RTOL * np.abs(best))
     p_best = (tied / np.maximum(tied.sum(axis=1, keepdims=True), 1)).sum(axis=0) / n
-    lo, hi = np.quantile(energy, INTERVAL_QUANTILES, axis=0)  # as the printed legend says
-    cal = getattr(model, "calibration", None)
-    if cal is not None:  # the offset's own estimation error, added as calibrated_interval adds it
-        frame, c = combo_models(space), space.digits(idx.astype(np.int64))[0]
-        lo, hi = widened(lo, hi, df["energy_j"].to_numpy(), cal.seen(frame)[c], cal.offset_sd(frame)[c], 0.9)
+    lo, hi = interval(space, model, energy, df["energy_j"].to_numpy(), idx)
     return {"p_best": p_best, "energy_j_lo": lo, "energy_j_hi": hi}

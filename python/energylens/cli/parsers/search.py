@@ -182,8 +182,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    "(default: the table's, e.g. 8 on HGX H100, 72 on GB200 NVL72); TP stays inside one")
     p.add_argument("--threads", type=positive_int, help="native threads (default: all cores)")
     p.add_argument("--bootstrap-seed", type=seed, default=0,
-                   help="seed of the calibration-offset draws P(best) samples when the model file has an energy "
-                   "calibration (0); the result is the same for the same seed")
+                   help="seed of the draws P(best) samples beyond the refits: an energy calibration's offsets, "
+                   "and a GPU transfer factor per GPU the model was not fitted on (0); the result is the same for "
+                   "the same seed")
     add_gpu_table_option(p)
     add_model_table_option(p)
     p.set_defaults(func=Run("search", "_cmd_search"))
