@@ -119,5 +119,6 @@ def test_ep_without_a_tp_x_dp_group_names_the_dp_that_makes_one():
     assert r.empty and r.main_rejection == "ep_group"
     text = r.why_empty()
     assert ("expert parallelism spans a deployment's tp x dp GPUs, which the searched tp 1 and dp 1 make 1: --ep 2 "
-            "needs e.g. --tp 1 --dp 2") in text and "pick --ep values" not in text, text
+            "needs tp x dp = 2, e.g. --tp 1 --dp 2, which passes every check") in text, text  # the engine's ep_room
+    assert "pick --ep values" not in text, text
     assert energylens.search(model=moe, tp=1, dp=2, ep=2, energy_model=bundled_model(), **KW).feasible

@@ -14,6 +14,7 @@ from energylens.profiles import tables
 from energylens.search.kv_fp8 import respec_space
 from energylens.search.limit_check import LimitCheck
 from energylens.search.remedies import (
+    _REASONS,
     _binds,
     _evaluate,
     _free,
@@ -77,20 +78,23 @@ def _respecced(space: SearchSpace, **change) -> SearchSpace | None:
 def layout_room(space: SearchSpace, theta, phi, options: dict[str, Any], rejected: dict[str, int], feasible: int,
                 indices) -> dict[str, Any] | None:
     """When nothing is feasible and ``memory_weights`` rejected the most, or ``memory_kv_cache`` did and not
-    even one sequence fits on a searched layout (an axis search), for the combos they rejected a candidate of
+    even one sequence of the combos it rejected fits on a searched layout (an axis search; where the two tie and one
+    sequence fits, the weights' alone), for the combos they rejected a candidate of
     (:func:`.remedies.rejected_combos`): the fewest GPUs per deployment as tp x pp
     that pass the memory checks (:func:`_fewest`), for a MoE also as tp x dp; the same in each smaller
     weight format than every one searched (fp8, int4), and on the GPUs of the table with more memory than
     every searched one (the :data:`_MORE_MEMORY` needing the fewest). None otherwise."""
-    if indices is not None or feasible or not (_binds("memory_weights", rejected, 0, None) or
-                                               _binds("memory_kv_cache", rejected, 0, None)):
+    if indices is not None or feasible:
         return None
-    binding = tuple(r for r in ("memory_weights", "memory_kv_cache") if _binds(r, rejected, 0, None))
-    space = rejected_combos(space, theta, phi, options, binding)  # the models those checks rejected
-    if "memory_kv_cache" in binding:  # of those (until 2026-12-07 of any model: one beside held one sequence)
-        _, ev = _evaluate(space, theta, phi, _free(options), max_num_seqs=[1.0])
-        if ev is None or (np.asarray(ev.reason) < 0).any():  # one sequence fits: kv_room's lower cap
-            return None
+    binding = [r for r in ("memory_weights", "memory_kv_cache") if _binds(r, rejected, 0, None)]
+    if "memory_kv_cache" in binding:  # on the combos it rejected (until 2026-12-07 of any model)
+        kv = rejected_combos(space, theta, phi, options, ("memory_kv_cache",))
+        _, ev = _evaluate(kv, theta, phi, _free(options), max_num_seqs=[1.0])
+        if ev is None or (np.asarray(ev.reason) < 0).any():  # one sequence fits: kv_room's lower cap answers it
+            binding.remove("memory_kv_cache")  # (until 2026-12-07 a tied memory_weights lost its layouts with it)
+    if not binding:
+        return None
+    space = rejected_combos(space, theta, phi, options, tuple(binding))  # the models those checks rejected
     moe = any(int(s.n_experts or 1) > 1 for s in space.model_specs.values())
     out = {"pp": _fewest(space, theta, phi, options, "pp"),
            "dp": _fewest(space, theta, phi, options, "dp") if moe else [], "formats": {}, "more_memory": []}
@@ -113,13 +117,15 @@ def layout_room(space: SearchSpace, theta, phi, options: dict[str, Any], rejecte
 
 def ep_room(space: SearchSpace, theta, phi, options: dict[str, Any], rejected: dict[str, int], feasible: int,
             indices, check: LimitCheck | None = None) -> list[dict[str, Any]] | None:
-    """When nothing is feasible and ``ep_group`` rejected the most (an axis search): per searched ep > 1, the
-    cheapest configuration with that ep whose tp x dp makes its group (vLLM's EP group is a stage's tp x dp
+    """When nothing is feasible and ``ep_group`` rejected the most (an axis search): per searched ep > 1, of the
+    combos ep_group rejected a candidate of (:func:`.remedies.rejected_combos`), the cheapest configuration with
+    that ep whose tp x dp makes its group (vLLM's EP group is a stage's tp x dp
     GPUs) and that passes every check but the latency limits: tp every value a model's heads allow within a
-    node, dp each ep / tp, pp as searched; its tp, dp and configuration (tp None: none passes), the latency limits
-    as ``check`` applies them (:meth:`.limit_check.LimitCheck.within`; default: ``options``'). None otherwise."""
+    node, dp each ep / tp, pp as searched; its tp, dp and configuration (tp None: none passes; ``rejected_by``: then the
+    check that rejected most of them), the latency limits as ``check`` applies them (:meth:`.limit_check.LimitCheck.within`; default: ``options``'). None otherwise."""
     if not _binds("ep_group", rejected, feasible, indices):
         return None
+    space = rejected_combos(space, theta, phi, options, ("ep_group",))  # (until 2026-12-07 every searched model)
     eps = [float(e) for e in space.ep if e > 1]
     tp = np.union1d(_tp_values(space), space.tp)
     dp = np.unique([e / t for e in eps for t in tp if e % t == 0])
@@ -128,11 +134,20 @@ def ep_room(space: SearchSpace, theta, phi, options: dict[str, Any], rejected: d
         return None
     d, ok = sub.digits(np.arange(sub.size)), np.asarray(ev.reason) < 0
     meets = (check or LimitCheck.of(options)).within(sub, ev)[0]
+    group = tp[d[1]] * dp[d[3]]  # a candidate's tp x dp: the group its ep must equal
     out = []
     for k, e in enumerate(eps):
         i, met = cheapest_passing(np.asarray(ev.objective), ok & (d[4] == k), meets)
         passes = bool(ok[i] and d[4][i] == k)
         out.append({"ep": int(e), "tp": int(tp[d[1][i]]) if passes else None,
                     "dp": int(dp[d[3][i]]) if passes else None, "config": _label(sub, i) if passes else None,
-                    "misses_limits": passes and not met})
+                    "misses_limits": passes and not met,
+                    "rejected_by": None if passes else _most_rejected(ev.reason, (d[4] == k) & (group == e))})
     return out
+
+
+def _most_rejected(reason, rows: np.ndarray) -> str | None:
+    """The engine's reason that rejected most of ``rows`` (None: none of them was rejected, or there are none)."""
+    why = np.asarray(reason)[rows]
+    why = why[why >= 0]
+    return _REASONS[int(np.bincount(why).argmax())] if len(why) else None

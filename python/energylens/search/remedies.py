@@ -438,13 +438,15 @@ def ep_group_sentence(settings: dict[str, Any]) -> str:
     keep = [e for e in settings.get("ep") or [] if e > 1 and e % min(tps or [1]) == 0]
     made = (f"expert parallelism spans a deployment's tp x dp GPUs, which the searched tp {','.join(map(str, tps))} "
             f"and dp {','.join(map(str, dps))} make {','.join(map(str, groups)) or '1'}")
-    if not parts and keep:  # no searched tp x dp makes a group ('--tp 1 --ep 2'): the dp that does (was a canned line)
-        return f"{made}: --ep {keep[0]} needs e.g. --tp {min(tps or [1])} --dp {keep[0] // min(tps or [1])}; "
     room = "; ".join(  # each asked ep the searched tp x dp do not make: the engine's cheapest group (.layout_room)
         f"--ep {r['ep']} needs tp x dp = {r['ep']}, e.g. --tp {r['tp']} --dp {r['dp']}, which passes every check "
         + (f"but the latency limits, which no tp x dp = {r['ep']} meets " if r.get("misses_limits") else "")
         + f"({r['config']})" if r["tp"] else f"no tp x dp = {r['ep']} passes the other checks with --ep {r['ep']}"
+        + (f" (most fail {r['rejected_by']})" if r.get("rejected_by") else "")
         for r in settings.get("ep_room") or [] if r["ep"] not in groups)
+    if not parts and keep and not room:  # no group searched ('--tp 1 --ep 2') and no engine record: the dp that
+        # makes one (until 2026-12-07 said even where ep_room found that no such tp x dp passes)
+        return f"{made}: --ep {keep[0]} needs e.g. --tp {min(tps or [1])} --dp {keep[0] // min(tps or [1])}; "
     if not parts:
         return made + ": " + room + "; " if room else ""
     # '--tp 8 --ep 16' offered only '--ep 8', dropping the ep asked for, until 2026-12-07
