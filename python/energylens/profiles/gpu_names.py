@@ -90,9 +90,11 @@ def _table_option(needed: Sequence[str]) -> str:
             f"{', '.join(needed)}, ...; Python: energylens.profiles.tables.register_gpu_table(FILE))")
 
 
-def _remedies(needed: Sequence[str], option: str | None = None, inline: bool = True) -> str:
+def _remedies(needed: Sequence[str], option: str | None = None, inline: bool = True,
+              place: tuple[str, str] | None = None) -> str:
     """The ways to give a GPU no table knows its numbers (``needed``: the spec columns a new GPU must give): GPU
-    spec columns in a profile file (``inline``), a user GPU table, and for a name given to ``option`` (a command
+    spec columns in a profile file (``inline``; ``place``: (where, "keys" or "columns") when the rows are not a
+    file's: a model call's requests, a DataFrame), a user GPU table, and for a name given to ``option`` (a command
     line option, "--gpus (Python: gpus=)") a GpuSpec in Python."""
     cols = ", ".join(f"gpu_{c}" for c in needed)
     if option is not None or not inline:
@@ -100,13 +102,19 @@ def _remedies(needed: Sequence[str], option: str | None = None, inline: bool = T
                 else "")
         return f"To use a GPU that is not in the table, pass a user GPU table with {_table_option(needed)}{spec}."
     return ("To use a GPU that is not in the table, "
-            f"either (1) describe it inline with GPU spec columns in the profile file ({cols}, optional "
+            f"either (1) describe it inline with GPU spec {_in(place, 'the profile file')} ({cols}, optional "
             "gpu_memory_gb, gpu_peak_fp8_tflops, gpu_vendor, ...; docs/profile-schema.md), or (2) pass a user GPU table "
             "with --gpu-table FILE (a CSV with the columns of energylens/data/gpus.csv; Python: "
             "energylens.profiles.tables.register_gpu_table(FILE)).")
 
 
-def _pick(name: str, variants: Sequence[str], option: str | None, inline: bool) -> str:
+def _in(place: tuple[str, str] | None, file: str) -> str:
+    """"columns in the profile file" (``file``), or where ``place`` says: "keys in the request"."""
+    return f"columns in {file}" if place is None else f"{place[1]} in {place[0]}"
+
+
+def _pick(name: str, variants: Sequence[str], option: str | None, inline: bool,
+          place: tuple[str, str] | None = None) -> str:
     """How to name one of ``variants`` where the ambiguous ``name`` came from: on the command line / in Python
     (``option``, e.g. "--gpus (Python: gpus=)"), in a file's column, or in a profile file (``inline``: GPU spec
     columns may also describe the part)."""
@@ -115,30 +123,30 @@ def _pick(name: str, variants: Sequence[str], option: str | None, inline: bool) 
                "FILE; Python: energylens.profiles.tables.register_gpu_table(FILE))")
     if option is not None:
         return f"Name the one you mean in {option}, e.g. {example}, or {mapping}"
-    return (f"Write the one you mean in the file (e.g. {example}), or {mapping}"
-            + (", or describe the part with GPU spec columns in the file under another name "
+    return (f"Write the one you mean in {'the file' if place is None else place[0]} (e.g. {example}), or {mapping}"
+            + (f", or describe the part with GPU spec {_in(place, 'the file')} under another name "
                "(gpu_hbm_bw_gbs, gpu_tdp_w, ...; docs/profile-schema.md)" if inline else ""))
 
 
 def unknown_gpu_message(name: str, specs: Sequence, needed: Sequence[str], option: str | None = None,
-                        inline: bool = True) -> str:
+                        inline: bool = True, place: tuple[str, str] | None = None) -> str:
     """The text of :class:`~energylens.errors.UnknownGpuError` for ``name`` among ``specs`` (the known GPUs):
     close matches (or the variants an ambiguous family name covers), the known GPUs and the remedies that fit
     where the name came from (``needed``: the spec columns a new GPU must give). ``option``: the command-line
     option and Python keyword the name was given to ("--gpus (Python: gpus=)"): pass a variant there, a user GPU
     table or a GpuSpec; else a file's cell: write the variant there, a user GPU table, and where ``inline``
     (a profile file) GPU spec columns. Before 2026-12-06 every caller was told "write the variant in the
-    file", the command line too."""
+    file", the command line too. ``place``: where the rows are when not a file (:func:`_remedies`)."""
     variants = _variants(name, specs)
     given = f" given to {option}" if option is not None else ""
     if len(variants) > 1:
         return (f"GPU name {name!r}{given} is ambiguous: it names several table GPUs ({', '.join(variants)}), whose "
-                f"memory bandwidth and power differ. {_pick(name, variants, option, inline)}. {_ML_ENERGY_A100}")
+                f"memory bandwidth and power differ. {_pick(name, variants, option, inline, place)}. {_ML_ENERGY_A100}")
     close = _close_matches(name, specs)
     hint = f" Close matches: {', '.join(close)}." if close else " No close matches."
     known = ", ".join(s.name for s in specs)
     return (f"unknown GPU {name!r}{given}.{_cpu_note(name) if option is None else ''}{hint} Known GPUs: {known}. "
-            f"{_remedies(needed, option, inline)}")
+            f"{_remedies(needed, option, inline, place)}")
 
 
 def _cpu_note(name: str) -> str:
@@ -152,7 +160,7 @@ def _cpu_note(name: str) -> str:
 
 
 def unknown_gpus_message(found: Sequence[tuple[str, str]], specs: Sequence, needed: Sequence[str],
-                         more: Sequence[tuple[str, str]] = ()) -> str:
+                         more: Sequence[tuple[str, str]] = (), place: tuple[str, str] | None = None) -> str:
     """The lines after a header for several GPU names no table knows, ``found``: (name, where it is, e.g.
     ``"data rows 2, 5"``) each, with its close matches (or, for an ambiguous family name, the variants and the
     user GPU table row that maps it); ``more``: further names, counted and the first one named. Then the known
@@ -172,7 +180,7 @@ def unknown_gpus_message(found: Sequence[tuple[str, str]], specs: Sequence, need
     if more:
         lines.append(f"  and {len(more)} more unknown GPU name{'s' if len(more) > 1 else ''}, the first "
                      f"{more[0][0]!r} at {more[0][1]}")
-    tail = f"Known GPUs: {', '.join(s.name for s in specs)}. {_remedies(needed)}"
+    tail = f"Known GPUs: {', '.join(s.name for s in specs)}. {_remedies(needed, place=place)}"
     return "\n".join([*lines, tail + (f" {_ML_ENERGY_A100}" if ambiguous else "")])
 
 

@@ -59,6 +59,7 @@ from energylens.profiles.header import (
     spelled_like,
 )
 from energylens.profiles.number_cells import NA_WORDS
+from energylens.profiles.problems import MAPPING_SOURCES
 from energylens.profiles.row_names import RowNames
 
 __all__ = [
@@ -289,11 +290,12 @@ def _known() -> tuple[GpuSpec, ...]:
     return (*_bundled(), *_USER.values())
 
 
-def unknown_gpu_message(name: str, option: str | None = None, inline: bool = True) -> str:
+def unknown_gpu_message(name: str, option: str | None = None, inline: bool = True,
+                        place: tuple[str, str] | None = None) -> str:
     """The text of :class:`UnknownGpuError`: close matches (or the variants an ambiguous family name
     covers), the known GPUs and the remedies that fit where the name came from (``option``, ``inline``:
     :func:`energylens.profiles.gpu_names.unknown_gpu_message`)."""
-    return gpu_names.unknown_gpu_message(name, _known(), NEW_GPU_COLUMNS, option, inline)
+    return gpu_names.unknown_gpu_message(name, _known(), NEW_GPU_COLUMNS, option, inline, place)
 
 
 def gpu_spec(name: str, *, option: str | None = None, inline: bool = True) -> GpuSpec:
@@ -387,17 +389,27 @@ def _disagreement(vals: dict[int, float], src: RowNames, col: str, g: str) -> Gp
                          "has one spec", source=src, column=col, rows=odd)
 
 
+def _place(src: RowNames) -> tuple[str, str] | None:
+    """Where rows not read from a file are, for the remedies of an unknown GPU: a model call's mappings ("keys in the
+    request", "in the measured rows"), a DataFrame ("columns in the DataFrame"); None for a file's rows."""
+    named = MAPPING_SOURCES.get(str(src))
+    if named is not None:
+        many, noun, lone = named
+        return (f"the {'requests' if noun == 'request' else 'measured rows'}" if many else lone), "keys"
+    return ("the DataFrame", "columns") if str(src).startswith("<") else None
+
+
 def _unknown_error(unknown: list[tuple[str, np.ndarray]], src: RowNames) -> UnknownGpuError:
     """The error for the GPU names no table knows and no inline column describes, each with its rows; one name
     keeps the message of :func:`gpu_spec`, several are listed (the first :data:`_MAX_NAMES_SHOWN` with their
     close matches) above the known GPUs and both remedies, said once."""
     if len(unknown) == 1:
         g, at = unknown[0]
-        return UnknownGpuError(f"{where_in(src, at.tolist(), 'gpu')}: {unknown_gpu_message(g)}")
+        return UnknownGpuError(f"{where_in(src, at.tolist(), 'gpu')}: {unknown_gpu_message(g, place=_place(src))}")
     name, phrase = src.parts(np.concatenate([at for _, at in unknown]))  # the file's rows, or the frame's
     named = [(g, phrase(at).removesuffix(" (1-based, header not counted)")) for g, at in unknown]
     lines = gpu_names.unknown_gpus_message(named[:_MAX_NAMES_SHOWN], _known(), NEW_GPU_COLUMNS,
-                                           more=named[_MAX_NAMES_SHOWN:])
+                                           more=named[_MAX_NAMES_SHOWN:], place=_place(src))
     note = " (data rows 1-based, header not counted)" if src.file_form else ""
     return UnknownGpuError(f"{name}, column 'gpu': {len(unknown)} unknown GPU names{note}:\n{lines}")
 
