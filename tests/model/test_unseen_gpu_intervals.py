@@ -87,14 +87,15 @@ def _tpot_bounds(model, rows, **kw):
 def test_tpot_intervals_on_an_unseen_gpu_are_wider_and_fitted_rows_keep_theirs(a100):
     """The latency model's TPOT intervals covered 0.800 (A100 -> H100) and 0.681 (H100 -> A100) of an unseen GPU's
     rows against 0.875 / 0.892 of the fitted GPU's (bench/unseen_gpu_coverage.py): they drew no transfer factor.
-    TPOT now draws its own (TPOT_TRANSFER_LOG_SD); TTFT none; fitted-GPU rows keep every bound bit for bit."""
+    TPOT now draws its own (TPOT_TRANSFER_LOG_SD; TTFT too since, test_ttft_transfer.py); fitted-GPU rows keep every
+    bound bit for bit."""
     model, rows = a100[0]["template"].latency_model, a100[1]
     assert model.summary.gpus == ("A100-SXM4-40GB",)
     mixed = rows.assign(gpu=["A100-SXM4-40GB", "H100", "A100-SXM4-40GB", "H100", "H100", "A100-SXM4-40GB"])
     unseen = mixed["gpu"].eq("H100").to_numpy()
     iv = _tpot_bounds(model, mixed)
     seen = _tpot_bounds(_as_if_seen(model, ("A100-SXM4-40GB", "H100-SXM5-80GB")), mixed)
-    for col in ("ttft_s_lo", "ttft_s_hi"):  # no transfer factor for TTFT (NaN here: v2 measures no TTFT)
+    for col in ("ttft_s_lo", "ttft_s_hi"):  # NaN either way: v2 measures no TTFT
         assert np.array_equal(iv[col].to_numpy(), seen[col].to_numpy(), equal_nan=True), col
     lo, hi = iv["tpot_s_lo"].to_numpy(), iv["tpot_s_hi"].to_numpy()
     seen_lo, seen_hi = seen["tpot_s_lo"].to_numpy(), seen["tpot_s_hi"].to_numpy()

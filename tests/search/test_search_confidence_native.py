@@ -1,7 +1,8 @@
 """search(..., limit_confidence=P)'s quantiles (confidence.upper_quantiles) now take the draws and the quantile
 natively (intervals.drawn_quantiles): they must equal the NumPy definition bit for bit, the refits' engine
 predictions times the factors drawn by intervals._draw_indices_numpy and np.quantile over the refits (a candidate on
-a GPU the latency model was not fitted on: its TPOT factors times the GPU transfer factor, as predict_interval's)."""
+a GPU the latency model was not fitted on: its TTFT and TPOT factors times their GPU transfer factors, as
+predict_interval's)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,12 @@ import pytest
 from data_paths import SPLITWISE
 from energylens import _core
 from energylens.model import LatencyModel
-from energylens.model.intervals import TPOT_TRANSFER_LOG_SD, _draw_indices_numpy, transfer_factors
+from energylens.model.intervals import (
+    TPOT_TRANSFER_LOG_SD,
+    TTFT_TRANSFER_LOG_SD,
+    _draw_indices_numpy,
+    transfer_factors,
+)
 from energylens.search import build_space
 from energylens.search.api import bundled_model, native_options
 from energylens.search.confidence import _unlimited, upper_quantiles
@@ -23,7 +29,7 @@ def _numpy_quantiles(space, energy_theta, lat, options, idx, p):
     runs = [_core.search_evaluate(*args, energy_theta, phi, opts, np.asarray(idx, dtype=np.uint64)) for phi in boot]
     out = {}
     unseen = lat.unseen_gpu(space.decode(idx))[0]  # (H200: the bundled model saw A100 and H100 rows)
-    for name, k, sd in (("ttft", 0, 0.0), ("tpot", 1, TPOT_TRANSFER_LOG_SD)):
+    for name, k, sd in (("ttft", 0, TTFT_TRANSFER_LOG_SD), ("tpot", 1, TPOT_TRANSFER_LOG_SD)):
         values = np.array([getattr(c, f"{name}_s") for c in runs])
         q = []
         for sample in (lat.measurement_factors(k), transfer_factors(lat.measurement_factors(k), sd)):
