@@ -430,7 +430,9 @@ def check_feature_real(name: str, raw) -> None:
     """Refuse a boolean, complex, text or date/time feature in any container (scalar, ndarray, pandas Series or
     extension array, list): converted to float it would pass as 1.0 / 0.0, lose its imaginary part, read a string
     such as "2" (or "1e3", a typo's digits) as a number without anyone having said it was one, or a date as its
-    days since 1970; and a masked array's masked entries (missing values, which np.asarray reads through)."""
+    days since 1970; and missing values float conversion reads as NaN: a masked array's masked entries, None."""
+    if raw is None:
+        raise ValueError(f"feature {name!r} is None (a missing value); give it a value")
     if type(raw) is not np.ndarray and isinstance(raw, _MASKED) and np.ma.is_masked(raw):  # (read through by asarray)
         rows = np.flatnonzero(np.ma.getmaskarray(raw))
         raise ValueError(f"feature {name!r} row {rows[0]} is masked (a missing value)"
@@ -438,15 +440,15 @@ def check_feature_real(name: str, raw) -> None:
     if isinstance(raw, (bool, np.bool_, complex, np.complexfloating, str, bytes, np.str_, np.bytes_,
                         np.datetime64, np.timedelta64)):
         kind = np.asarray(raw).dtype.kind
-    elif getattr(raw, "dtype", None) is not None:
-        kind = getattr(raw.dtype, "kind", "")
-        if kind == "O":  # (object columns: a CSV read without dtypes; scanned, they are the slow path anyway)
-            kind = next((np.asarray(v).dtype.kind for v in np.asarray(raw).ravel()
-                         if isinstance(v, (str, bytes, bool, complex))), "O")
-    elif isinstance(raw, (list, tuple)):
-        kind = np.asarray(raw).dtype.kind
-        if kind == "O":
-            kind = next((np.asarray(v).dtype.kind for v in raw if isinstance(v, (str, bytes, bool, complex))), "O")
+    elif (dtype := getattr(raw, "dtype", None)) is not None or isinstance(raw, (list, tuple)):
+        kind = getattr(dtype, "kind", "") if dtype is not None else np.asarray(raw).dtype.kind
+        if kind == "O":  # an object column (a CSV read without dtypes) or list: scanned, the slow path anyway
+            for i, v in enumerate(np.asarray(raw, dtype=object).ravel()):
+                if v is None:
+                    raise ValueError(f"feature {name!r} row {i} is None (a missing value); give every row a value")
+                if isinstance(v, (str, bytes, bool, complex)):
+                    kind = np.asarray(v).dtype.kind
+                    break
     else:
         return
     if kind in _NOT_REAL:
