@@ -131,3 +131,39 @@ def test_gpu_rows_survive_the_model_file_and_an_edited_count_is_refused(mixed, t
     path.write_text(json.dumps(state))
     with pytest.raises(ModelFileError, match="gpu_rows"):
         EnergyModel.load(path)
+
+
+@pytest.fixture(scope="module")
+def calibrated():
+    data = mlenergy_v2()
+    a100 = data[data["gpu"].str.contains("A100")].reset_index(drop=True)
+    h100 = data[data["gpu"].str.contains("H100")].reset_index(drop=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = EnergyModel(bootstrap=60, n_starts=1, calibration="family").fit(
+            pd_concat([a100.iloc[:80], h100.iloc[:5]]), latency=False)
+    return model, pd_concat([a100.iloc[80:86], h100.iloc[5:11]])
+
+
+def test_the_calibrated_interval_widens_a_few_row_gpu_too(calibrated):
+    """calibrated_interval widened unseen-GPU rows only: a few-row GPU's rows kept the fitted GPU's factors."""
+    model, rows = calibrated
+    few = rows["gpu"].str.contains("H100").to_numpy()
+    lo, hi = _bounds(model, rows)
+    lo0, hi0 = _bounds(_as_before(model), rows)
+    assert np.array_equal(lo[~few], lo0[~few]) and np.array_equal(hi[~few], hi0[~few])
+    assert (np.log(hi / lo)[few] > np.log(hi0 / lo0)[few]).all()
+    for kw in ({"check_range": False}, {"chunk_rows": 4}):
+        again = _bounds(model, rows, **kw)
+        assert np.array_equal(again[0], lo) and np.array_equal(again[1], hi), kw
+
+
+def test_transfer_shares_say_what_each_row_draws(mixed):
+    """The share of the transfer log sd each row's interval draws, for callers reproducing the intervals (the search's
+    confidence limits): 0 on a fitted GPU, 1 - w on a few-row GPU, 1 on an unseen one."""
+    model = mixed[0]["template"]
+    shares = model.transfer_shares(pd.DataFrame({"gpu": [A100, H100, "B200", "H100"]}))
+    assert shares.tolist() == [0.0, 1 - 5 / 85, 1.0, 1 - 5 / 85]
+    assert model.latency_model.transfer_shares({"gpu": H100}).tolist() == [1 - 5 / 85]  # (one configuration)
+    assert _as_before(model).transfer_shares(pd.DataFrame({"gpu": [A100, H100]})).tolist() == [0.0, 0.0]
+    assert mixed[0]["expression"].transfer_shares(pd.DataFrame({"gpu": [H100, A100]})).tolist() == [1 - 2 / 82, 0.0]

@@ -37,7 +37,13 @@ from energylens.model.domain import (
 from energylens.model.feature_eval import template_columns, template_evaluation
 from energylens.model.fit_options import BOOTSTRAP_PROGRESS, checked_fit_options
 from energylens.model.fit_summary import FitSummary, Param, fitted_gpu_rows, param_table
-from energylens.model.gpu_domain import GpuCheck, fitted_gpu_check, transfer_rows, unseen_gpu_rows
+from energylens.model.gpu_domain import (
+    GpuCheck,
+    fitted_gpu_check,
+    transfer_rows,
+    transfer_shares,
+    unseen_gpu_rows,
+)
 from energylens.model.identify import NO_TPOT, template_jacobian, undetermined, warn_undetermined
 from energylens.model.intervals import (
     PREDICT_CHUNK_ROWS,
@@ -325,6 +331,14 @@ class ClosedFormModel:
         """A check of the rows' GPUs against the fitted ones; None where the model records none (a file written
         before they were recorded)."""
         return fitted_gpu_check(self.summary, len(self.param_names))
+
+    def transfer_shares(self, configs: Any) -> np.ndarray:
+        """Per row of ``configs`` (the ``gpu`` column alone): the share of the GPU transfer factor's log sd its
+        prediction interval draws: 0 on a fitted GPU, 1 - w on a GPU with a few rows in the fit (w their share of the
+        training rows; :func:`energylens.model.intervals.few_row_scales`), 1 on a GPU the model was not fitted on
+        (:meth:`unseen_gpu`). For callers reproducing the intervals' draws (:class:`energylens.model.intervals.GpuTransfer`
+        takes these); all 0 for a model file that records no GPUs."""
+        return transfer_shares(configs, self._gpu_check())
 
     def unseen_gpu(self, configs: Any) -> tuple[np.ndarray, str | None]:
         """Per row: is it on a GPU the model was not fitted on (``summary.gpus``)? And what those rows are

@@ -33,7 +33,7 @@ import pandas as pd
 
 from energylens import _core
 from energylens.errors import ModelFileError
-from energylens.model.gpu_domain import unseen_rows
+from energylens.model.gpu_domain import transfer_rows
 from energylens.model.intervals import (
     OUT_SUM,
     GpuTransfer,
@@ -294,8 +294,9 @@ def calibrated_interval(model: Any, configs: Any, level: float, chunk_rows: int,
     factor = np.exp(np.nan_to_num(log_off, nan=0.0))
     point = np.empty(len(seen))
     # the calibrated residuals, inflated for the offsets' effective parameters too (dof)
-    # by kind of row: 0 a seen key, 2 an unseen key (the shared model's factors); + 1 on a GPU the model was not
-    # fitted on (those factors times the GPU transfer factor, energylens.model.intervals.transfer_factors)
+    # by kind of row: a seen key (the calibrated factors) or an unseen key (the shared model's), times the GPU
+    # transfer factor at the row's share of its log sd (0: none; 1: a GPU the model was not fitted on; 1 - w: a
+    # few-row GPU, energylens.model.intervals.few_row_scales)
     sd = transfer_sd("energy", OUT_SUM)
     factors = GpuTransfer([model_factors(model, cal.residual_sample, cal.residual_count, cal.dof),
                            model.measurement_factors()], [sd, sd])
@@ -304,13 +305,16 @@ def calibrated_interval(model: Any, configs: Any, level: float, chunk_rows: int,
     n, chunks = model._chunks(frame, chunk_rows, check, gpus=gpus)
     lo, hi = np.empty(n), np.empty(n)
     for start, stop, columns in chunks:
-        unseen = unseen_rows(gpus, stop - start)
-        kind = np.where(seen[start:stop], 0, 2) + (0 if unseen is None else unseen)
-        kinds = np.flatnonzero(np.bincount(kind, minlength=4)).tolist()
-        if kinds[0] < 2:
+        shares = transfer_rows(gpus, stop - start)
+        share = np.zeros(stop - start) if shares is None else shares.astype(np.float64)
+        levels = np.zeros(1) if shares is None else np.unique(np.concatenate([[0.0], share]))  # (0 first)
+        kind = np.where(seen[start:stop], 0, len(levels)) + np.searchsorted(levels, share)
+        kinds = np.flatnonzero(np.bincount(kind, minlength=2 * len(levels))).tolist()
+        if kinds[0] < len(levels):
             ev = _core.evaluate(model._template, columns, model.theta)
             point[start:stop] = ev.out0 + ev.out1
-        samples = [factors.factors(k // 2) if k % 2 else factors.samples[k // 2] for k in kinds]
+        samples = [factors.factors(k // len(levels), float(levels[k % len(levels)])) if k % len(levels)
+                   else factors.samples[k // len(levels)] for k in kinds]
         # every kind of row in one pass: the same replicates and draws, each kind its own factors
         bounds = interval_bounds(model._template, columns, model._boot, samples, start=start,
                                  seed=model.options["seed"], level=level, picks=(OUT_SUM,) * len(kinds))

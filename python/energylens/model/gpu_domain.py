@@ -27,7 +27,7 @@ from energylens.profiles.gpu_table import gpu_spec as _gpu_spec
 from energylens.profiles.gpu_table import gpu_table_name, user_gpus_generation
 
 __all__ = ["GpuCheck", "SPEC_FIELDS", "fitted_gpu_check", "same_hardware", "spec_outside", "transfer_rows",
-           "unseen_gpu_rows", "unseen_rows"]
+           "transfer_shares", "unseen_gpu_rows", "unseen_rows"]
 
 #: The GPU table's fields compared with the fitted GPUs': (field, label, unit). Memory is not a feature of the
 #: formulas (it bounds the batch the search allows), but a user choosing a GPU reads it with the others.
@@ -246,6 +246,22 @@ def unseen_gpu_rows(configs: Any, fitted: Sequence[str]) -> tuple[np.ndarray, st
         return np.zeros(len(frame), dtype=bool), None
     check = GpuCheck(fitted)
     return check.flags(frame["gpu"]), check.summary()
+
+
+def transfer_shares(configs: Any, check: GpuCheck | None) -> np.ndarray:
+    """Per row of ``configs`` (as :func:`unseen_gpu_rows` reads them: the ``gpu`` column alone): the share of the GPU
+    transfer log sd its prediction interval draws under ``check`` (a model's ``_gpu_check()``): 0 on a fitted GPU,
+    1 - w on a few-row GPU (:func:`~energylens.model.intervals.few_row_scales`), 1 on an unseen GPU; all 0 without a
+    check. What a caller reproducing the intervals' draws passes to
+    :class:`~energylens.model.intervals.GpuTransfer` (the models' ``transfer_shares``)."""
+    frame = mapping_frame(configs)
+    if not (isinstance(frame, pd.DataFrame) and "gpu" in frame):
+        frame = load_configs(frame, require_energy=False)
+    if check is None:
+        return np.zeros(len(frame))
+    check.tally(frame["gpu"])
+    shares = check.chunk_scales
+    return np.zeros(len(frame)) if shares is None else shares.astype(np.float64)
 
 
 def transfer_rows(check: GpuCheck | None, n: int) -> np.ndarray | None:
