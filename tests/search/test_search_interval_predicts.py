@@ -3,10 +3,12 @@ Before, they were the 5th / 95th percentiles of the energy over the bootstrap re
 on a GPU the fit never saw, no GPU transfer factor, so the bundled A100 / H100 fit's search of Llama-3.1-70B on
 H200 / B200 printed 241-257 J for a configuration whose predict interval was 177-334 J. Now each row's bounds are
 predict_interval's of that configuration as a one-row table (the draws of row position 0: a configuration's bounds
-do not depend on its rank or on the rows listed beside it), on fitted and unseen GPUs alike."""
+do not depend on its rank or on the rows listed beside it), on fitted, few-row and unseen GPUs alike."""
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import warnings
 
 import numpy as np
@@ -14,6 +16,8 @@ import pandas as pd
 import pytest
 
 import energylens
+from energylens.model import EnergyModel
+from energylens.model.intervals import few_row_scales
 from energylens.profiles.datasets import mlenergy_v2
 from energylens.search import build_space
 from energylens.search.api import bundled_model
@@ -82,3 +86,30 @@ def test_modes_predict_cannot_price_widen_alike(kw):
     # log widths add in quadrature: the 90 % residual width ~0.55 and the transfer's 2 x 1.645 x 0.10 give ~0.64
     assert width[unseen].min() > 1.1 * width[~unseen].max()
     assert (r.top["energy_j_lo"] <= r.top["energy_j"]).all() and (r.top["energy_j"] <= r.top["energy_j_hi"]).all()
+
+
+def test_a_few_row_gpu_draws_its_share_as_predict_does():
+    """A GPU with no more rows in the fit than the model has parameters draws the transfer factor at 1 - w of the
+    unseen GPU's log sd in predict_interval (intervals.few_row_scales): the search's bounds too."""
+    data = mlenergy_v2()
+    a100, h100 = data[data["gpu"].str.contains("A100")], data[data["gpu"].str.contains("H100")]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = EnergyModel(bootstrap=20, n_starts=1, seed=0).fit(pd.concat([a100, h100.head(5)]))
+    assert few_row_scales(model.summary.gpus, model.summary.gpu_rows, len(model.param_names))  # H100: a share
+    big = data[data["model"].str.contains("70B")]
+    rows = pd.concat([big[big["gpu"].str.contains("H100")].iloc[::9].head(3),
+                      big[big["gpu"].str.contains("A100")].iloc[::9].head(2),
+                      big.head(1).assign(gpu="B200")], ignore_index=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        r = energylens.search(candidates=rows, top=len(rows), energy_model=model, threads=1)
+    got = r.top.set_index("candidate").sort_index()
+    want = _predicted(model, rows.loc[got.index])
+    np.testing.assert_allclose(got["energy_j_lo"], want["energy_j_lo"].to_numpy(), rtol=1e-9)
+    np.testing.assert_allclose(got["energy_j_hi"], want["energy_j_hi"].to_numpy(), rtol=1e-9)
+    plain = copy.copy(model)  # the same fit without the row counts: no GPU draws a share
+    plain.summary = dataclasses.replace(model.summary, gpu_rows=())
+    narrow = _predicted(plain, rows.loc[got.index])
+    on_h100 = rows.loc[got.index, "gpu"].str.contains("H100").to_numpy()
+    assert on_h100.any() and (got["energy_j_hi"].to_numpy()[on_h100] > narrow["energy_j_hi"].to_numpy()[on_h100]).all()

@@ -19,7 +19,7 @@ from energylens import _core
 from energylens.model import EnergyModel
 from energylens.model.calibration import row_keys
 from energylens.search import measured as measured_mode
-from energylens.search.predictive import interval, transfer_draws
+from energylens.search.predictive import interval, transfer_draws, transfer_scales
 from energylens.search.result import TIE_RTOL
 from energylens.search.space import COMBO_FIELDS, SearchSpace
 
@@ -62,15 +62,16 @@ def not_identified(model: EnergyModel) -> str | None:
     return model.intervals_unavailable() if s is not None and not s.identifiable else None
 
 
-def _factor_draws(space: SearchSpace, model: EnergyModel, seed: int) -> Callable[[], np.ndarray] | None:
-    """Per call, every combo's energy factor for one replicate's ranking: the calibration's offsets
-    (:func:`offset_draws`) times the GPU transfer factors (:func:`.predictive.transfer_draws`); None when neither
-    draws anything (P(best) is then the refits' alone, bit for bit)."""
-    offsets, transfer = offset_draws(space, model, seed), transfer_draws(space, model, seed)
+def _factor_draws(space: SearchSpace, model: EnergyModel, seed: int, scales: np.ndarray | None,
+                  n: int) -> Callable[[int], np.ndarray] | None:
+    """Replicate ``b`` -> every combo's energy factor for its ranking: the calibration's offsets
+    (:func:`offset_draws`, one draw per call) times the GPU transfer factors (:func:`.predictive.transfer_draws`, row
+    ``b`` of ``n``); None when neither draws anything (P(best) is then the refits' alone, bit for bit)."""
+    offsets, transfer = offset_draws(space, model, seed), transfer_draws(space, scales, seed, n)
     if offsets is None and transfer is None:
         return None
     base = space.combo_values[:, COMBO_FIELDS.index("energy_factor")].copy()
-    return lambda: (base if offsets is None else offsets()) * (1.0 if transfer is None else transfer())
+    return lambda b: (base if offsets is None else offsets()) * (1.0 if transfer is None else transfer[b])
 
 
 def replicate_columns(space: SearchSpace, df: pd.DataFrame, model: EnergyModel, options: dict[str, Any],
@@ -88,7 +89,8 @@ def replicate_columns(space: SearchSpace, df: pd.DataFrame, model: EnergyModel, 
     n = len(boot_e)
     objective, energy = np.empty((n, len(df))), np.empty((n, len(df)))  # per replicate; ranked once at the end
     reason = np.empty((n, len(df)), dtype=np.int64)
-    factors = _factor_draws(space, model, seed)
+    scales = transfer_scales(space, model)  # the GPU transfer factor's share per combo, interval and P(best) alike
+    factors = _factor_draws(space, model, seed, scales, n)
     args = list(space.native_args())
     opts = options if measured is None else {k: v for k, v in options.items() if k not in ("tpot_limit_s", "ttft_limit_s")}
     for b, theta_b in enumerate(boot_e):
@@ -98,7 +100,7 @@ def replicate_columns(space: SearchSpace, df: pd.DataFrame, model: EnergyModel, 
         cands = ranked = _core.search_evaluate(*args, theta_b, phi_b, opts, idx)
         if factors is not None:  # the engine again, the combos' factors at this replicate's draw
             args[0] = base.copy()
-            args[0][:, COMBO_FIELDS.index("energy_factor")] = factors()
+            args[0][:, COMBO_FIELDS.index("energy_factor")] = factors(b)
             ranked = _core.search_evaluate(*args, theta_b, phi_b, opts, idx)
         objective[b], energy[b] = ranked.objective, cands.energy_j
         reason[b] = ranked.reason if measured is None else measured_mode.reasons(measured, idx, ranked, options)
@@ -107,5 +109,5 @@ def replicate_columns(space: SearchSpace, df: pd.DataFrame, model: EnergyModel, 
     best = objective.min(axis=1, keepdims=True)
     tied = np.isfinite(best) & (objective <= best + TIE_RTOL * np.abs(best))
     p_best = (tied / np.maximum(tied.sum(axis=1, keepdims=True), 1)).sum(axis=0) / n
-    lo, hi = interval(space, model, energy, df["energy_j"].to_numpy(), idx)
+    lo, hi = interval(space, model, energy, df["energy_j"].to_numpy(), idx, scales)
     return {"p_best": p_best, "energy_j_lo": lo, "energy_j_hi": hi}
