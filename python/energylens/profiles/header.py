@@ -244,12 +244,19 @@ _SYNONYMS = {
 }
 
 
-#: Schema column -> (what it counts, its default as said, the other names a table may give it).
+#: Schema column -> (what it holds, its default as said, the other names a table may give it: engines' and
+#: schedulers' spellings, vLLM's ``quantization`` among them, that a table or a request would otherwise carry unread).
 _PARALLEL_NAMES = {
-    "pp": ("pipeline-parallel", "pp = 1, the default", frozenset(s.lower() for s in _SYNONYMS["pp"])),
-    "ep": ("expert-parallel", "ep = 1, the default", frozenset({"expert_parallel", "expert_parallel_size", "ep_size"})),
-    "dp": ("data-parallel", "dp's default (n_gpus / (tp * pp) where n_gpus is given, else 1)",
+    "pp": ("pipeline-parallel degree", "pp = 1, the default", frozenset(s.lower() for s in _SYNONYMS["pp"])),
+    "ep": ("expert-parallel degree", "ep = 1, the default",
+           frozenset({"expert_parallel", "expert_parallel_size", "ep_size"})),
+    "dp": ("data-parallel degree", "dp's default (n_gpus / (tp * pp) where n_gpus is given, else 1)",
            frozenset({"data_parallel", "data_parallel_size", "dp_size"})),
+    "n_gpus": ("GPU count", "n_gpus = tp * pp * dp, the default (dp 1 where not given)",
+               frozenset({"num_gpus", "gpu_count", "world_size"})),
+    "precision": ("weight precision", "its checkpoint's published format (bf16 for most models)",
+                  frozenset({"quantization", "weight_precision", "weight_dtype", "weights_dtype"})),
+    "kv_cache_dtype": ("KV-cache dtype", "kv_cache_dtype = auto, the default", frozenset({"kv_dtype", "cache_dtype"})),
 }
 _ANY_PARALLEL_NAME = frozenset().union(*(other for _, _, other in _PARALLEL_NAMES.values()))
 
@@ -269,9 +276,10 @@ def _similar_hint(missing: list[str], names: list[object]) -> str:
 
 
 def parallel_synonyms(names: Iterable[object]) -> list[tuple[str, str]]:
-    """(column, the schema column it names) for each column that is another name of ``pp``, ``ep`` or ``dp``
-    (``pipeline_parallel_size``, ``expert_parallel``, ``data_parallel_size``, ...; case and surrounding spaces
-    aside) in a table without that schema column, else []."""
+    """(column, the schema column it names) for each column that is another name of ``pp``, ``ep``, ``dp``,
+    ``n_gpus``, ``precision`` or ``kv_cache_dtype`` (``pipeline_parallel_size``, ``expert_parallel``, ``num_gpus``,
+    ``quantization``, ``kv_dtype``, ...; case and surrounding spaces aside) in a table without that schema column,
+    else []."""
     return list(_parallel_synonyms(tuple(map(str, names))))
 
 
@@ -287,12 +295,12 @@ def check_parallel_synonyms(names: Iterable[object], src: str) -> None:
     """ProfileSchemaError naming ``src`` and the first column of :func:`parallel_synonyms`: kept as an unknown
     column, its values would be ignored and every row would take the schema column's default (until 2026-12-06 pp
     was required and such a table was told to rename the column; ep and dp's other names were ignored until
-    2026-12-07)."""
+    2026-12-07, as were precision's, n_gpus' and kv_cache_dtype's: ``quantization="fp8"`` priced bf16 weights)."""
     hits = parallel_synonyms(names)
     if hits:
         name, col = hits[0]
         what, default, _ = _PARALLEL_NAMES[col]
         raise ProfileSchemaError(
-            f"{src}: column {name!r} looks like the {what} degree, which schema v1 reads from a column named {col!r} "
+            f"{src}: column {name!r} looks like the {what}, which schema v1 reads from a column named {col!r} "
             f"only; {name!r} would not be read and every row would take {default}: rename it to {col!r}",
             source=src, column=name, rows=[])
