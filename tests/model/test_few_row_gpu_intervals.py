@@ -127,10 +127,11 @@ def test_gpu_rows_survive_the_model_file_and_an_edited_count_is_refused(mixed, t
     assert back.summary.gpu_rows == (80, 5)
     assert all(np.array_equal(a, b) for a, b in zip(_bounds(back, rows), _bounds(model, rows), strict=True))
     state = json.loads(path.read_text())
-    state["energy"]["fit"]["gpu_rows"] = [80]
-    path.write_text(json.dumps(state))
-    with pytest.raises(ModelFileError, match="gpu_rows"):
-        EnergyModel.load(path)
+    for edited in ([80], [80, 500]):  # a count per GPU, adding up to no more than the rows the fit had
+        state["energy"]["fit"]["gpu_rows"] = edited
+        path.write_text(json.dumps(state))
+        with pytest.raises(ModelFileError, match="gpu_rows"):
+            EnergyModel.load(path)
 
 
 @pytest.fixture(scope="module")

@@ -437,6 +437,9 @@ def summary_fields(fit: Mapping[str, Any], param_names: Sequence[str]) -> dict[s
     if (isinstance(rows, str) or not isinstance(rows, (list, tuple)) or not all(_whole(n, 1) for n in rows)
             or len(rows) not in (0, len(gpus))):
         raise TypeError(f"gpu_rows must give a row count >= 1 for each of the {len(gpus)} GPUs in gpus, got {rows!r}")
+    if isinstance(out.get("n_rows"), int) and sum(rows) > out["n_rows"]:
+        raise TypeError(f"gpu_rows {list(rows)!r} add up to {sum(rows)}, more than n_rows = {out['n_rows']} (the summary "
+                        "was edited: refit the model)")
     out["gpu_rows"] = tuple(int(n) for n in rows)
     return out
 
