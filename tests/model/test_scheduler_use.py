@@ -124,8 +124,10 @@ def test_a_bad_mapping_is_named_as_a_frame_would_be(fitted):
         model.predict(dict(row, gpu="H1000"))
     with pytest.raises(ValueError, match="gpu") as bad_gpu_frame:
         model.predict(pd.DataFrame([dict(row, gpu="H1000")]))
-    # the same error, the row named as what the caller gave (tests/profiles/test_request_row_names.py)
+    # the same error, the row named as what the caller gave (tests/profiles/test_request_row_names.py), and the
+    # inline remedy its keys rather than the frame's columns (tests/model/test_request_gpu_remedies.py)
     assert str(bad_gpu.value) == str(bad_gpu_frame.value).replace(
-        "<DataFrame>: data row 1 of the DataFrame (1-based position; index label 0)", "<request>: the request")
+        "<DataFrame>: data row 1 of the DataFrame (1-based position; index label 0)", "<request>: the request").replace(
+        "GPU spec columns in the DataFrame", "GPU spec keys in the request")
     with pytest.raises(ValueError, match="batch_size"):
         model.predict({k: v for k, v in row.items() if k != "batch_size"})
