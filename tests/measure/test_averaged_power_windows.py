@@ -49,3 +49,13 @@ def test_a_window_from_the_instant_readings_does_not_warn(h200_trace):
         warnings.simplefilter("error", AveragedPowerWarning)
         m = _measure(h200_trace, 0.9, 1.6)
     assert m.source == "nvml_instant"
+
+
+def test_a_window_long_against_the_counter_takes_its_figure_without_a_warning(h200_trace):
+    """Since 2026-12-07 a window at least ten times the counter's uncertainty at its ends long takes the counter's
+    figure as energy_j (docs/sampler.md, "Which figure is energy_j"); the average's stays power_energy_j."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", AveragedPowerWarning)
+        m = _measure(_only(h200_trace, "nvml_average", "nvml_energy"), 0.7, 3.3)
+    assert m.source == "nvml_average" and m.energy_source == "nvml_energy"
+    assert m.energy_j == m.counter_energy_j and abs(m.power_energy_j - m.energy_j) > 0.05 * m.energy_j

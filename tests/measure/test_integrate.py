@@ -216,7 +216,7 @@ def _assert_same_as_loop(samples, gpu_count, periods, windows):
         w = integrate_window(samples, gpu_count, a, b, periods, hold_s={})
         energy, counter, source, count = _loop_measure(samples, gpu_count, a, b, periods)
         assert (w.source, w.sample_count) == (source, count), (a, b)
-        np.testing.assert_allclose(w.energy_j_per_gpu, energy, rtol=1e-9, atol=1e-9, equal_nan=True)
+        np.testing.assert_allclose(w.power_energy_j_per_gpu, energy, rtol=1e-9, atol=1e-9, equal_nan=True)
         np.testing.assert_allclose(w.counter_energy_j_per_gpu, counter, rtol=1e-9, atol=1e-9, equal_nan=True)
         compared += int(np.isfinite(energy).sum() + np.isfinite(counter).sum())
     assert compared > len(windows)  # most windows have finite numbers to compare
@@ -426,9 +426,9 @@ def test_source_rows_from_signal_ids_and_from_names_agree_and_windows_match():
         assert np.array_equal(a[src], s["source"] == src) and np.array_equal(b[src], s["source"] == src), src
     periods = {"nvml_samples": 0.02, "nvml_instant": 0.1, "nvml_energy": 0.1}
     with pytest.warns(UserWarning):  # (random rows: gaps, a counter going back)
-        w1 = integrate_window(s, 2, 500_000_000, 2_500_000_000, periods)
+        w1 = integrate_window(s, 2, 500_000_000, 2_500_000_000, periods, hold_s={})  # (a signal column: said)
     with pytest.warns(UserWarning):
-        w2 = integrate_window(by_name, 2, 500_000_000, 2_500_000_000, periods)
+        w2 = integrate_window(by_name, 2, 500_000_000, 2_500_000_000, periods, hold_s={})
     assert (w1.energy_j_per_gpu, w1.source, w1.sample_count, w1.gap_count) == \
         (w2.energy_j_per_gpu, w2.source, w2.sample_count, w2.gap_count)
     assert np.array_equal(w1.counter_energy_j_per_gpu, w2.counter_energy_j_per_gpu, equal_nan=True)

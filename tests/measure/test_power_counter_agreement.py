@@ -111,7 +111,7 @@ def _windows(trace: Trace, seed: int, n: int = 60):
             warnings.simplefilter("always")
             w = integrate_window(samples, 1, a, b, trace.meta["update_period_s"])
         warned = any(issubclass(g.category, PowerCounterDisagreeWarning) for g in got)
-        out.append((w.energy_j_per_gpu[0], w.counter_energy_j_per_gpu[0], truth, warned))
+        out.append((w.power_energy_j_per_gpu[0], w.counter_energy_j_per_gpu[0], truth, warned))
     return pd.DataFrame(out, columns=["power", "counter", "truth", "warned"])
 
 

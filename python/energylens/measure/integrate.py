@@ -30,7 +30,6 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -42,9 +41,7 @@ from energylens.measure.counter_agreement import (
 )
 from energylens.measure.counter_tail import change_stamps
 from energylens.measure.gaps import (
-    BACKED_OFF,
     GAP_PERIODS,
-    HOLD_S,
     Gaps,
     SampleGapWarning,
     change_period_s,
@@ -67,6 +64,7 @@ from energylens.measure.segments import (
 from energylens.measure.signals import SIGNALS
 from energylens.measure.ties import SameTimeReadingsWarning, one_per_time
 from energylens.measure.units import span_ns, times_ns, warn_rate
+from energylens.measure.window_energy import WindowEnergy, choose_energy
 
 __all__ = [
     "POWER_PREFERENCE",
@@ -373,35 +371,6 @@ def covered(samples: Samples, gpu_count: int, end_ns: int) -> bool:
     return power_covered(samples, gpu_count, end_ns) and counter_covered(samples, gpu_count, end_ns)
 
 
-@dataclass(frozen=True)
-class WindowEnergy:
-    """What :func:`integrate_window` found for one span (per-GPU tuples in GPU order).
-
-    Attributes:
-        energy_j_per_gpu: the integral of ``source``'s power (J; NaN where no power source covers the span).
-        counter_energy_j_per_gpu: the counter difference (J; NaN where no counter brackets the span).
-        source: the power source integrated, ``"a+b"`` when a fallback inside the span joined two
-            (``""`` when none covers it).
-        sample_count: readings of ``source`` inside the span, all GPUs.
-        bridged_s: seconds of the span no power source covered (a gap at a fallback), integrated by
-            holding the readings on either side of it.
-        gap_count: holes between consecutive readings of the power source inside the span, all GPUs (a
-            :class:`SampleGapWarning` names them; :func:`~energylens.measure.gaps.reading_holes`): the driver
-            buffer's more than :data:`GAP_PERIODS` update periods apart, point readings further apart than
-            their recording allows; 0 when none.
-        gap_s: seconds of the span inside those holes, summed over GPUs: integrated at the buffer's reading
-            after each, or interpolated between the point readings either side.
-    """
-
-    energy_j_per_gpu: tuple[float, ...]
-    counter_energy_j_per_gpu: tuple[float, ...]
-    source: str
-    sample_count: int
-    bridged_s: float = 0.0
-    gap_count: int = 0
-    gap_s: float = 0.0
-
-
 def _counters(s: Samples, of: Mapping[str, np.ndarray], gpu_count: int, start_ns: int, end_ns: int,
               periods: Mapping[str, float], hold_s: Mapping[str, float | str | None],
               used: list | None = None) -> tuple[np.ndarray, list]:
@@ -435,7 +404,10 @@ def _counters(s: Samples, of: Mapping[str, np.ndarray], gpu_count: int, start_ns
 def integrate_window(samples: Samples, gpu_count: int, start_ns: int, end_ns: int,
                      periods: Mapping[str, float | None], margin_ns: int = 30_000_000_000,
                      hold_s: Mapping[str, float | str | None] | None = None, name: str = "window") -> WindowEnergy:
-    """Power energy and counter energy of every GPU over ``[start_ns, end_ns]``. Readings bracketing
+    """Power energy and counter energy of every GPU over ``[start_ns, end_ns]``, and the window's energy: the
+    counter's where the power stream is not the driver buffer alone and the window is long against the counter's
+    uncertainty at its ends (:func:`~energylens.measure.window_energy.choose_energy`), else the power stream's.
+    Readings bracketing
     the window may lie up to ``margin_ns`` outside it (a few backed-off counter intervals). ``name``: what a
     :class:`PowerCounterDisagreeWarning` calls the span (``window 'decode'``).
 
@@ -447,14 +419,20 @@ def integrate_window(samples: Samples, gpu_count: int, start_ns: int, end_ns: in
     (:func:`~energylens.measure.gaps.reading_holes`, :func:`~energylens.measure.gaps.hole_rule`): a changes-only
     stream's hold limit (s; None: none known, no search), ``BACKED_OFF`` (energylens' own counter and DCGM readers),
     every poll or update a row where a source is not named (another tool's polls, ``synthetic_trace``);
-    None: :data:`~energylens.measure.gaps.HOLD_S` for the instant and average readings of the sampler's own
-    table (its ``signal`` column) and ``BACKED_OFF`` for its counter and DCGM, {} for any other (a trace's: pass
-    ``hold_limits(trace.meta)``). A counter's holes matter only where the window's start or end splits one: they
+    None: {} for a table without a ``signal`` column (a trace's: pass ``hold_limits(trace.meta)``), a ValueError
+    naming ``hold_s`` for one with it (a sampler's ``samples()``, live or replayed, or another tool's polls: until
+    2026-12-07 every such table was taken for energylens' own changes-only stream; pass
+    ``hold_limits(sampler.meta)``). A counter's holes matter only where the window's start or end splits one: they
     are named in a :class:`SampleGapWarning` (not counted in ``gap_count``, which counts the power readings')."""
     periods = known_periods(periods)
-    if hold_s is None:
-        hold_s = {"nvml_instant": HOLD_S, "nvml_average": HOLD_S, "dcgm": BACKED_OFF,
-                  "nvml_energy": BACKED_OFF} if "signal" in samples else {}
+    if hold_s is None:  # (a sampler's table and other tools' polls both have one: it was taken for energylens')
+        if "signal" in samples:
+            raise ValueError("integrate_window: hold_s not given, and the samples have a 'signal' column (a "
+                             "PowerSampler's samples(), or another tool's polls): how their readings were recorded "
+                             "cannot be told from the rows; pass hold_s=hold_limits(sampler.meta) for a sampler's "
+                             "samples(), hold_limits(trace.meta) for a trace's, {} for another tool's raw polls "
+                             "(every poll a row)")
+        hold_s = {}
     t = np.asarray(samples["t_ns"])
     if not (t[1:] >= t[:-1]).all():  # (out of order, near() took the wrong rows: NaN or another window's energy)
         order = np.argsort(t, kind="stable")
@@ -492,7 +470,9 @@ def integrate_window(samples: Samples, gpu_count: int, start_ns: int, end_ns: in
         warn_counter_holes(counter_holes, start_ns, end_ns, energy, counter)
     if holes:
         warn_holes(holes, start_ns, end_ns, energy, counter)
-    return WindowEnergy(energy_j_per_gpu=tuple(float(x) for x in energy),
+    chosen, chosen_source = choose_energy(energy, counter, used, source, start_ns, end_ns, INTERVAL_SOURCES)
+    return WindowEnergy(energy_j_per_gpu=tuple(float(x) for x in chosen),
+                        power_energy_j_per_gpu=tuple(float(x) for x in energy), energy_source_per_gpu=chosen_source,
                         counter_energy_j_per_gpu=tuple(float(x) for x in counter),
                         source=source, sample_count=count, bridged_s=bridged,
                         gap_count=sum(int(g.gpu.size) for _, g in gaps + holes),

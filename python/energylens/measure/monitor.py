@@ -75,18 +75,15 @@ __all__ = [
 ]
 
 
-#: How far in the future of steady_now_ns() measure() accepts an end (clock reads on other threads).
-_FUTURE_TOLERANCE_NS = 50_000_000
-
+_FUTURE_TOLERANCE_NS = 50_000_000  # how far past steady_now_ns() measure() accepts an end (other threads' reads)
 
 class ShortWindowWarning(UserWarning):
     """A window was shorter than the update period of the power signal it was integrated from."""
 
 
 class AveragedPowerWarning(UserWarning):
-    """A window's ``energy_j`` was integrated from ``nvml_average`` (nvmlDeviceGetPowerUsage), a ~1 s moving
-    average that lags every change of power: on the real H200 trace 0.7 s across a load step read 178 J where
-    the energy counter read 454 J. The counter's figure (``counter_energy_j``) is the one to use."""
+    """A window's ``energy_j`` was integrated from ``nvml_average`` (nvmlDeviceGetPowerUsage), a ~1 s moving average
+    lagging every change of power (0.7 s across the H200 trace's load step: 178 J, the counter 455 J, the one to use)."""
 
 
 class OpenWindowWarning(UserWarning):
@@ -94,7 +91,7 @@ class OpenWindowWarning(UserWarning):
 
 
 def _warn_averaged(m: Measurement) -> None:
-    if "nvml_average" not in m.source.split("+"):
+    if "nvml_average" not in m.energy_source.split("+"):  # (energy_j the counter's: it is the figure to use)
         return
     counter = (f"the energy counter read {m.counter_energy_j:.1f} J (counter_energy_j), the figure to use"
                if math.isfinite(m.counter_energy_j) else "no energy counter brackets it")
@@ -111,8 +108,10 @@ class Measurement:
         key: the window's name.
         start_ns, end_ns: its span on the steady clock.
         duration_s: ``(end_ns - start_ns) / 1e9``.
-        energy_j: total over GPUs (J): the integral of the power signal ``source`` (an interpolated
-            estimate when ``short_window``).
+        energy_j: total over GPUs (J): per GPU the energy counter's figure where the power signal ``source`` is not
+            the driver buffer alone and the window lasts at least one counter update, else the integral of
+            ``source`` (an interpolated estimate when ``short_window``); ``energy_source`` says which
+            (:func:`~energylens.measure.window_energy.choose_energy`; until 2026-12-07 always the power signal's).
         energy_j_per_gpu: per GPU, same order as the sampler's GPUs.
         avg_power_w: ``energy_j / duration_s`` (W), summed over GPUs.
         counter_energy_j: the energy counter's difference (J, total), NaN without a counter
@@ -124,11 +123,13 @@ class Measurement:
         short_window: the window is shorter than ``update_period_s``: ``energy_j`` is interpolated.
         bridged_s: seconds of the window that no power source covered (a gap at a mid-run fallback),
             integrated by holding the readings on either side of the gap; 0.0 when none.
-        gap_count: holes in the driver buffer inside the window (consecutive readings of a GPU more than
-            1.5 update periods apart: a reading missing or NaN), all GPUs; each is warned
-            (:class:`~energylens.measure.integrate.SampleGapWarning`); 0 when none.
-        gap_s: seconds of the window inside those holes, summed over GPUs, integrated at the reading
-            after each (its power over the missing readings is unknown); 0.0 when none.
+        gap_count: holes in the driver buffer inside the window (a GPU's readings over 1.5 update periods apart: a
+            reading missing or NaN), all GPUs, each warned (:class:`~energylens.measure.integrate.SampleGapWarning`).
+        gap_s: seconds of the window inside those holes, summed over GPUs, integrated at the reading after each.
+        power_energy_j: the integral of the power signal ``source`` (J, total), whichever figure ``energy_j`` is;
+            ``power_energy_j_per_gpu`` per GPU.
+        energy_source: the source ``energy_j`` came from: a counter's (``"nvml_energy"``, ``"dcgm"``) or ``source``;
+            ``"a+b"`` where GPUs took different ones; ``energy_source_per_gpu`` per GPU.
     """
 
     key: str
@@ -147,6 +148,16 @@ class Measurement:
     bridged_s: float = 0.0
     gap_count: int = 0
     gap_s: float = 0.0
+    power_energy_j: float | None = None
+    power_energy_j_per_gpu: tuple[float, ...] = ()
+    energy_source: str = ""
+    energy_source_per_gpu: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:  # (made without them, as before 2026-12-07: energy_j is the power signal's)
+        same = {"power_energy_j": self.energy_j, "power_energy_j_per_gpu": self.energy_j_per_gpu,
+                "energy_source": self.source, "energy_source_per_gpu": (self.source,) * len(self.energy_j_per_gpu)}
+        for name in [k for k in same if getattr(self, k) in (None, (), "")]:
+            object.__setattr__(self, name, same[name])
     __setstate__ = setstate_renaming({}, "measure its span again (EnergyMonitor.measure over the run's trace)")
 
 
@@ -172,12 +183,16 @@ def _measurement(key: str, start_ns: int, end_ns: int, w: WindowEnergy,
     short = bool(w.source and not math.isnan(period) and duration_s < period)
     total = float(sum(w.energy_j_per_gpu)) if w.energy_j_per_gpu else math.nan
     ctotal = float(sum(w.counter_energy_j_per_gpu)) if w.counter_energy_j_per_gpu else math.nan
+    ptotal = float(sum(w.power_energy_j_per_gpu)) if w.power_energy_j_per_gpu else math.nan
     return Measurement(key=key, start_ns=int(start_ns), end_ns=int(end_ns), duration_s=duration_s,
                        energy_j=total, energy_j_per_gpu=w.energy_j_per_gpu,
                        avg_power_w=total / duration_s if duration_s > 0 else math.nan,
                        counter_energy_j=ctotal, counter_energy_j_per_gpu=w.counter_energy_j_per_gpu,
                        source=w.source, sample_count=w.sample_count, update_period_s=period, short_window=short,
-                       bridged_s=w.bridged_s, gap_count=w.gap_count, gap_s=w.gap_s)
+                       bridged_s=w.bridged_s, gap_count=w.gap_count, gap_s=w.gap_s, power_energy_j=ptotal,
+                       power_energy_j_per_gpu=w.power_energy_j_per_gpu,
+                       energy_source="+".join(dict.fromkeys(w.energy_source_per_gpu)),
+                       energy_source_per_gpu=w.energy_source_per_gpu)
 
 
 class WindowResult:
