@@ -103,3 +103,29 @@ def test_a_gpu_with_energy_rows_but_no_latency_rows_is_unseen_for_the_quantile()
     narrow = upper_quantiles(space, em.theta, _as_if_seen(em), native_options(), idx, 0.9)["tpot_q"]
     assert np.array_equal(q[~unseen], narrow[~unseen])
     assert (q[unseen] > narrow[unseen]).mean() >= 0.8
+
+
+def test_a_few_row_gpu_draws_its_share_as_predict_interval_does():
+    """H100 with 5 rows in the latency fit beside every A100 row: predict_interval draws its TPOT transfer factor at
+    1 - w of the unseen GPU's log sd (intervals.few_row_scales, since 876cbae2); the search's quantile drew none there
+    (unseen_candidates read the unseen flags alone), so a limit 'met with 90 % confidence' was checked against a
+    narrower quantile than predict's."""
+    data = mlenergy_v2()
+    a100, h100 = data[data["gpu"].str.contains("A100")], data[data["gpu"].str.contains("H100")]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        em = EnergyModel(bootstrap=40, n_starts=1).fit(pd.concat([a100, h100.head(5)], ignore_index=True))
+    shares = em.latency_model.transfer_shares(pd.DataFrame({"gpu": [FITTED, OTHER]}))
+    assert shares[0] == 0 and 0 < shares[1] < 1
+    space = _space()
+    idx, frame, few = _frame_and_unseen(space)
+    q = upper_quantiles(space, em.theta, em.latency_model, native_options(), idx, 0.9)["tpot_q"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        interval = em.latency_model.predict_interval(frame, level=0.8, check_range=False)
+    np.testing.assert_allclose(q, interval["tpot_s_hi"], rtol=1e-9)
+    plain = type(em.latency_model).__new__(type(em.latency_model))  # the same fit without its row counts: no share
+    vars(plain).update(vars(em.latency_model))
+    plain.summary = dataclasses.replace(em.latency_model.summary, gpu_rows=())
+    narrow = upper_quantiles(space, em.theta, plain, native_options(), idx, 0.9)["tpot_q"]
+    assert np.array_equal(q[~few], narrow[~few]) and (q[few] > narrow[few]).mean() >= 0.8

@@ -14,10 +14,11 @@ interval's own hash of (seed, b, row position), so the quantile at P is
 exactly ``predict_interval(level=2P - 1)``'s upper bound (P > 0.5; the lower bound at ``level=1 - 2P``
 for P < 0.5). A calibrated latency model (``latency_calibration``) multiplies f and every f_b by the same
 per-combination factor, so its quantile is the calibrated point prediction times the same ratio, as
-predict_interval scales its bounds. A candidate on a GPU the latency model was not fitted on draws its TPOT
-factors times the GPU transfer factor (:func:`energylens.model.intervals.transfer_factors`,
-``TPOT_TRANSFER_LOG_SD``), as predict_interval does for such a row (:func:`unseen_candidates`); candidates on
-fitted GPUs keep their quantiles bit for bit. A latency model that saw no measured TTFT has no TTFT interval
+predict_interval scales its bounds. A candidate on a GPU the latency model was not fitted on draws its TTFT and
+TPOT factors times the GPU transfer factor (:func:`energylens.model.intervals.transfer_factors`,
+``TTFT_TRANSFER_LOG_SD``, ``TPOT_TRANSFER_LOG_SD``), and on a GPU with a few rows in the fit at its share of the log
+sd, as predict_interval does for such a row (:func:`unseen_candidates`); candidates on other fitted GPUs keep their
+quantiles bit for bit. A latency model that saw no measured TTFT has no TTFT interval
 (predict_interval gives NaN bounds): its TTFT limit is applied to the point prediction as given, and the
 settings say so (``ttft_limit_confidence_note``).
 
@@ -122,16 +123,18 @@ def upper_quantiles(space: SearchSpace, energy_theta, latency_model, options: di
 
 
 def unseen_candidates(space: SearchSpace, latency_model, indices) -> np.ndarray | None:
-    """Per candidate of ``indices``: is its GPU one ``latency_model`` was not fitted on (its ``unseen_gpu``, the rows
-    whose predict_interval draws the GPU transfer factor)? None when every candidate's is fitted, or the model
-    records no GPUs (a file written before they were recorded) or cannot say (a latency model without ``unseen_gpu``)."""
-    if not hasattr(latency_model, "unseen_gpu"):
+    """Per candidate of ``indices``: the share of the GPU transfer log sd its quantile draws, as ``latency_model``'s
+    predict_interval draws it for such a row (its ``transfer_shares``: 1 on a GPU the model was not fitted on, 1 - w
+    on a GPU with a few rows in the fit, 0 on the others; until 2026-12-07 the unseen flags alone, so a few-row GPU's
+    quantile drew none). None when every candidate's is 0, or the model cannot say (a latency model without
+    ``transfer_shares``)."""
+    if not hasattr(latency_model, "transfer_shares"):
         return None
     gpus = [row.get("gpu", combo.gpu) for row, combo in zip(space.profile_rows, space.combos, strict=True)]
-    flags, _ = latency_model.unseen_gpu(pd.DataFrame({"gpu": gpus}))  # one row per combination
-    if not flags.any():
+    shares = np.asarray(latency_model.transfer_shares(pd.DataFrame({"gpu": gpus})), dtype=np.float64)  # per combo
+    if not (shares > 0).any():
         return None
-    return flags[space.digits(np.asarray(indices, dtype=np.int64))[0]]
+    return shares[space.digits(np.asarray(indices, dtype=np.int64))[0]]
 
 
 def _threshold(limit: float, pred: np.ndarray, q: np.ndarray, p: float, exact: bool) -> tuple[float, float]:

@@ -14,7 +14,6 @@ import numpy as np
 import pandas as pd
 
 from energylens.model.calibration import widened
-from energylens.model.gpu_domain import fitted_gpu_check, transfer_rows
 from energylens.model.intervals import OUT_SUM, GpuTransfer, draw_indices, model_factors, transfer_sd
 from energylens.search.legend import INTERVAL_LEVEL
 from energylens.search.space import SearchSpace
@@ -24,17 +23,14 @@ __all__ = ["transfer_scales", "transfer_draws", "interval"]
 
 def transfer_scales(space: SearchSpace, model: Any) -> np.ndarray | None:
     """Per combination of ``space``: the share of the GPU transfer log sd its rows draw in ``model``'s
-    predict_interval: 1 on a GPU the model was not fitted on, 1 - w on a fitted GPU with a few rows in the fit
-    (:func:`~energylens.model.intervals.few_row_scales`), 0 on the others. None when every combination's is 0, or the model records no GPUs. One look-up per GPU
-    (:class:`~energylens.model.gpu_domain.GpuCheck`, the check predict runs)."""
-    summary = getattr(model, "summary", None)
-    check = None if summary is None else fitted_gpu_check(summary, len(model.param_names))
-    if check is None:
+    predict_interval (the model's ``transfer_shares``: 1 on a GPU the model was not fitted on, 1 - w on a fitted GPU
+    with a few rows in the fit, :func:`~energylens.model.intervals.few_row_scales`, 0 on the others). None when every
+    combination's is 0, or the model cannot say (a model without ``transfer_shares``)."""
+    if not hasattr(model, "transfer_shares"):
         return None
-    check.tally(pd.Series([row.get("gpu", combo.gpu) for row, combo in zip(space.profile_rows, space.combos,
-                                                                              strict=True)], dtype=object))
-    rows = transfer_rows(check, len(space.combos))  # (as predict_interval reads them)
-    return None if rows is None else np.asarray(rows, dtype=np.float64)
+    gpus = [row.get("gpu", combo.gpu) for row, combo in zip(space.profile_rows, space.combos, strict=True)]
+    shares = np.asarray(model.transfer_shares(pd.DataFrame({"gpu": gpus})), dtype=np.float64)
+    return shares if (shares > 0).any() else None
 
 
 def transfer_draws(space: SearchSpace, scales: np.ndarray | None, seed: int, n: int) -> np.ndarray | None:
