@@ -55,3 +55,13 @@ def test_zero_dimensional_arrays_are_the_scalars_they_hold(model):
     plain = dict(REQUEST, tp=2, batch_size=64.0, output_tokens=256)
     np.testing.assert_array_equal(model.predict(zero_d), model.predict(plain))
     np.testing.assert_array_equal(model.predict([plain, zero_d]), model.predict([plain, plain]))
+
+
+@pytest.mark.parametrize("value", [[2], (2,), np.array([2]), pd.Series([2])])
+def test_a_value_wrapped_in_a_list_is_named_as_such(model, value):
+    # tp=[2] read "the mapping's 'tp' holds 1 values, but a mapping is one configuration": one value, said as many,
+    # with the remedy for several rows; it now says the value is wrapped and how to give it
+    with pytest.raises(TypeError) as info:
+        model.predict(dict(REQUEST, tp=value))
+    text = str(info.value)
+    assert "'tp' holds one value in a" in text and "tp=2" in text and "1 values" not in text, text

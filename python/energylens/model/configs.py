@@ -66,6 +66,11 @@ def _refuse_columns(first: Any) -> None:
         return
     for key, value in first.items():
         if isinstance(value, (list, tuple, pd.Series, pd.Index)) or (isinstance(value, np.ndarray) and value.ndim):
+            if len(value) == 1:  # (tp=[2]: one value, wrapped)
+                one = value.iloc[0] if isinstance(value, pd.Series) else value[0]
+                one = one.item() if isinstance(one, np.generic) else one
+                raise TypeError(f"the mapping's {key!r} holds one value in a {type(value).__name__}; a mapping is one "
+                                f"configuration (column -> value): pass the value itself, {key}={one!r}")
             raise TypeError(
                 f"the mapping's {key!r} holds {len(value)} values, but a mapping is one configuration (column -> "
                 "value); for several rows pass a list of mappings, or pandas.DataFrame(mapping)")
