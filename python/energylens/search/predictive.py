@@ -1,10 +1,11 @@
 """What a search result's energy interval and P(best) draw beyond the bootstrap refits, as ``predict_interval`` does:
 each candidate's 90 % interval is the refits' energies times the factor of one measurement, and on a GPU the model
-was not fitted on (or at a share on one with a few rows in the fit) also times the GPU transfer factor (:func:`interval`,
-predict_interval's own draws at row position 0: ``energylens predict`` of that configuration alone gives the same
-bounds); P(best) draws one transfer factor per such GPU and replicate (:func:`transfer_draws`). Before 2026-12-07 the interval was the refits'
-spread alone and P(best) drew no transfer: the bundled A100 / H100 fit gave a B200 row 241-257 J where predict gave
-177-334 J, and P(best) 0.995 to an H200 row 3.5 % below a B200 one (docs/search.md, "What a result says")."""
+was not fitted on (at a share on one with a few rows in the fit) also times the GPU transfer factor
+(:func:`interval`: predict_interval's own draws at row position 0, so ``energylens predict`` of that configuration
+alone gives the same bounds); P(best) draws one transfer factor per such GPU and replicate (:func:`transfer_draws`).
+Before 2026-12-07 the interval was the refits' spread alone and P(best) drew no transfer: the bundled A100 / H100
+fit gave an H200 row 241-257 J where predict gave 177-334 J, and P(best) 0.995 to it against a B200 row 3.5 %
+dearer (docs/search.md, "What a result says")."""
 
 from __future__ import annotations
 
