@@ -36,6 +36,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -120,6 +121,14 @@ def _check_search(ns: dict) -> None:
     assert Path("result.json").is_file() and Path("pareto.png").is_file()
 
 
+def _check_python_api(ns: dict) -> None:
+    """python-api.md: the shapes its comments state, the unseen-GPU flags, and out= filled as predict_features sums."""
+    assert ns["energy_j"].shape == (1,) and ns["phases"].shape == (3, 3) and ns["bounds"].shape == (3, 2)
+    assert list(ns["times"].columns) == ["ttft_s_pred", "tpot_s_pred", "time_in_system_s_pred"]
+    assert ns["flags"].tolist() == [False, True] and "B200" in ns["why"]
+    np.testing.assert_allclose(ns["prefill"] + ns["decode"], ns["j"], rtol=1e-12)
+
+
 def _given_workload(ns: dict) -> None:
     """README.md's measuring block: ``run_prefill`` is the reader's workload; here a short sleep."""
     ns["run_prefill"] = lambda: time.sleep(0.05)
@@ -163,6 +172,7 @@ BLOCKS = [
     Block("docs/sampler.md", "# record: a known 150 W / 450 W square wave", elsewhere=MEASURE_TESTS,
           skip="run and its printed line checked by tests/measure/test_doc_examples.py"),
     Block("docs/search.md", "r = energylens.search(", check=_check_search),
+    Block("docs/python-api.md", "request = dict(model=", check=_check_python_api),
 ]
 
 
