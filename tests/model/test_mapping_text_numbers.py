@@ -84,3 +84,10 @@ def test_a_number_where_a_name_belongs_is_named(model, key, value):
     with pytest.raises(TypeError) as info:
         model.predict([dict(REQUEST), dict(REQUEST, **{key: value})])
     assert "request 2 of 2" in str(info.value), str(info.value)
+
+
+def test_a_row_of_a_text_table_is_read_as_its_table(model):
+    # frame.iloc[0] of a table read with dtype=str holds the file's text cells: read as the frame is, not refused
+    frame = pd.DataFrame([REQUEST]).astype(str)
+    np.testing.assert_array_equal(model.predict(frame.iloc[0]), model.predict(frame))
+    np.testing.assert_array_equal(model.predict([frame.iloc[0], frame.iloc[0]]), model.predict(pd.concat([frame] * 2)))

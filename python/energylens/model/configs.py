@@ -52,6 +52,8 @@ def mapping_frame(configs: Any, *, measured: bool = False) -> Any:
         # errors name its rows as what the caller gave: "the request", "request 3 of 8" (not "<DataFrame>")
         one = isinstance(configs, row)
         frame.attrs["mapping_rows"] = len(rows)  # "request 3 of 8" in a chunk (refuse_mistyped_values)
+        if any(isinstance(r, pd.Series) for r in rows):  # a table's row (frame.iloc[0]) holds its table's cells
+            frame.attrs["table_rows"] = True
         frame.attrs["source"] = ((MEASUREMENT_SOURCE if one else MEASUREMENTS_SOURCE) if measured
                                  else REQUEST_SOURCE if one else REQUESTS_SOURCE)
         return frame
@@ -83,7 +85,7 @@ def refuse_mistyped_values(frame: pd.DataFrame) -> None:
     numbers are parsed by the schema). Called where the light path refused the frame (it refuses both), so a request of
     well-typed values pays nothing for it; rows are named by the frame's index (a chunk's rows as the whole list's)."""
     named = MAPPING_SOURCES.get(frame.attrs.get("source"))
-    if named is None:
+    if named is None or frame.attrs.get("table_rows"):  # (rows of a table, text read as the table's would be)
         return
     many, noun, lone = named
     found = []
