@@ -52,7 +52,7 @@ def mapping_frame(configs: Any, *, measured: bool = False) -> Any:
         # errors name its rows as what the caller gave: "the request", "request 3 of 8" (not "<DataFrame>")
         one = isinstance(configs, row)
         frame.attrs["mapping_rows"] = len(rows)  # "request 3 of 8" in a chunk (refuse_mistyped_values)
-        if any(isinstance(r, pd.Series) for r in rows):  # a table's row (frame.iloc[0]) holds its table's cells
+        if any(type(r) is not dict and isinstance(r, pd.Series) for r in rows):  # a table's row holds its cells
             frame.attrs["table_rows"] = True
         frame.attrs["source"] = ((MEASUREMENT_SOURCE if one else MEASUREMENTS_SOURCE) if measured
                                  else REQUEST_SOURCE if one else REQUESTS_SOURCE)
