@@ -489,9 +489,8 @@ def test_incremental_merge_equals_a_full_sort():
         n = int(rng.integers(0, 40))
         t = np.sort(rng.integers(i * 1000 - 3000, i * 1000 + 1000, n)).astype(np.int64)
         if n:
-            s._chunks.append({"t_ns": t, "gpu": np.zeros(n, np.int32), "signal": np.zeros(n, np.int32),
-                              "power_w": t.astype(float), "energy_j": np.full(n, np.nan)})
-            s._cache = None
+            s._table.add({"t_ns": t, "gpu": np.zeros(n, np.int32), "signal": np.zeros(n, np.int32),
+                          "power_w": t.astype(float), "energy_j": np.full(n, np.nan)})  # (measure/sample_table.py)
         seen.append(t)
         if i % 4 == 0:
             got = s.samples(collect=False)

@@ -42,8 +42,8 @@ from energylens.measure.integrate import (
     WindowEnergy,
     counter_covered,
     counter_energy_j,
+    covered,
     integrate_window,
-    power_covered,
     window_energy_j,
 )
 from energylens.measure.kernels import KernelTracer
@@ -472,9 +472,8 @@ class EnergyMonitor:
                                           and now - forced_at >= counter_period * 0.5e9)
             sampler.flush(auxiliary=force)
             forced_at = now if force else forced_at
-            s = sampler.samples(collect=False)
-            if (power_covered(s, sampler.gpu_count, end_ns) and counter_covered(s, sampler.gpu_count, end_ns)) \
-                    or steady_now_ns() > deadline:
+            # (no table kept across the next flush: one still held makes the merge copy it, measure/sample_table.py)
+            if covered(sampler.samples(collect=False), sampler.gpu_count, end_ns) or steady_now_ns() > deadline:
                 return
             time.sleep(0.005)
 

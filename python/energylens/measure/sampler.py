@@ -26,6 +26,7 @@ from energylens import _core
 from energylens.errors import DcgmUnavailableError
 from energylens.measure.integrate import INTERVAL_SOURCES
 from energylens.measure.marks import steady_now_ns
+from energylens.measure.sample_table import SampleTable
 from energylens.measure.sampler_options import (
     chain_names,
     check_nvml_intervals,
@@ -128,10 +129,8 @@ class PowerSampler:
                                           auxiliary_cpu_budget=cpu_budget(auxiliary_cpu_budget))
         self.kind = kind
         self.meta: dict[str, Any] = dict(meta or {})
-        self._chunks: list[dict[str, np.ndarray]] = []
-        self._cache: dict[str, np.ndarray] | None = None
+        self._table = SampleTable()
         self._lock = threading.Lock()  # windows may end on several Python threads
-        self._sorted_head = False  # whether _chunks[0] is the merged, sorted table
         self._t_start_ns: int | None = None
         self._t_stop_ns: int | None = None
         #: Every reading is delivered at the first poll (a replay with realtime=False): none arrives later.
@@ -334,8 +333,7 @@ class PowerSampler:
         d = self._native.drain()
         if d["t_ns"].size:
             with self._lock:
-                self._chunks.append(d)
-                self._cache = None
+                self._table.add(d)
 
     @property
     def gpu_count(self) -> int:
@@ -358,30 +356,8 @@ class PowerSampler:
                 self._native.rethrow_if_failed()
             self._collect()
         with self._lock:
-            merged = self._merged()
-        return {k: _read_only(v) for k, v in merged.items()}
-
-    def _merged(self) -> dict[str, np.ndarray]:
-        """All chunks as one time-sorted table. The sorted part is kept; only the new chunks and the
-        tail of the old table they overlap are re-sorted (the driver buffer arrives ~100 ms late)."""
-        if self._cache is not None:
-            return self._cache
-        keys = ("t_ns", "gpu", "signal", "power_w", "energy_j")
-        if not self._chunks:
-            cat = {"t_ns": np.empty(0, np.int64), "gpu": np.empty(0, np.int32),
-                   "signal": np.empty(0, np.int32), "power_w": np.empty(0), "energy_j": np.empty(0)}
-        else:
-            base, new = (self._chunks[0], self._chunks[1:]) if self._sorted_head else ({}, self._chunks)
-            fresh = {k: np.concatenate([c[k] for c in new]) for k in keys}
-            cut = int(np.searchsorted(base["t_ns"], fresh["t_ns"].min(), side="right")) if base else 0
-            tail = {k: np.concatenate([base[k][cut:], fresh[k]]) if base else fresh[k] for k in keys}
-            order = np.argsort(tail["t_ns"], kind="stable")
-            cat = {k: np.concatenate([base[k][:cut], tail[k][order]]) if base else tail[k][order] for k in keys}
-        names = signal_sources()
-        self._chunks = [{k: cat[k] for k in keys}] if cat["t_ns"].size else []
-        self._sorted_head = bool(self._chunks)
-        self._cache = {**cat, "source": names[cat["signal"]] if cat["signal"].size else np.empty(0, object)}
-        return self._cache
+            merged = self._table.table()  # (grown in place, measure/sample_table.py)
+            return {k: _read_only(v) for k, v in merged.items()}
 
     def result(self) -> SamplerResult:
         """Which sources ran, fallbacks, update periods, drops (any time)."""
@@ -399,7 +375,7 @@ class PowerSampler:
         for signal, ns in self._native.observed_period_ns().items():
             observed.setdefault(SIGNAL_TO_SOURCE[signal], ns * 1e-9)
         end = self._t_stop_ns if self._t_stop_ns is not None else steady_now_ns()
-        n = int(sum(c["t_ns"].size for c in self._chunks))
+        n = len(self._table)
         return SamplerResult(kind=self.kind, active_source=self._native.active_source, sources=sources,
                              fallbacks=fallbacks, dropped=int(self._native.dropped), samples=n,
                              update_period_s=update, observed_period_s=observed,
