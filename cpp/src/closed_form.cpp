@@ -516,18 +516,25 @@ ClosedFormFit fit_terms(std::size_t rows, const double* const* columns, const st
   ClosedFormFit out;
   std::mt19937_64 rng(options.seed);
   std::normal_distribution<double> normal(0.0, 1.0);
-  std::vector<double> trial(P);
+  std::vector<double> trial(P), first, winner;
   const int n_starts = std::max(options.n_starts, 1);
   for (int s = 0; s < n_starts; ++s) {
     for (std::size_t j = 0; j < P; ++j) {
       const double factor = s == 0 ? 1.0 : std::exp(options.start_spread * normal(rng));
       trial[j] = std::clamp(x0[j] * factor, lower[j], upper[j]);
     }
+    if (s == 0) first = trial;
     FitResult r = levenberg_marquardt(m, P, residual, trial, lower, upper, options.least_squares);
     ++out.starts;
     out.starts_converged += r.converged ? 1 : 0;
-    if (s == 0 || r.cost < out.best.cost || !std::isfinite(out.best.cost)) out.best = std::move(r);
+    if (s == 0 || r.cost < out.best.cost || !std::isfinite(out.best.cost)) {
+      out.best = std::move(r);
+      winner = trial;
+    }
   }
+  // A parameter no measurement depends on (pp_bubble without pp > 1 rows) ends at its start value, not at the
+  // winning start's random shift of it: a later prediction that depends on it must not depend on the seed.
+  if (winner != first) restore_unseen_starts(m, residual, first, winner, out.best.params);
   return out;
 }
 

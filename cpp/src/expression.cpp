@@ -626,7 +626,7 @@ ExpressionFitResult fit_expression(const ExpressionProgram& program, std::size_t
   ExpressionFitResult out;
   std::mt19937_64 rng(seed);
   std::normal_distribution<double> normal(0.0, 1.0);
-  std::vector<double> x0(start.begin(), start.end());
+  std::vector<double> x0(start.begin(), start.end()), winner(x0);
   for (int s = 0; s < n_starts; ++s) {
     if (s > 0)
       for (std::size_t j = 0; j < x0.size(); ++j) {
@@ -637,8 +637,19 @@ ExpressionFitResult fit_expression(const ExpressionProgram& program, std::size_t
     ++out.starts;
     if (r.converged) ++out.starts_converged;
     const bool better = s == 0 || (std::isfinite(r.cost) && !(r.cost >= out.best.cost));
-    if (better) out.best = std::move(r);
+    if (better) {
+      out.best = std::move(r);
+      winner = x0;
+    }
   }
+  // A constant no row depends on ends at its start value, not at the winning start's random shift of it.
+  // (both as the fit took them: clamped into the bounds)
+  std::vector<double> first(start.begin(), start.end());
+  for (std::size_t j = 0; j < first.size() && j < lower.size() && j < upper.size(); ++j) {
+    first[j] = std::clamp(first[j], lower[j], upper[j]);
+    winner[j] = std::clamp(winner[j], lower[j], upper[j]);
+  }
+  if (winner != first) restore_unseen_starts(rows, fn, first, winner, out.best.params);
   return out;
 }
 

@@ -330,4 +330,30 @@ FitResult levenberg_marquardt(std::size_t m, std::size_t n, const ResidualFuncti
   return result;
 }
 
+std::size_t restore_unseen_starts(std::size_t m, const ResidualFunction& residual, std::span<const double> start,
+                                  std::span<const double> tried, std::vector<double>& params) {
+  const std::size_t n = params.size();
+  if (start.size() != n || tried.size() != n)
+    throw std::invalid_argument("restore_unseen_starts: start, tried and params must have the same size");
+  std::vector<double> fitted, moved(m);
+  std::size_t restored = 0;
+  for (std::size_t j = 0; j < n; ++j) {
+    if (!(params[j] == tried[j] && tried[j] != start[j])) continue;  // moved by the fit, or not shifted
+    if (fitted.empty()) {
+      fitted.resize(m);
+      residual(params.data(), fitted.data(), nullptr);
+    }
+    const double kept = params[j];
+    params[j] = start[j];
+    residual(params.data(), moved.data(), nullptr);
+    bool same = true;
+    for (std::size_t i = 0; i < m && same; ++i) same = moved[i] == fitted[i];
+    if (same)
+      ++restored;
+    else
+      params[j] = kept;
+  }
+  return restored;
+}
+
 }  // namespace energylens

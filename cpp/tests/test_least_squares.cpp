@@ -182,7 +182,28 @@ void test_fast_log_matches_std_log() {
 
 }  // namespace
 
+// After a multi-start fit: a parameter no residual depends on goes back from the winning start's shift to the
+// start value; one the residuals depend on, or one the fit moved, stays where the fit left it.
+void test_restore_unseen_starts() {
+  const Exponential p = exact_exponential();
+  // theta[3] is read by no residual; theta[0..2] as in Exponential
+  const energylens::ResidualFunction fn = [&p](const double* t, double* r, double* jac) {
+    p(t, r, nullptr);
+    if (jac != nullptr) throw std::logic_error("restore_unseen_starts needs no Jacobian");
+  };
+  const std::size_t m = p.x.size();
+  const std::vector<double> start = {1.0, 0.5, 0.0, 0.5}, tried = {1.3, 1.5, 0.2, 0.8};
+  std::vector<double> params = {3.0, 1.5, 0.5, 0.8};  // b left at its shifted start; the unused one too
+  const std::size_t n = energylens::restore_unseen_starts(m, fn, start, tried, params);
+  check(n == 1 && params[3] == 0.5, "the parameter no residual reads is back at its start value");
+  check(params[0] == 3.0 && params[1] == 1.5 && params[2] == 0.5, "the parameters the residuals read are kept");
+  std::vector<double> unshifted = {3.0, 1.5, 0.5, 0.8};
+  check(energylens::restore_unseen_starts(m, fn, tried, tried, unshifted) == 0 && unshifted[3] == 0.8,
+        "a start that was not shifted changes nothing");
+}
+
 int main() {
+  test_restore_unseen_starts();
   test_fast_log_matches_std_log();
   test_recovers_exact_parameters();
   test_bounds_are_honoured();

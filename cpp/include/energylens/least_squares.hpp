@@ -78,4 +78,13 @@ FitResult levenberg_marquardt(std::size_t m, std::size_t n, const ResidualFuncti
                               std::span<const double> start, std::span<const double> lower,
                               std::span<const double> upper, const LeastSquaresOptions& options = {});
 
+/// After a multi-start fit whose winning start shifted the parameters to `tried` (the unshifted start being
+/// `start`): sets each parameter of `params` that the fit left at its shifted value (params[j] == tried[j] !=
+/// start[j]) back to start[j] where the residuals stay bit for bit the same (no measurement depends on it; one
+/// residual evaluation per such parameter). Such a parameter then ends at its start value whatever start won,
+/// not at the seed's random shift of it (pp_bubble fitted on pp = 1 rows); nothing the rows see changes.
+/// Returns how many it set back.
+std::size_t restore_unseen_starts(std::size_t m, const ResidualFunction& residual, std::span<const double> start,
+                                  std::span<const double> tried, std::vector<double>& params);
+
 }  // namespace energylens

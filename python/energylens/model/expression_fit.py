@@ -103,9 +103,14 @@ def scaled_start(model: ExpressionEnergyModel, columns: list[np.ndarray], y: np.
     sum q / sum q^2, q = predicted / measured), where that lowers the cost by more than ftol (1e-8) of it; else
     the start as written. A start 1e6+ times off stopped the log-residual fit far from the optimum, "converged"
     (the constants crawled down under heavy damping; one crossed zero and a row's prediction near 0 held the
-    rest); a start at the optimum (a refit) is kept bit for bit."""
+    rest); a start at the optimum (a refit) is kept bit for bit. A constant no row depends on (its derivative zero
+    on every row at the start) is not scaled: the fit leaves it at its written value, the value it reports."""
     start = model.compiled.start
     linear = np.array(_proportional(model.expression, model.param_names), dtype=bool)
+    if not linear.any():
+        return start
+    jac = model.compiled.evaluate(columns, start, jacobian=True)[1]
+    linear &= np.any(jac != 0, axis=0)  # a constant no row depends on keeps its written value (c1 of c1*log(pp), pp = 1)
     if not linear.any():
         return start
     pred = model.compiled.evaluate(columns, start)
