@@ -118,3 +118,18 @@ def test_a_counter_read_a_second_apart_keeps_the_power_stream_on_a_window_of_a_f
                                 hold_s={})
     assert short.energy_source_per_gpu == ("nvml_instant",) and np.isfinite(short.counter_energy_j_per_gpu[0])
     assert long.energy_source_per_gpu == ("nvml_energy",)
+
+
+def test_a_measurement_pickled_before_the_new_fields_reads_them_as_the_power_signals():
+    """(A pickle from before 2026-12-07 lacks them: energy_j was the power signal's figure then.)"""
+    from energylens.measure.monitor import Measurement
+
+    m = Measurement(key="w", start_ns=0, end_ns=10**9, duration_s=1.0, energy_j=5.0, energy_j_per_gpu=(5.0,),
+                    avg_power_w=5.0, counter_energy_j=6.0, counter_energy_j_per_gpu=(6.0,), source="nvml_instant",
+                    sample_count=10, update_period_s=0.1, short_window=False)
+    state = {k: v for k, v in m.__dict__.items() if "energy_source" not in k and not k.startswith("power_energy")}
+    old = Measurement.__new__(Measurement)
+    old.__setstate__(state)
+    assert (old.power_energy_j, old.power_energy_j_per_gpu) == (5.0, (5.0,))
+    assert (old.energy_source, old.energy_source_per_gpu) == ("nvml_instant", ("nvml_instant",))
+    assert old == m

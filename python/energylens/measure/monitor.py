@@ -4,19 +4,18 @@
 ``with`` block and measures windows: ``begin_window(key)`` / ``end_window(key) -> Measurement``,
 ``window(key)`` as a ``with`` block, ``measure(key, start_ns, end_ns)`` for any span of the run.
 
-Energy of a window (:mod:`energylens.measure.integrate`): the integral of the piecewise-linear
-interpolant of the finest power signal (driver buffer, else instant, ...) over ``[begin, end]`` per
-GPU, and, where the energy counter is available, its (interpolated) difference as
-``counter_energy_j``. A window shorter than the power signal's update period cannot be resolved: it
-is flagged ``short_window=True`` (with a :class:`ShortWindowWarning`) and ``energy_j`` is then the
-interpolated estimate.
+Energy of a window (:mod:`energylens.measure.integrate`): the integral of the finest power signal (driver buffer,
+else instant, ...) over ``[begin, end]`` per GPU (``power_energy_j``) and the energy counter's interpolated difference
+(``counter_energy_j``); ``energy_j`` is the counter's where the signal is not the driver buffer and the window is long
+against the counter's uncertainty at its ends, else the signal's (``energy_source`` says which:
+:mod:`energylens.measure.window_energy`). A window shorter than the signal's update period is flagged
+``short_window=True`` (with a :class:`ShortWindowWarning`): ``energy_j`` is then an interpolated estimate.
 
 Units are in every name: ``t_ns`` (int64 steady-clock ns), ``duration_s``, ``power_w``, ``energy_j``.
 
-The pre-split names of this module (``PowerSampler``, ``SamplerResult``, ``SourceInfo``,
-``Fallback``, ``mark``, ``marks``, ``steady_now_ns``, ``window_energy_j``, ``counter_energy_j``,
-``SIGNAL_TO_SOURCE``) stay importable from here; they live in ``sampler``, ``marks``, ``integrate``
-and ``signals``.
+The pre-split names of this module (``PowerSampler``, ``SamplerResult``, ``SourceInfo``, ``Fallback``, ``mark``,
+``marks``, ``steady_now_ns``, ``window_energy_j``, ``counter_energy_j``, ``SIGNAL_TO_SOURCE``) stay importable from
+here; they live in ``sampler``, ``marks``, ``integrate`` and ``signals``.
 """
 
 from __future__ import annotations
@@ -76,6 +75,7 @@ __all__ = [
 
 
 _FUTURE_TOLERANCE_NS = 50_000_000  # how far past steady_now_ns() measure() accepts an end (other threads' reads)
+_setstate = setstate_renaming({}, "measure its span again (EnergyMonitor.measure over the run's trace)")
 
 class ShortWindowWarning(UserWarning):
     """A window was shorter than the update period of the power signal it was integrated from."""
@@ -109,13 +109,12 @@ class Measurement:
         start_ns, end_ns: its span on the steady clock.
         duration_s: ``(end_ns - start_ns) / 1e9``.
         energy_j: total over GPUs (J): per GPU the energy counter's figure where the power signal ``source`` is not
-            the driver buffer alone and the window lasts at least one counter update, else the integral of
-            ``source`` (an interpolated estimate when ``short_window``); ``energy_source`` says which
+            the driver buffer alone and the window lasts ten times the counter's uncertainty at its ends, else the
+            integral of ``source`` (an interpolated estimate when ``short_window``); ``energy_source`` says which
             (:func:`~energylens.measure.window_energy.choose_energy`; until 2026-12-07 always the power signal's).
         energy_j_per_gpu: per GPU, same order as the sampler's GPUs.
         avg_power_w: ``energy_j / duration_s`` (W), summed over GPUs.
-        counter_energy_j: the energy counter's difference (J, total), NaN without a counter
-            bracketing the window.
+        counter_energy_j: the energy counter's difference (J, total), NaN without a counter bracketing the window.
         counter_energy_j_per_gpu: per GPU.
         source: the ``Trace`` source integrated (``"nvml_samples"``, ``"nvml_instant"``, ...).
         sample_count: power samples of ``source`` inside the window, all GPUs.
@@ -158,7 +157,9 @@ class Measurement:
                 "energy_source": self.source, "energy_source_per_gpu": (self.source,) * len(self.energy_j_per_gpu)}
         for name in [k for k in same if getattr(self, k) in (None, (), "")]:
             object.__setattr__(self, name, same[name])
-    __setstate__ = setstate_renaming({}, "measure its span again (EnergyMonitor.measure over the run's trace)")
+    def __setstate__(self, state: dict) -> None:  # (a pickle from before 2026-12-07 lacks the power signal's fields)
+        _setstate(self, state)
+        self.__post_init__()
 
 
 def _steady_ns(key: str, name: str, value: Any) -> int:
