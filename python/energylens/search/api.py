@@ -302,8 +302,8 @@ def _closest(space: SearchSpace, em: EnergyModel, options: dict[str, Any], out, 
 
     The space is searched again without them: how many candidates pass every other check, and among them
     the lowest predicted TPOT and TTFT with the configurations that reach them. A limit is ``unmet`` when even
-    that lowest value breaks it (as applied, i.e. the effective limit under a confidence). When each limit
-    alone can be met but not both, the lowest TTFT among the candidates that meet the TPOT limit is added.
+    that lowest value breaks it (as applied, i.e. the effective limit under a confidence). Where each limit alone
+    or only one can be met, each met limit's ``min_{n}_at_{o}_limit_*``: the lowest n among the candidates meeting o.
     ``measured``: the rows' measured values decide, each against its own limit (:func:`.measured.closest`)."""
     if out.feasible or not any(out.rejected[REASONS.index(f"{n}_limit")] for n in ("tpot", "ttft")):
         return None
@@ -330,8 +330,8 @@ def _closest(space: SearchSpace, em: EnergyModel, options: dict[str, Any], out, 
         info[f"min_{name}_{other}_s"] = float(best[f"{other}_s"])  # that configuration's other one: what admits it
         if name in limits and info[f"min_{name}_s"] > limits[name]:
             info["unmet"].append(name)
-    for n, o in (("ttft", "tpot"), ("tpot", "ttft")) if rows and not info["unmet"] and len(limits) == 2 else ():
-        for best in lowest(free | {f"{o}_limit_s": limits[o]}, (n,))[1]:  # each limit alone is met, not both
+    for n, o in (("ttft", "tpot"), ("tpot", "ttft")) if rows and len(info["unmet"]) < 2 and len(limits) == 2 else ():
+        for best in lowest(free | {f"{o}_limit_s": limits[o]}, (n,))[1] if o not in info["unmet"] else ():  # o met
             info[f"min_{n}_at_{o}_limit_s"], info[f"min_{n}_at_{o}_limit_config"] = float(best[f"{n}_s"]), config_label(best)
     return info
 

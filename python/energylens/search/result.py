@@ -39,6 +39,7 @@ from energylens.search.measured import implausible_note
 from energylens.search.plot import pareto_plot
 from energylens.search.reach import reach_sentence
 from energylens.search.remedies import candidate_wording, computed_remedy, model_shape, moe_dp_clause
+from energylens.search.remedy_wording import unmet_raise
 
 __all__ = ["REMEDIES", "SearchResult", "TERMS", "TIE_RTOL", "config_label", "gpu_labels", "plural", "ties_by_index"]
 
@@ -211,12 +212,7 @@ class SearchResult:
         if closest["unmet"]:
             parts = [f"the lowest {said} {n.upper()} is {closest[f'min_{n}_s']:.4g} s ({closest[f'min_{n}_config']}; "
                      f"{limit(n, closest.get(f'min_{n}_source'))})" for n in closest["unmet"]]
-            raise_ = " and ".join(needed(n, closest[f"min_{n}_s"]) for n in closest["unmet"])
-            if len(closest["unmet"]) == 2 and "min_tpot_ttft_s" in closest and \
-                    closest["min_tpot_config"] != closest["min_ttft_config"]:  # two configurations: a pair each
-                raise_ = " or ".join(f"{needed(n, closest[f'min_{n}_s'], f'min_{n}')} and "
-                                     f"{needed(o, closest[f'min_{n}_{o}_s'], f'min_{n}_{o}')} ({closest[f'min_{n}_config']})"
-                                     for n, o in (("tpot", "ttft"), ("ttft", "tpot")))
+            raise_ = unmet_raise(closest, needed, said)
             return head + "; ".join(parts) + f"; to find a configuration: raise {raise_}; {widen}"
         if "min_ttft_at_tpot_limit_s" not in closest:  # not a case the search produces; say what is known
             return head + f"the lowest {said} TPOT is {closest['min_tpot_s']:.4g} s, the lowest TTFT {closest['min_ttft_s']:.4g} s"
