@@ -70,3 +70,17 @@ def test_no_group_searched_says_what_ep_room_found():
     text = big.why_empty()
     assert "no tp x dp = 4 passes the other checks with --ep 4 (most fail memory_weights)" in text, text
     assert "needs e.g. --tp 1 --dp 4" not in text, text
+
+
+def test_weights_and_a_kv_cache_that_holds_no_sequence_say_the_layouts_once():
+    """Tied, and not one sequence of 100000 + 1000 tokens fits: both remedies are the same layouts (layout_room), and
+    the empty result printed the whole list twice (~1,500 characters each); the KV cache's part now points to it."""
+    r = _search(L70, "H100", input_tokens=100000, output_tokens=1000, tp=[1, 2], max_num_seqs=[64])
+    assert r.rejected["memory_weights"] == r.rejected["memory_kv_cache"] == 1
+    text = r.why_empty()
+    layouts = "the fewest GPUs per deployment whose weights and one sequence's KV cache fit are"
+    assert text.count(layouts) == 1, text
+    kv = text.split("for the 1 candidate memory_kv_cache rejected: ")[1]
+    assert kv.startswith("not even one sequence's KV cache (100000+1000 tokens) fits beside the weights on any searched "
+                         "layout: the layouts named for the weights above hold one"), kv
+    assert "--kv-cache-dtype fp8" in kv  # its own clause stays

@@ -311,6 +311,11 @@ def _layout_room_text(settings: dict[str, Any]) -> str:
     return "; or ".join(parts)
 
 
+def layout_room_text(settings: dict[str, Any]) -> str:
+    """What ``settings["layout_room"]`` found, as the remedies say it ("" without it): :func:`_layout_room_text`."""
+    return _layout_room_text(settings)
+
+
 def layout_room_sentence(settings: dict[str, Any]) -> str:
     """The memory_weights remedy of ``settings["layout_room"]`` ("" without one), ending "; "."""
     text = _layout_room_text(settings)

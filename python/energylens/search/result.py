@@ -26,6 +26,7 @@ from energylens.outputs import (  # plural: re-exported (it lived here)
     replaceable_file,
 )
 from energylens.profiles import tables
+from energylens.search import remedies as remedy_texts
 from energylens.search.assumed import assumed_line, remedy_detail
 from energylens.search.caps import TIE_RTOL  # re-exported (it lived here)
 from energylens.search.confidence import least_given_limit, limits_line, predicted_rows
@@ -157,7 +158,10 @@ class SearchResult:
                                      self.settings)
         remedy = f"; to widen the space: {self._remedy_text(main)}" if main in REMEDIES else ""
         for other in (t for t in tied if t in REMEDIES and t not in ("ttft_limit", "tpot_limit")):  # each its own
-            remedy += f"; for the {plural(self.rejected[other], 'candidate')} {other} rejected: {self._remedy_text(other)}"
+            said = remedy_texts.layout_room_text(self.settings)  # the weights' layouts, said once (twice until 2026-12-07)
+            own = self._remedy_text(other).replace(said, "the layouts named for the weights above hold one", 1) \
+                if said and said in remedy else self._remedy_text(other)
+            remedy += f"; for the {plural(self.rejected[other], 'candidate')} {other} rejected: {own}"
         return candidate_wording(text + remedy + (self._confidence_remedy() if main in ("ttft_limit", "tpot_limit")
                                                   else ""), self.settings)
 
