@@ -95,7 +95,8 @@ inline constexpr double kPriorOffset = 1e-3;
 
 /// A fit: the best start's result plus how many starts converged.
 struct ClosedFormFit {
-  FitResult best;            ///< the start with the lowest final cost
+  FitResult best;            ///< the start with the lowest final cost, a parameter no measurement depends on at
+                             ///< its unshifted start value (restore_unseen_starts)
   int starts = 0;            ///< starts run (FitOptions::n_starts)
   int starts_converged = 0;  ///< starts whose solve converged
 };

@@ -145,7 +145,8 @@ struct ExpressionFitResult {
 
 /// Fits the program's constants to `target` (rows entries, all finite; Relative/Log need y > 0)
 /// from `start`, within [lower, upper], with `n_starts` starts (the first is `start`, the others
-/// multiply each constant by exp(spread * N(0,1)) from a generator seeded with `seed`). Single
+/// multiply each constant by exp(spread * N(0,1)) from a generator seeded with `seed`; a constant no row depends
+/// on ends at its value in `start`: restore_unseen_starts). Single
 /// threaded (call it from parallel code freely). Throws std::invalid_argument on inconsistent sizes, and
 /// FitCancelled at its next residual evaluation once `cancel` (when given) reads true.
 ExpressionFitResult fit_expression(const ExpressionProgram& program, std::size_t rows, const double* const* columns,

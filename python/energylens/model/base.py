@@ -85,6 +85,20 @@ def _read_rows(targets: list[np.ndarray]) -> np.ndarray | None:
     return None if read.all() else read
 
 
+def _unshifted_fit(template: str, columns: list[np.ndarray], targets: list[np.ndarray], options: dict[str, Any],
+                   opts: _core.FitOptions, best: Any) -> Any:
+    """The fit from the unshifted start alone (the template's defaults) where it reaches ``best``'s cost to the fitter's
+    tolerance (ftol x cost), else ``best``. Along directions the rows do not see (``summary.undetermined``) a fit ends
+    where its start leads, so the multi-start's winner, a seeded random shift, set those parameters and the
+    predictions off the training rows: the same rows gave other values for another seed. The first start's fit is
+    the same for every seed."""
+    if opts.n_starts <= 1:
+        return best
+    first = _core.fit(template, columns, targets, None, _fit_options(tuple({**options, "n_starts": 1}.items()),
+                                                                     opts.target)).best
+    return first if math.isfinite(first.cost) and first.cost <= best.cost * (1.0 + opts.ftol) else best
+
+
 @functools.lru_cache(maxsize=8)
 def _descriptor(template: str) -> tuple[Any, tuple[str, tuple[str, ...], tuple[str, ...]]]:
     """A template's native descriptor and its (id, parameter names, feature names), read once: each read
@@ -267,6 +281,10 @@ class ClosedFormModel:
         if best.status == "non_finite":
             ev = _core.evaluate(self._template, columns, theta, sum=False)
             raise non_finite_fit_error(type(self).__name__, table, [ev.out0, ev.out1], frame)
+        identified = self._identification(columns, theta, targets, opts.target, design.identifiable, frame)
+        if identified["undetermined"]:  # where along the directions the rows do not see: the unshifted start's
+            best = _unshifted_fit(self._template, columns, targets, self.options, opts, best)
+            theta = best.params
         boot_ok, self._boot = 0, None
         if self.bootstrap_replicates > 0:
             report = BOOTSTRAP_PROGRESS.get()
@@ -290,7 +308,7 @@ class ClosedFormModel:
             bootstrap_replicates=self.bootstrap_replicates, bootstrap_converged=boot_ok,
             data_hash=table.data_hash(targets), fit_seconds=seconds, n_distinct_rows=design.n_distinct_rows,
             n_distinct_configs=design.n_distinct_configs, identifiable=design.identifiable,
-            **self._identification(columns, theta, targets, opts.target, design.identifiable, frame),
+            **identified,
             gpus=gpus, gpu_rows=gpu_rows,
         )
         return self

@@ -32,6 +32,10 @@ if TYPE_CHECKING:
 
 __all__ = ["fit_expression", "scaled_start"]
 
+#: The native fit's cost tolerance (LeastSquaresOptions::ftol) where the options do not set one: fits from two starts
+#: ending within it of each other found the same minimum, as far as the fitter can tell.
+_FTOL = 1e-8
+
 
 def _design(names: tuple[str, ...], columns: list[np.ndarray], y: np.ndarray, n_params: int) -> DesignReport:
     """Rows, distinct rows and distinct configurations of the features the expression reads (rows that differ
@@ -156,6 +160,16 @@ def fit_expression(model: ExpressionEnergyModel, profiles: Any) -> ExpressionEne
     start = scaled_start(model, columns, y)
     res = _core.fit_expression(model.compiled.program, columns, y, start, model._lower, model._upper, opts)
     theta = np.asarray(res.params, dtype=np.float64)
+    pred = model.compiled.evaluate(columns, theta)
+    jac = model.compiled.evaluate(columns, theta, jacobian=True)[1]  # (rows, constants)
+    design = _design(model.feature_names, columns, y, len(model.param_names))
+    unset, moving = _unidentified(model, jac, pred, y, design.identifiable, frame)
+    if moving and opts.get("n_starts", 1) > 1:  # where along the directions the rows do not see: the unshifted start's
+        first = _core.fit_expression(model.compiled.program, columns, y, start, model._lower, model._upper,
+                                     {**opts, "n_starts": 1})
+        if math.isfinite(first.cost) and first.cost <= res.cost * (1.0 + opts.get("ftol", _FTOL)):
+            res, theta = first, np.asarray(first.params, dtype=np.float64)
+            pred = model.compiled.evaluate(columns, theta)
     boot, boot_ok = None, 0
     if model.bootstrap_replicates > 0:
         boot_opts = {k: v for k, v in opts.items() if k not in ("n_starts", "start_spread")}
@@ -166,12 +180,8 @@ def fit_expression(model: ExpressionEnergyModel, profiles: Any) -> ExpressionEne
         keep = ok & np.all(np.isfinite(boot), axis=1)
         boot_ok = int(keep.sum())
         boot = boot[keep]
-    pred = model.compiled.evaluate(columns, theta)
     residuals = pred / y - 1.0
     _warn_unfitted_rows(type(model).__name__, pred, model.options["residual"] == "log", str(res.status), frame)
-    jac = model.compiled.evaluate(columns, theta, jacobian=True)[1]  # (rows, constants)
-    design = _design(model.feature_names, columns, y, len(model.param_names))
-    unset, moving = _unidentified(model, jac, pred, y, design.identifiable, frame)
     gpus, gpu_rows = fitted_gpu_rows(frame)
     summary = FitSummary(
         n_rows=len(frame), n_measurements=len(y), cost=float(res.cost), iterations=int(res.iterations),
