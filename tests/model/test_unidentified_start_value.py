@@ -58,7 +58,7 @@ def test_latency_prefill_terms_keep_their_defaults_without_ttft(fits):
 
 
 def test_a_latency_model_fitted_alone_too(pp1_rows):
-    for s in SEEDS[:3]:
+    for s in SEEDS:  # (seeds 4 and 5 ended eta_prefill at 0.56 and 0.21)
         lat = LatencyModel(bootstrap=10, seed=s).fit(pp1_rows)
         _check_at_start(lat, _defaults(lat), {"pp_bubble", "eta_prefill", "prefill_batch_factor"})
 
