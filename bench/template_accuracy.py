@@ -55,7 +55,10 @@ def _starts(init, lo, hi, n_starts, seed):
 
 
 def _best_of_starts(res, jac, init, lo, hi, n_starts, seed):
-    """scipy trf from each start of _starts; the lowest finite cost wins. Returns (theta, converged)."""
+    """scipy trf from each start of _starts; the lowest finite cost wins. Returns (theta, converged). A parameter no
+    residual depends on (a zero Jacobian column: pp_bubble without pp > 1 rows) goes back to the first start's value
+    where the residuals stay bit for bit the same, as the native fit's restore_unseen_starts: not the winning
+    start's random shift of it."""
     best = None
     for x0 in _starts(init, lo, hi, n_starts, seed):
         try:
@@ -68,7 +71,15 @@ def _best_of_starts(res, jac, init, lo, hi, n_starts, seed):
             best = r
     if best is None:
         return init.copy(), False
-    return best.x, bool(best.status > 0)
+    theta, first = best.x.copy(), _starts(init, lo, hi, 1, seed)[0]
+    with np.errstate(all="ignore"):
+        fitted = res(theta)
+        for j in np.flatnonzero(~np.any(best.jac != 0, axis=0) & (theta != first)):
+            trial = theta.copy()
+            trial[j] = first[j]
+            if np.array_equal(res(trial), fitted):
+                theta = trial
+    return theta, bool(best.status > 0)
 
 
 def fit_energy(f: dict, y: np.ndarray, n_starts: int = 3, seed: int = 0,
