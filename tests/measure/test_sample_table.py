@@ -80,3 +80,20 @@ def test_with_nothing_handed_out_still_held_a_merge_writes_in_place():
         address = now
     assert moved <= 2, moved  # (a capacity growth moves it)
     _same(table.table(), _reference(chunks))
+
+
+def test_where_the_interpreter_hides_held_views_every_back_reaching_merge_copies(monkeypatch):
+    """The unheld reference count is measured at import, not assumed (3 on CPython 3.10-3.13; 3.14 borrows more
+    references): where a held view does not raise it, a merge copies rather than rewrite a table handed out."""
+    import energylens.measure.sample_table as st
+
+    assert st._UNHELD_REFS is not None  # this interpreter shows held views (the in-place path is tested above)
+    monkeypatch.setattr(st, "_UNHELD_REFS", None)
+    table, kept = SampleTable(), []
+    for c in _chunks(7):
+        table.add(c)
+        t = table.table()
+        kept.append((t, {k: v.copy() for k, v in t.items()}))
+    for t, copy in kept:
+        _same(t, copy)
+    assert table._held()

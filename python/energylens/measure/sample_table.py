@@ -25,6 +25,25 @@ _DTYPES = {"t_ns": np.int64, "gpu": np.int32, "signal": np.int32, "power_w": np.
 _DRAINED = ("t_ns", "gpu", "signal", "power_w", "energy_j")
 
 
+def _ref_counts(buffers: dict[str, np.ndarray]) -> list[int]:
+    """Each buffer's reference count as seen from here (what counts as ours differs by interpreter version)."""
+    return [sys.getrefcount(v) for v in buffers.values()]
+
+
+def _probe_unheld_count() -> int | None:
+    """The count :func:`_ref_counts` reads for a buffer nobody else holds, measured on this interpreter; None where
+    a view held elsewhere does not raise it (then every back-reaching merge copies: never wrong, only slower)."""
+    probe = {"p": np.empty(1)}
+    unheld = _ref_counts(probe)[0]
+    view = probe["p"][:1]
+    held = _ref_counts(probe)[0]
+    del view
+    return unheld if held > unheld else None
+
+
+_UNHELD_REFS = _probe_unheld_count()
+
+
 class SampleTable:
     """Rows added in chunks (``add``), read as one table sorted by time (``table``): rows at one time in the order
     they arrived. ``len()`` counts every row added."""
@@ -54,10 +73,11 @@ class SampleTable:
 
     def _held(self) -> bool:
         """Whether a table handed out before (or a slice of one) still refers to the buffers: each view holds a
-        reference to the buffer it views (NumPy's ``base`` is the array owning the memory); ours are the dict's,
-        the generator's and the call's own."""
+        reference to the buffer it views (NumPy's ``base`` is the array owning the memory). The count of a buffer
+        nobody else holds is measured at import (:data:`_UNHELD_REFS`), not assumed: interpreters differ in the
+        references their own frames take."""
         self._view = None
-        return any(sys.getrefcount(v) > 3 for v in self._buf.values())
+        return _UNHELD_REFS is None or any(c > _UNHELD_REFS for c in _ref_counts(self._buf))
 
     def _merge(self) -> None:
         fresh = {k: np.concatenate([c[k] for c in self._pending]) for k in _DRAINED}
