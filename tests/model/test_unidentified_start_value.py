@@ -123,5 +123,8 @@ def test_expression_constants_seen_only_as_a_product_do_not_depend_on_the_seed()
         fits = [EnergyModel.from_expression("a*b*input_tokens/batch_size + c", params={"a": 1.5, "b": 2.0, "c": 1.0},
                                             bootstrap=0, seed=s, n_starts=10).fit(rows) for s in SEEDS]
     assert {"a", "b"} <= set(fits[0].summary.undetermined)
+    # the unshifted rerun's result is kept, but the summary counts the multi-start's starts (it read 1 of 1 after
+    # 10 starts, which the template's summary never did)
+    assert all(model.summary.starts == 10 for model in fits), [model.summary.starts for model in fits]
     for model in fits[1:]:
         assert model.theta.tolist() == fits[0].theta.tolist()

@@ -158,7 +158,7 @@ def fit_expression(model: ExpressionEnergyModel, profiles: Any) -> ExpressionEne
     t0 = time.perf_counter()
     opts = model._native_options()
     start = scaled_start(model, columns, y)
-    res = _core.fit_expression(model.compiled.program, columns, y, start, model._lower, model._upper, opts)
+    res = multi = _core.fit_expression(model.compiled.program, columns, y, start, model._lower, model._upper, opts)
     theta = np.asarray(res.params, dtype=np.float64)
     pred = model.compiled.evaluate(columns, theta)
     jac = model.compiled.evaluate(columns, theta, jacobian=True)[1]  # (rows, constants)
@@ -185,8 +185,8 @@ def fit_expression(model: ExpressionEnergyModel, profiles: Any) -> ExpressionEne
     gpus, gpu_rows = fitted_gpu_rows(frame)
     summary = FitSummary(
         n_rows=len(frame), n_measurements=len(y), cost=float(res.cost), iterations=int(res.iterations),
-        converged=bool(res.converged), status=str(res.status), starts=int(res.starts),
-        starts_converged=int(res.starts_converged), train_mape=float(np.mean(np.abs(residuals))),
+        converged=bool(res.converged), status=str(res.status), starts=int(multi.starts),
+        starts_converged=int(multi.starts_converged), train_mape=float(np.mean(np.abs(residuals))),
         bootstrap_replicates=model.bootstrap_replicates, bootstrap_converged=boot_ok,
         data_hash=data_hash(columns, [y]), fit_seconds=time.perf_counter() - t0,
         n_distinct_rows=design.n_distinct_rows, n_distinct_configs=design.n_distinct_configs,
