@@ -91,3 +91,19 @@ def test_a_row_of_a_text_table_is_read_as_its_table(model):
     frame = pd.DataFrame([REQUEST]).astype(str)
     np.testing.assert_array_equal(model.predict(frame.iloc[0]), model.predict(frame))
     np.testing.assert_array_equal(model.predict([frame.iloc[0], frame.iloc[0]]), model.predict(pd.concat([frame] * 2)))
+
+
+def test_a_table_row_beside_a_dict_does_not_excuse_the_dicts_text(model):
+    # one Series row in the list switched the check off for every mapping of it: the dict's tp="2" was priced as 2
+    frame = pd.DataFrame([REQUEST]).astype(str)
+    with pytest.raises(TypeError) as info:
+        model.predict([frame.iloc[0], dict(REQUEST, tp="2")])
+    assert "request 2 of 2" in str(info.value) and "'tp' holds the text '2'" in str(info.value), str(info.value)
+
+
+@pytest.mark.parametrize("value", [[[1, 2]], np.array([[1, 2, 3]])], ids=["nested-list", "2d-array"])
+def test_one_nested_value_is_not_called_one_value(model, value):
+    # tp=[[1, 2]] read "holds one value in a list ... pass the value itself, tp=[1, 2]": that is not one value either
+    with pytest.raises(TypeError) as info:
+        model.predict(dict(REQUEST, tp=value))
+    assert "pass the value itself" not in str(info.value) and "holds 1 value," in str(info.value), str(info.value)

@@ -52,8 +52,9 @@ def mapping_frame(configs: Any, *, measured: bool = False) -> Any:
         # errors name its rows as what the caller gave: "the request", "request 3 of 8" (not "<DataFrame>")
         one = isinstance(configs, row)
         frame.attrs["mapping_rows"] = len(rows)  # "request 3 of 8" in a chunk (refuse_mistyped_values)
-        if any(type(r) is not dict and isinstance(r, pd.Series) for r in rows):  # a table's row holds its cells
-            frame.attrs["table_rows"] = True
+        table_rows = tuple(i for i, r in enumerate(rows) if type(r) is not dict and isinstance(r, pd.Series))
+        if table_rows:  # a table's row holds its cells as the table read them (text in a dtype=str frame)
+            frame.attrs["table_rows"] = table_rows
         frame.attrs["source"] = ((MEASUREMENT_SOURCE if one else MEASUREMENTS_SOURCE) if measured
                                  else REQUEST_SOURCE if one else REQUESTS_SOURCE)
         return frame
@@ -68,13 +69,13 @@ def _refuse_columns(first: Any) -> None:
         return
     for key, value in first.items():
         if isinstance(value, (list, tuple, pd.Series, pd.Index)) or (isinstance(value, np.ndarray) and value.ndim):
-            if len(value) == 1:  # (tp=[2]: one value, wrapped)
-                one = value.iloc[0] if isinstance(value, pd.Series) else value[0]
+            one = (value.iloc[0] if isinstance(value, pd.Series) else value[0]) if len(value) == 1 else None
+            if len(value) == 1 and np.ndim(one) == 0:  # (tp=[2]: one value, wrapped; not [[1, 2]])
                 one = one.item() if isinstance(one, np.generic) else one
                 raise TypeError(f"the mapping's {key!r} holds one value in a {type(value).__name__}; a mapping is one "
                                 f"configuration (column -> value): pass the value itself, {key}={one!r}")
             raise TypeError(
-                f"the mapping's {key!r} holds {len(value)} values, but a mapping is one configuration (column -> "
+                f"the mapping's {key!r} holds {len(value)} value{'' if len(value) == 1 else 's'}, but a mapping is one configuration (column -> "
                 "value); for several rows pass a list of mappings, or pandas.DataFrame(mapping)")
 
 
@@ -85,8 +86,9 @@ def refuse_mistyped_values(frame: pd.DataFrame) -> None:
     numbers are parsed by the schema). Called where the light path refused the frame (it refuses both), so a request of
     well-typed values pays nothing for it; rows are named by the frame's index (a chunk's rows as the whole list's)."""
     named = MAPPING_SOURCES.get(frame.attrs.get("source"))
-    if named is None or frame.attrs.get("table_rows"):  # (rows of a table, text read as the table's would be)
+    if named is None:
         return
+    table_rows = frozenset(frame.attrs.get("table_rows", ()))  # (rows of a table: text read as the table's would be)
     many, noun, lone = named
     found = []
     for key, dtype in frame.dtypes.items():
@@ -94,6 +96,8 @@ def refuse_mistyped_values(frame: pd.DataFrame) -> None:
         if (number and dtype.kind in "iufb") or not (number or key in _NAME_KEYS):  # (pandas 3: text is kind "O")
             continue
         for label, value in zip(frame.index.tolist(), frame[key].tolist(), strict=True):
+            if label in table_rows:
+                continue
             if number and isinstance(value, (str, bytes)):
                 said = f"holds the text {value!r}, not a number"
             elif not number and isinstance(value, (int, float, np.number, np.bool_)) and value == value:  # (NaN: blank)
