@@ -27,7 +27,7 @@ from energylens.profiles.gpu_table import gpu_spec as _gpu_spec
 from energylens.profiles.gpu_table import gpu_table_name, user_gpus_generation
 
 __all__ = ["GpuCheck", "SPEC_FIELDS", "fitted_gpu_check", "same_hardware", "spec_outside", "transfer_rows",
-           "transfer_shares", "unseen_gpu_rows", "unseen_rows"]
+           "transfer_shares", "unseen_gpu_rows"]
 
 #: The GPU table's fields compared with the fitted GPUs': (field, label, unit). Memory is not a feature of the
 #: formulas (it bounds the batch the search allows), but a user choosing a GPU reads it with the others.
@@ -272,9 +272,3 @@ def transfer_rows(check: GpuCheck | None, n: int) -> np.ndarray | None:
     mask = None if check is None else check.chunk_scales
     return mask if mask is not None and len(mask) == n else None
 
-
-def unseen_rows(check: GpuCheck | None, n: int) -> np.ndarray | None:
-    """The rows of the chunk of ``n`` rows ``check`` tallied last that are on an unseen GPU (boolean per row), None
-    when none is (or no check, or the chunk had no ``gpu`` column to tally)."""
-    mask = None if check is None else check.chunk_unseen
-    return mask if mask is not None and len(mask) == n else None
