@@ -375,7 +375,8 @@ class PowerSampler:
         for signal, ns in self._native.observed_period_ns().items():
             observed.setdefault(SIGNAL_TO_SOURCE[signal], ns * 1e-9)
         end = self._t_stop_ns if self._t_stop_ns is not None else steady_now_ns()
-        n = len(self._table)
+        with self._lock:  # (a merge on another thread moves rows from pending to the table)
+            n = len(self._table)
         return SamplerResult(kind=self.kind, active_source=self._native.active_source, sources=sources,
                              fallbacks=fallbacks, dropped=int(self._native.dropped), samples=n,
                              update_period_s=update, observed_period_s=observed,
