@@ -38,10 +38,9 @@ from energylens.model.feature_eval import template_columns, template_evaluation
 from energylens.model.fit_options import BOOTSTRAP_PROGRESS, checked_fit_options
 from energylens.model.fit_summary import FitSummary, Param, fitted_gpu_rows, param_table
 from energylens.model.gpu_domain import (
+    FittedGpus,
     GpuCheck,
-    fitted_gpu_check,
     transfer_rows,
-    transfer_shares,
     unseen_gpu_rows,
 )
 from energylens.model.identify import NO_TPOT, template_jacobian, undetermined, warn_undetermined
@@ -114,7 +113,7 @@ def _fit_options(options: tuple[tuple[str, Any], ...], target: str) -> _core.Fit
     return _core.FitOptions(**opts, target=target, aux_weight=dict(options)["tpot_weight"])
 
 
-class ClosedFormModel:
+class ClosedFormModel(FittedGpus):
     """Shared machinery of EnergyModel and LatencyModel (one native template each)."""
 
     _template: ClassVar[str]
@@ -344,19 +343,6 @@ class ClosedFormModel:
 
     def _range_check(self, check_range: bool) -> RangeCheck | None:
         return range_check(self._ranges, self.feature_names, check_range, self._gpu_check())
-
-    def _gpu_check(self) -> GpuCheck | None:
-        """A check of the rows' GPUs against the fitted ones; None where the model records none (a file written
-        before they were recorded)."""
-        return fitted_gpu_check(self.summary, len(self.param_names))
-
-    def transfer_shares(self, configs: Any) -> np.ndarray:
-        """Per row of ``configs`` (the ``gpu`` column alone): the share of the GPU transfer factor's log sd its
-        prediction interval draws: 0 on a fitted GPU, 1 - w on a GPU with a few rows in the fit (w their share of the
-        training rows; :func:`energylens.model.intervals.few_row_scales`), 1 on a GPU the model was not fitted on
-        (:meth:`unseen_gpu`). For callers reproducing the intervals' draws (:class:`energylens.model.intervals.GpuTransfer`
-        takes these); all 0 for a model file that records no GPUs."""
-        return transfer_shares(configs, self._gpu_check())
 
     def unseen_gpu(self, configs: Any) -> tuple[np.ndarray, str | None]:
         """Per row: is it on a GPU the model was not fitted on (``summary.gpus``)? And what those rows are

@@ -38,10 +38,8 @@ from energylens.model.feature_eval import expression_columns
 from energylens.model.fit_options import checked_bound_pair, checked_fit_options
 from energylens.model.fit_summary import FitSummary, Param
 from energylens.model.gpu_domain import (
-    GpuCheck,
-    fitted_gpu_check,
+    FittedGpus,
     transfer_rows,
-    transfer_shares,
     unseen_gpu_rows,
 )
 from energylens.model.intervals import (
@@ -63,7 +61,7 @@ from energylens.profiles.native_rows import feature_rows
 __all__ = ["ExpressionEnergyModel", "EXPRESSION_MODEL_ID"]
 
 
-class ExpressionEnergyModel:
+class ExpressionEnergyModel(FittedGpus):
     """Energy per request (J) = ``expr`` of the feature columns (:data:`energylens.features.FEATURE_NAMES`).
 
     ``expr``: a SymPy expression or string whose symbols are feature names and constants (or the variables an
@@ -192,19 +190,6 @@ class ExpressionEnergyModel:
 
     def _range_check(self, check_range: bool) -> RangeCheck | None:
         return range_check(self._ranges, self.feature_names, check_range, self._gpu_check())
-
-    def _gpu_check(self) -> GpuCheck | None:
-        """A check of the rows' GPUs against the fitted ones; None before a fit and where the model records none
-        (a file written before they were recorded)."""
-        return fitted_gpu_check(self.summary, len(self.param_names))
-
-    def transfer_shares(self, configs: Any) -> np.ndarray:
-        """Per row of ``configs`` (the ``gpu`` column alone): the share of the GPU transfer factor's log sd its
-        prediction interval draws: 0 on a fitted GPU, 1 - w on a GPU with a few rows in the fit (w their share of the
-        training rows; :func:`energylens.model.intervals.few_row_scales`), 1 on a GPU the model was not fitted on
-        (:meth:`unseen_gpu`). For callers reproducing the intervals' draws (:class:`energylens.model.intervals.GpuTransfer`
-        takes these); all 0 for a model file that records no GPUs."""
-        return transfer_shares(configs, self._gpu_check())
 
     def unseen_gpu(self, configs: Any) -> tuple[np.ndarray, str | None]:
         """Per row: is it on a GPU the model was not fitted on (``summary.gpus``)? And what those rows are

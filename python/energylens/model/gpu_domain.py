@@ -26,7 +26,7 @@ from energylens.profiles.cells import codes
 from energylens.profiles.gpu_table import gpu_spec as _gpu_spec
 from energylens.profiles.gpu_table import gpu_table_name, user_gpus_generation
 
-__all__ = ["GpuCheck", "SPEC_FIELDS", "fitted_gpu_check", "same_hardware", "spec_outside", "transfer_rows",
+__all__ = ["FittedGpus", "GpuCheck", "SPEC_FIELDS", "fitted_gpu_check", "same_hardware", "spec_outside", "transfer_rows",
            "transfer_shares", "unseen_gpu_rows"]
 
 #: The GPU table's fields compared with the fitted GPUs': (field, label, unit). Memory is not a feature of the
@@ -272,3 +272,24 @@ def transfer_rows(check: GpuCheck | None, n: int) -> np.ndarray | None:
     mask = None if check is None else check.chunk_scales
     return mask if mask is not None and len(mask) == n else None
 
+
+
+class FittedGpus:
+    """The fitted-GPU methods the template and expression models share (each has ``summary`` and
+    ``param_names``): one definition instead of a copy per model class."""
+
+    summary: Any
+    param_names: Any
+
+    def _gpu_check(self) -> GpuCheck | None:
+        """A check of the rows' GPUs against the fitted ones; None before a fit and where the model records none
+        (a file written before they were recorded)."""
+        return fitted_gpu_check(self.summary, len(self.param_names))
+
+    def transfer_shares(self, configs: Any) -> np.ndarray:
+        """Per row of ``configs`` (the ``gpu`` column alone): the share of the GPU transfer factor's log sd its
+        prediction interval draws: 0 on a fitted GPU, 1 - w on a GPU with a few rows in the fit (w their share of the
+        training rows; :func:`energylens.model.intervals.few_row_scales`), 1 on a GPU the model was not fitted on
+        (:meth:`unseen_gpu`). For callers reproducing the intervals' draws (:class:`energylens.model.intervals.GpuTransfer`
+        takes these); all 0 for a model file that records no GPUs."""
+        return transfer_shares(configs, self._gpu_check())
