@@ -20,10 +20,8 @@ with 0.5 and 2 extra launch layers per W8A8 layer; and v3 on two split seeds the
 """
 from __future__ import annotations
 
-import argparse
 import json
 import sys
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -32,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 import family_protocol as FP  # noqa: E402
 import modern_serving as MS  # noqa: E402
 import v3_top1_misses as TM  # noqa: E402
-from data_paths import read_v3_rows  # noqa: E402
+from data_paths import read_v3_rows, v3_protocol_args  # noqa: E402
 from energylens.compare.result import summarize  # noqa: E402
 from energylens.compare.runner import run_evaluation  # noqa: E402
 from energylens.compare.splits import random_splits  # noqa: E402
@@ -91,11 +89,7 @@ def lines(v2, v3, repeats: int) -> dict:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--repeats", type=int, default=20)
-    ap.add_argument("--json", type=Path, default=OUT)
-    args = ap.parse_args(argv)
-    warnings.simplefilter("ignore")
+    args = v3_protocol_args(__doc__, OUT, argv)
     v3 = read_v3_rows("the protocol needs the v3 rows")
     if v3 is None:
         return 0

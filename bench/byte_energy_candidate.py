@@ -20,10 +20,8 @@ bench/family_protocol.py states: family half A (selection), half B, all v3, v2, 
 """
 from __future__ import annotations
 
-import argparse
 import json
 import sys
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -33,7 +31,7 @@ from scipy.optimize import least_squares
 sys.path.insert(0, str(Path(__file__).parent))
 import family_protocol as FP  # noqa: E402
 import modern_serving as MS  # noqa: E402
-from data_paths import read_v3_rows  # noqa: E402
+from data_paths import read_v3_rows, v3_protocol_args  # noqa: E402
 from energylens.model import reference as R  # noqa: E402
 from energylens.profiles import read_profiles  # noqa: E402
 from energylens.profiles.features import build_features  # noqa: E402
@@ -114,11 +112,7 @@ def shots(v2, src: str, dst: str, form: str, repeats: int) -> dict:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--repeats", type=int, default=20)
-    ap.add_argument("--json", type=Path, default=OUT)
-    args = ap.parse_args(argv)
-    warnings.simplefilter("ignore")
+    args = v3_protocol_args(__doc__, OUT, argv)
     v3 = read_v3_rows("the candidate needs the v3 rows")
     if v3 is None:
         return 0

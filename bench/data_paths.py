@@ -22,3 +22,20 @@ def read_v3_rows(absent: str):
     from energylens.profiles import read_profiles
 
     return read_profiles(str(V3)).reset_index(drop=True)
+
+
+def v3_protocol_args(doc: str, out: Path, argv=None, *, repeats: int | None = 20):
+    """The command line the v3 accuracy benches share: ``--repeats`` (the random 50-row splits; left out when
+    ``repeats`` is None) and ``--json`` (where the result goes, default ``out``). Warnings are silenced: the
+    benches fit hundreds of models on purpose-made splits, and their figures, not the fits' notes, are the
+    output."""
+    import argparse
+    import warnings
+
+    ap = argparse.ArgumentParser(description=doc.splitlines()[0])
+    if repeats is not None:
+        ap.add_argument("--repeats", type=int, default=repeats)
+    ap.add_argument("--json", type=Path, default=out)
+    args = ap.parse_args(argv)
+    warnings.simplefilter("ignore")
+    return args

@@ -28,11 +28,9 @@ MAPE / parallelism as bench/power_cap_candidate.py scores them (energylens evalu
 """
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import time
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -43,7 +41,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 import modern_serving as MS  # noqa: E402
 import power_cap_candidate as PC  # noqa: E402
 import v3_ceiling as V3C  # noqa: E402
-from data_paths import read_v3_rows  # noqa: E402
+from data_paths import read_v3_rows, v3_protocol_args  # noqa: E402
 from energylens.compare.splits import random_splits  # noqa: E402
 from energylens.model import EnergyModel  # noqa: E402
 from energylens.model import reference as R  # noqa: E402
@@ -181,14 +179,10 @@ def gls_lines(df: pd.DataFrame, repeats: int) -> dict:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--repeats", type=int, default=20)
-    ap.add_argument("--json", type=Path, default=OUT)
-    args = ap.parse_args(argv)
-    warnings.simplefilter("ignore")
+    args = v3_protocol_args(__doc__, OUT, argv)
     v3 = read_v3_rows("nothing to compare")
     if v3 is None:
-        return 1
+        return 0
     v2 = read_profiles("bundled")
     for df in (v3, v2):
         if "n_gpus" not in df:

@@ -26,17 +26,15 @@ The v3 export is read from /work/shared/data (never bundled); without it the scr
 """
 from __future__ import annotations
 
-import argparse
 import json
 import sys
-import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 import accuracy_ceiling  # bench/: the per-series oracle
-from data_paths import read_v3_rows
+from data_paths import read_v3_rows, v3_protocol_args
 from energylens.compare.methods import ClosedForm, MethodBase
 from energylens.compare.result import summarize
 from energylens.compare.runner import run_evaluation
@@ -103,11 +101,7 @@ def repeat_scatter(df: pd.DataFrame) -> dict:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--repeats", type=int, default=20)
-    ap.add_argument("--json", type=Path, default=OUT)
-    args = ap.parse_args(argv)
-    warnings.simplefilter("ignore")
+    args = v3_protocol_args(__doc__, OUT, argv)
     df = read_v3_rows("nothing to measure")
     if df is None:
         return 0

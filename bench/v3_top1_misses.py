@@ -25,16 +25,14 @@ architecture / precision / GPU count, i.e. which factor carries the systematic e
 """
 from __future__ import annotations
 
-import argparse
 import json
 import sys
-import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from data_paths import read_v3_rows
+from data_paths import read_v3_rows, v3_protocol_args
 from energylens.compare.splits import random_splits
 from energylens.model import EnergyModel
 from energylens.model import reference as R
@@ -141,11 +139,7 @@ def summarise(rows: list[dict], sigma: float) -> dict:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--repeats", type=int, default=20)
-    ap.add_argument("--json", type=Path, default=OUT)
-    args = ap.parse_args(argv)
-    warnings.simplefilter("ignore")
+    args = v3_protocol_args(__doc__, OUT, argv)
     df = read_v3_rows("nothing to diagnose")
     if df is None:
         return 0

@@ -12,10 +12,8 @@ whose predicted per-GPU power exceeds the GPU's TDP (the H100's 700 W board limi
 """
 from __future__ import annotations
 
-import argparse
 import json
 import sys
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +21,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).parent))
 import v3_top1_misses as M  # noqa: E402
-from data_paths import read_v3_rows  # noqa: E402
+from data_paths import read_v3_rows, v3_protocol_args  # noqa: E402
 from energylens.model import EnergyModel  # noqa: E402
 from energylens.model import reference as R  # noqa: E402
 from energylens.profiles.features import build_features  # noqa: E402
@@ -46,10 +44,7 @@ def table(df: pd.DataFrame, model: EnergyModel) -> pd.DataFrame:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--json", type=Path, default=OUT)
-    args = ap.parse_args(argv)
-    warnings.simplefilter("ignore")
+    args = v3_protocol_args(__doc__, OUT, argv, repeats=None)
     df = read_v3_rows("nothing to diagnose")
     if df is None:
         return 0

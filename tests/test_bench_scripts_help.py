@@ -28,9 +28,18 @@ def _scripts() -> list[Path]:
 @pytest.mark.parametrize("path", _scripts(), ids=lambda p: p.name)
 def test_bench_program_parses_its_arguments(path):
     text = path.read_text(encoding="utf-8")
-    assert "ArgumentParser(" in text and ".parse_args(" in text, (
+    shared = "v3_protocol_args(" in text  # bench/data_paths.py's parser of the v3 accuracy benches
+    assert shared or ("ArgumentParser(" in text and ".parse_args(" in text), (
         f"{path.name} runs without reading its command line: `python bench/{path.name} --help` would run "
         "the benchmark (and overwrite its result); give it an argparse parser")
+
+
+@pytest.mark.parametrize("name", ["worst_groups.py", "v3_ceiling.py"])
+def test_help_of_a_v3_protocol_bench_prints_usage_and_runs_nothing(name):
+    """The benches whose parser is data_paths.v3_protocol_args: --help exits before reading any data."""
+    proc = subprocess.run([sys.executable, str(BENCH / name), "--help"], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0 and "usage:" in proc.stdout and "--json" in proc.stdout
 
 
 def test_help_of_a_fixed_script_prints_usage_and_runs_nothing(tmp_path):
