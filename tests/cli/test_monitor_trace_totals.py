@@ -28,8 +28,8 @@ def test_the_printed_totals_are_the_energy_between_the_traces_monitor_marks(tmp_
     text = res.stdout.decode() + res.stderr.decode()
     assert res.returncode == 0, text
     sampled = float(re.search(r"sampled ([0-9.]+) s", text)[1])
-    total_j, counter_j = map(float, re.search(r"total: +([0-9.]+) J +avg +[0-9.]+ W, counter ([0-9.]+) J", text)
-                             .groups())
+    totals = re.search(r"total: +([0-9.]+) J +avg +[0-9.]+ W  \(power: nvml_samples\), counter ([0-9.]+) J", text)
+    total_j, counter_j = map(float, totals.groups())
     trace = Trace.load(out)
     labels = list(trace.marks.sort_values("t_ns", kind="stable")["label"])
     assert labels[0] == "monitor start" and labels[-1] == "monitor end", labels

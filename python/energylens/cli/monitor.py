@@ -138,16 +138,18 @@ def _marked(trace, total: Measurement):
 
 
 def _summary(total: Measurement, res: SamplerResult, interrupted: bool, labels: list[int]) -> None:
-    """Energy per GPU and in total (with the counter's where there is one), update periods,
-    fallbacks and drops."""
+    """Energy per GPU and in total, each labelled by its source with the other estimate where there is one
+    (:func:`~energylens.cli.monitor_command.sources_text`), update periods, fallbacks and drops."""
     print(f"sampled {command_run.seconds_text(total.duration_s)} s from {res.active_source or 'no source'} ({res.kind})"
           + ("  [interrupted]" if interrupted else ""))
     period = command_run.counter_period(res.update_period_s)
     for g, e in enumerate(total.energy_j_per_gpu):
-        counter = command_run.counter_text(total.counter_energy_j_per_gpu[g], total.duration_s, period)
-        print(f"  GPU{labels[g]}: {command_run.joules_text(e):>10} J  avg {e / total.duration_s:7.1f} W{counter}")
-    counter_total = command_run.counter_text(total.counter_energy_j, total.duration_s, period)
-    print(f"  total: {command_run.joules_text(total.energy_j):>9} J  avg {total.avg_power_w:7.1f} W{counter_total}")
+        said = command_run.sources_text(e, total.energy_source_per_gpu[g], total.power_energy_j_per_gpu[g],
+                                        total.source, total.counter_energy_j_per_gpu[g], total.duration_s, period)
+        print(f"  GPU{labels[g]}: {command_run.joules_text(e):>10} J  avg {e / total.duration_s:7.1f} W{said}")
+    said = command_run.sources_text(total.energy_j, total.energy_source, total.power_energy_j, total.source,
+                                    total.counter_energy_j, total.duration_s, period)
+    print(f"  total: {command_run.joules_text(total.energy_j):>9} J  avg {total.avg_power_w:7.1f} W{said}")
     if total.bridged_s > 0:
         print(f"  bridged: {total.bridged_s:.3f} s that no power source covered (at a fallback) were integrated "
               "by holding the readings on either side")

@@ -29,7 +29,7 @@ from energylens.measure.monitor import EnergyMonitor, Measurement
 from energylens.signal_handlers import handlers_set
 
 __all__ = ["Child", "FORWARDED", "SECONDS", "child_window", "command_of", "command_summary",
-           "Supervised", "counter_period", "counter_text", "figure", "forwarding", "signal_group", "spawn", "stdin_of_command", "stop_command", "unrunnable",
+           "Supervised", "counter_period", "counter_text", "figure", "sources_text", "forwarding", "signal_group", "spawn", "stdin_of_command", "stop_command", "unrunnable",
            "wait_for_leftovers"]
 
 
@@ -305,7 +305,8 @@ def spawn(command: list[str], child: Child) -> subprocess.Popen | Supervised:
 
 def command_summary(child: Child, window: Measurement | None, why: str, counter_period_s: float | None) -> None:
     """The report's lines on the command: its argv, run time, exit status, signals sent on, its window's energy
-    (the counter's marked where the window is shorter than ``counter_period_s``: :func:`counter_text`)."""
+    labelled by its source, with the other estimate (:func:`sources_text`; the counter's marked where the window is
+    shorter than ``counter_period_s``: :func:`counter_text`)."""
     how = (f"killed by {signal.Signals(-child.returncode).name} (exit status {child.status})"
            if child.returncode < 0 else f"exit status {child.status}")
     sent = ", ".join(dict.fromkeys(signal.Signals(s).name for s in child.forwarded))
@@ -320,9 +321,10 @@ def command_summary(child: Child, window: Measurement | None, why: str, counter_
     if window is None:
         print(f"  its window: not measured ({why})")
         return
-    counter = counter_text(window.counter_energy_j, window.duration_s, counter_period_s)
+    said = sources_text(window.energy_j, window.energy_source, window.power_energy_j, window.source,
+                        window.counter_energy_j, window.duration_s, counter_period_s)
     print(f"  its window: {seconds_text(window.duration_s)} s  {joules_text(window.energy_j)} J  avg "
-          f"{window.avg_power_w:.1f} W{counter}")
+          f"{window.avg_power_w:.1f} W{said}")
 
 
 def counter_period(update_period_s: dict[str, float]) -> float | None:
@@ -341,6 +343,27 @@ def counter_text(counter_j: float, duration_s: float, period_s: float | None) ->
         return (f", counter ~{joules_text(counter_j)} J (interpolated: shorter than the counter's "
                 f"{period_s * 1e3:.0f} ms update period)")
     return f", counter {joules_text(counter_j)} J"
+
+
+def sources_text(energy_j: float, energy_source: str, power_j: float, power_source: str, counter_j: float,
+                 duration_s: float, period_s: float | None) -> str:
+    """What follows a summary line's energy: where ``energy_j`` came from (``energy_source``, a window's or one
+    GPU's), then the other estimate, each figure once: ``  (power: nvml_samples), counter X J`` (the counter's as
+    :func:`counter_text` writes it), ``  (counter: nvml_energy), power X J (nvml_instant)`` (the power readings'
+    figure, ``power_energy_j``, where finite and printed otherwise than ``energy_j``); where GPUs took different ones
+    both. Until 2026-12-07 the line read ``901.5 J  avg 300.3 W, counter 901.5 J`` where ``energy_j`` already was the
+    counter's figure: one figure twice, as if two estimates agreed."""
+    kinds = set(energy_source.split("+")) - {""}
+    power = (f", power {joules_text(power_j)} J ({power_source})"
+             if math.isfinite(power_j) and joules_text(power_j) != joules_text(energy_j) else "")
+    if not kinds:  # (no figure: the counter's alone where there is one)
+        return counter_text(counter_j, duration_s, period_s)
+    if kinds <= set(COUNTER_SOURCES):
+        return f"  (counter: {energy_source}){power}"
+    if kinds & set(COUNTER_SOURCES):
+        return (f"  (counter on some GPUs, power on others: {energy_source})"
+                f"{counter_text(counter_j, duration_s, period_s)}{power}")
+    return f"  (power: {energy_source}){counter_text(counter_j, duration_s, period_s)}"
 
 
 def figure(x: float, small: float, decimals: int) -> str:
