@@ -129,6 +129,6 @@ def test_bursty_synthetic_work_warns_only_where_the_counter_is_closer():
     assert len(warned) >= 2
     assert ((warned["counter"] - warned["truth"]).abs() < (warned["power"] - warned["truth"]).abs()).all()
     error = (warned[["power", "counter"]].sub(warned["truth"], axis=0).abs().div(warned["truth"], axis=0)).median()
-    assert error["power"] > 0.1 and error["counter"] < 0.02, error  # (docs/sampler.md: 20 % and 0.9 %)
+    assert error["power"] > 0.1 and error["counter"] < 0.02, error  # (docs/sampler.md: 22 % and 0.97 %)
     trace, _ = synthetic_trace(class_power_w=powers, idle_power_w=90.0, duration_s=15, noise_w=5.0, seed=1)
     assert not _windows(trace, 1)["warned"].any()

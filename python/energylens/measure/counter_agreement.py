@@ -8,7 +8,9 @@ bracket of when it happened) and a relative allowance for what a point reading d
 the power readings lagged or missed a change of power the counter saw: NVML's instant field on the shared H200
 trace lags a load step by about one update (over the counter's 96 ms after the step the counter moved 70.5 J, the
 instant readings integrate to 11.5 J; a 0.95-1.05 s window read 11.9 J from them and 53.1 J from the counter), and
-a :class:`PowerCounterDisagreeWarning` names the window, the span, both figures and the one to use.
+a :class:`PowerCounterDisagreeWarning` names the window, the span, both figures and the one to use, where the
+window's ``energy_j`` took the power readings' figure (:func:`check_counters`): where it took the counter's, the
+warning had nothing to tell (until 2026-12-07 it told the user to use the figure ``energy_j`` already was).
 """
 
 from __future__ import annotations
@@ -20,8 +22,8 @@ from collections.abc import Callable, Mapping
 import numpy as np
 
 from energylens.errors import user_stacklevel
-from energylens.measure.counter_tail import fill_counter_tails
 from energylens.measure.gaps import source_label
+from energylens.measure.window_energy import COUNTER_SPANS
 
 __all__ = ["PowerCounterDisagreeWarning", "AGREE_REL", "AGREE_ABS_J", "check_agreement", "check_counters",
            "stamp_halfwidth_ns", "kept_stamp_halfwidths"]
@@ -38,8 +40,9 @@ AGREE_ABS_J = 1.0
 class PowerCounterDisagreeWarning(UserWarning):
     """A window's power readings integrate, over the energy counter's readings around the window, to other
     energy than the counter moved there (more than its stamps' uncertainty allows): they lagged or missed a change
-    of power (NVML's instant field lags a load step by about one update); ``counter_energy_j`` is the figure to
-    use for that window."""
+    of power (NVML's instant field lags a load step by about one update), and its ``energy_j`` took their figure
+    (the driver buffer's, or a window short against the counter's uncertainty at its ends); ``counter_energy_j`` is
+    the figure to use for that window. Not where ``energy_j`` took the counter's figure already."""
 
 
 def stamp_halfwidth_ns(t_poll: np.ndarray, prev_poll: np.ndarray, polled: bool, period_ns: float) -> np.ndarray:
@@ -115,23 +118,29 @@ def check_agreement(points: tuple[np.ndarray, ...], half_ns: np.ndarray, gpus: n
             said.append(f"GPU {gpu}: over [{int(t[i])}, {int(t[j])}] ns, the {counter} readings around the window, the "
                         f"counter moved {moved:.1f} J and the {source} readings integrate to {got:.1f} J "
                         f"({f'{(got - moved) / moved:+.0%}; ' if moved else ''}+-{slack:.1f} J allowed): energy_j "
-                        f"{energy[gpu]:.1f} J, counter_energy_j {counter_j[gpu]:.1f} J")
+                        f"{energy[gpu]:.1f} J (the {source} readings'), counter_energy_j {counter_j[gpu]:.1f} J")
     if said:
         warnings.warn(f"{name} [{start_ns}, {end_ns}] ns: the power readings disagree with the energy counter ("
                       + "; ".join(said) + f"). The {source} readings lagged or missed a change of power the counter, "
-                      "the integral, saw (NVML's instant field lags a load step by about one update): counter_energy_j "
-                      "is the figure to use for this window", PowerCounterDisagreeWarning, stacklevel=user_stacklevel())
+                      "the integral, saw (NVML's instant field lags a load step by about one update), and energy_j "
+                      f"took the {source} readings' figure (power_energy_j; the counter's is taken only where the "
+                      "power stream is not the driver buffer and the window lasts "
+                      f"{COUNTER_SPANS:g} times the counter's uncertainty at its ends): counter_energy_j is the figure to use for this window",
+                      PowerCounterDisagreeWarning, stacklevel=user_stacklevel())
 
 
 def check_counters(used: list, power_j: Callable[[int, int], np.ndarray], start_ns: int, end_ns: int, source: str,
-                   energy: np.ndarray, counter_j: np.ndarray, name: str = "window",
+                   energy: np.ndarray, counter_j: np.ndarray, taken: tuple[str, ...], name: str = "window",
                    holds: Mapping[str, float | str | None] | None = None) -> None:
-    """:func:`check_agreement` of a window's power readings (``power_j``) against each counter it used (``used``:
-    ``(source, points, stamp half-widths, GPUs, (raw t_ns, raw gpu))``), for the GPUs with both figures, after
-    :func:`.counter_tail.fill_counter_tails` (in place on ``counter_j``); ``holds``: as there."""
-    fill_counter_tails(used, power_j, start_ns, end_ns, source, counter_j, name, holds)
+    """:func:`check_agreement` of a window's power readings (``power_j``; ``energy``: their figure per GPU) against
+    each counter it used (``used``: ``(source, points, stamp half-widths, GPUs, (raw t_ns, raw gpu))``; ``counter_j``
+    after :func:`.counter_tail.fill_counter_tails`), for the GPUs with both figures whose ``energy_j`` took the power
+    readings' (``taken``: per GPU, the source it took, :func:`~.window_energy.choose_energy`). Where it took the
+    counter's, the user already has the figure the warning would name (until 2026-12-07 it warned there too, calling
+    the power figure energy_j); ``holds``: as there."""
+    power = np.array([t == source for t in taken] + [False] * (energy.size - len(taken)), dtype=bool)
     for c, points, halves, take, _ in used:
-        gpus = np.flatnonzero(take & np.isfinite(energy) & np.isfinite(counter_j))
+        gpus = np.flatnonzero(take & power & np.isfinite(energy) & np.isfinite(counter_j))
         if gpus.size:
             check_agreement(points, halves, gpus, power_j, start_ns, end_ns, source, c, energy, counter_j, name,
                             holds)

@@ -39,7 +39,7 @@ from energylens.measure.counter_agreement import (
     check_counters,
     kept_stamp_halfwidths,
 )
-from energylens.measure.counter_tail import change_stamps
+from energylens.measure.counter_tail import change_stamps, fill_counter_tails
 from energylens.measure.gaps import (
     GAP_PERIODS,
     Gaps,
@@ -462,15 +462,21 @@ def integrate_window(samples: Samples, gpu_count: int, start_ns: int, end_ns: in
     bridged = bridged_ns(s, pieces, periods, of, hold_s) * 1e-9 if pieces and len(pieces) > 1 else 0.0
     used: list = []
     counter, counter_holes = _counters(s, of, gpu_count, start_ns, end_ns, periods, hold_s, used)
-    if pieces and len(pieces) == 1 and source != "nvml_average":  # (not a fallback's two sources; the moving
-        f = _step_antiderivative if source in INTERVAL_SOURCES else _antiderivative  # average: AveragedPowerWarning)
-        check_counters(used, lambda x, y: (f(g, float(y - start_ns)) - f(g, float(x - start_ns))) * 1e-9, start_ns,
-                       end_ns, source, energy, counter, name, hold_s)
+    checked = bool(pieces) and len(pieces) == 1 and source != "nvml_average"  # (not a fallback's two sources; the
+    if checked:  # moving average: AveragedPowerWarning)
+        f = _step_antiderivative if source in INTERVAL_SOURCES else _antiderivative
+
+        def power_j(x: int, y: int) -> np.ndarray:
+            return (f(g, float(y - start_ns)) - f(g, float(x - start_ns))) * 1e-9
+
+        fill_counter_tails(used, power_j, start_ns, end_ns, source, counter, name, hold_s)
     if counter_holes:
         warn_counter_holes(counter_holes, start_ns, end_ns, energy, counter)
     if holes:
         warn_holes(holes, start_ns, end_ns, energy, counter)
     chosen, chosen_source = choose_energy(energy, counter, used, source, start_ns, end_ns, INTERVAL_SOURCES)
+    if checked:  # (after the choice: only where energy_j took the power stream's figure, the one to doubt)
+        check_counters(used, power_j, start_ns, end_ns, source, energy, counter, chosen_source, name, hold_s)
     return WindowEnergy(energy_j_per_gpu=tuple(float(x) for x in chosen),
                         power_energy_j_per_gpu=tuple(float(x) for x in energy), energy_source_per_gpu=chosen_source,
                         counter_energy_j_per_gpu=tuple(float(x) for x in counter),
