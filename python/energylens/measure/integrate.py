@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import numpy as np
 
@@ -401,6 +401,12 @@ def _counters(s: Samples, of: Mapping[str, np.ndarray], gpu_count: int, start_ns
     return counter, holes
 
 
+def _power_between(g: _Groups, source: str, start_ns: int) -> Callable[[int, int], np.ndarray]:
+    """``power_j(x, y)``: per GPU, the integral (J) of ``source``'s readings ``g`` over ``[x, y]`` ns."""
+    f = _step_antiderivative if source in INTERVAL_SOURCES else _antiderivative
+    return lambda x, y: (f(g, float(y - start_ns)) - f(g, float(x - start_ns))) * 1e-9
+
+
 def integrate_window(samples: Samples, gpu_count: int, start_ns: int, end_ns: int,
                      periods: Mapping[str, float | None], margin_ns: int = 30_000_000_000,
                      hold_s: Mapping[str, float | str | None] | None = None, name: str = "window") -> WindowEnergy:
@@ -464,11 +470,7 @@ def integrate_window(samples: Samples, gpu_count: int, start_ns: int, end_ns: in
     counter, counter_holes = _counters(s, of, gpu_count, start_ns, end_ns, periods, hold_s, used)
     checked = bool(pieces) and len(pieces) == 1 and source != "nvml_average"  # (not a fallback's two sources; the
     if checked:  # moving average: AveragedPowerWarning)
-        f = _step_antiderivative if source in INTERVAL_SOURCES else _antiderivative
-
-        def power_j(x: int, y: int) -> np.ndarray:
-            return (f(g, float(y - start_ns)) - f(g, float(x - start_ns))) * 1e-9
-
+        power_j = _power_between(g, source, start_ns)
         fill_counter_tails(used, power_j, start_ns, end_ns, source, counter, name, hold_s)
     if counter_holes:
         warn_counter_holes(counter_holes, start_ns, end_ns, energy, counter)
