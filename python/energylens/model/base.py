@@ -280,10 +280,13 @@ class ClosedFormModel(FittedGpus):
         if best.status == "non_finite":
             ev = _core.evaluate(self._template, columns, theta, sum=False)
             raise non_finite_fit_error(type(self).__name__, table, [ev.out0, ev.out1], frame)
-        identified = self._identification(columns, theta, targets, opts.target, design.identifiable, frame)
+        identified = self._identification(columns, theta, targets, opts.target, design.identifiable)
         if identified["undetermined"]:  # where along the directions the rows do not see: the unshifted start's
-            best = _unshifted_fit(self._template, columns, targets, self.options, opts, best)
-            theta = best.params
+            kept = _unshifted_fit(self._template, columns, targets, self.options, opts, best)
+            if kept is not best:  # the summary describes the parameters returned, not the multi-start's winner
+                best, theta = kept, kept.params
+                identified = self._identification(columns, theta, targets, opts.target, design.identifiable)
+        self._warn_undetermined(identified["undetermined"], targets, opts.target, frame)
         boot_ok, self._boot = 0, None
         if self.bootstrap_replicates > 0:
             report = BOOTSTRAP_PROGRESS.get()
@@ -313,23 +316,25 @@ class ClosedFormModel(FittedGpus):
         return self
 
     def _identification(self, columns: list[np.ndarray], theta: np.ndarray, targets: list[np.ndarray], mode: str,
-                        identifiable: bool, frame: Any) -> dict[str, tuple[str, ...]]:
+                        identifiable: bool) -> dict[str, tuple[str, ...]]:
         """The summary's ``unidentified`` (parameters no measured row depends on, and those the rows exercise but
         do not determine) and ``undetermined`` (the latter: :func:`energylens.model.identify.undetermined` on the
-        fit's residual Jacobian, warned about). Not looked for where the design is already unidentifiable (every
+        fit's residual Jacobian) at ``theta``. Not looked for where the design is already unidentifiable (every
         parameter is, and design_report warned) or a prior pulls every parameter toward a value."""
         unset = unexercised_params(self._template, self._desc, columns, theta, targets, self._fit_target == "sum")
         moving: tuple[str, ...] = ()
         if identifiable and not self.options.get("prior_weight"):
             jac = template_jacobian(self._template, self._desc, columns, theta, targets, mode, self.options)
             moving = tuple(n for n in undetermined(jac, self.param_names) if n not in unset)
-            if moving:  # an energy fit without TPOT rows (or weight): power and step time meet only as a product
-                timed = len(targets) > 1 and bool(np.isfinite(targets[1]).any())
-                first = NO_TPOT if mode != "per_output" and not timed and self.options.get("tpot_weight", 1.0) \
-                    else ""
-                warn_undetermined(type(self).__name__, moving, len(self.param_names), frame, first)
         both = set(unset) | set(moving)
         return {"unidentified": tuple(n for n in self.param_names if n in both), "undetermined": moving}
+
+    def _warn_undetermined(self, moving: tuple[str, ...], targets: list[np.ndarray], mode: str, frame: Any) -> None:
+        """The DegenerateFitWarning naming the ``undetermined`` parameters of the fit returned (none: no warning)."""
+        if moving:  # an energy fit without TPOT rows (or weight): power and step time meet only as a product
+            timed = len(targets) > 1 and bool(np.isfinite(targets[1]).any())
+            first = NO_TPOT if mode != "per_output" and not timed and self.options.get("tpot_weight", 1.0) else ""
+            warn_undetermined(type(self).__name__, moving, len(self.param_names), frame, first)
 
     # ---- prediction --------------------------------------------------------------------------
     def _chunks(self, configs: Any, chunk_rows: int, check: RangeCheck | None,

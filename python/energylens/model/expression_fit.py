@@ -63,13 +63,15 @@ def _warn_unfitted_rows(kind: str, pred: np.ndarray, log: bool, status: str, fra
                       stacklevel=3)
 
 
-def _unidentified(model: ExpressionEnergyModel, jac: np.ndarray, pred: np.ndarray, y: np.ndarray,
-                  identifiable: bool, frame: pd.DataFrame) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """The constants the rows cannot identify (no row depends on them, or they move along a direction of the fit's
-    scaled residual Jacobian the rows do not see: :func:`energylens.model.identify.undetermined`, warned about), and
-    the latter alone. The residual Jacobian is the fitter's: d pred / pred (log residuals) or / y, on the rows
-    where the fitted expression is finite (and positive, for log)."""
+def _unidentified(model: ExpressionEnergyModel, columns: list[np.ndarray], theta: np.ndarray, y: np.ndarray,
+                  identifiable: bool) -> tuple[np.ndarray, tuple[str, ...], tuple[str, ...]]:
+    """The fitted expression's values at ``theta``, the constants the rows cannot identify there (no row depends on
+    them, or they move along a direction of the fit's scaled residual Jacobian the rows do not see:
+    :func:`energylens.model.identify.undetermined`), and the latter alone. The residual Jacobian is the fitter's:
+    d pred / pred (log residuals) or / y, on the rows where the fitted expression is finite (and positive, for log)."""
     names = model.param_names
+    pred = model.compiled.evaluate(columns, theta)
+    jac = model.compiled.evaluate(columns, theta, jacobian=True)[1]  # (rows, constants)
     exercised = np.any(jac != 0, axis=0).tolist()
     moving: tuple[str, ...] = ()
     if identifiable:
@@ -77,10 +79,8 @@ def _unidentified(model: ExpressionEnergyModel, jac: np.ndarray, pred: np.ndarra
         ok = np.isfinite(pred) & (pred > 0 if log else True)
         moving = tuple(n for n in undetermined(jac[ok] / (pred if log else y)[ok][:, None], names)
                        if n in names)
-        if moving:
-            warn_undetermined(type(model).__name__, moving, len(names), frame)
     unset = tuple(n for n, used in zip(names, exercised, strict=True) if not used or n in moving)
-    return unset, moving
+    return pred, unset, moving
 
 
 @functools.lru_cache(maxsize=256)
@@ -160,16 +160,16 @@ def fit_expression(model: ExpressionEnergyModel, profiles: Any) -> ExpressionEne
     start = scaled_start(model, columns, y)
     res = multi = _core.fit_expression(model.compiled.program, columns, y, start, model._lower, model._upper, opts)
     theta = np.asarray(res.params, dtype=np.float64)
-    pred = model.compiled.evaluate(columns, theta)
-    jac = model.compiled.evaluate(columns, theta, jacobian=True)[1]  # (rows, constants)
     design = _design(model.feature_names, columns, y, len(model.param_names))
-    unset, moving = _unidentified(model, jac, pred, y, design.identifiable, frame)
+    pred, unset, moving = _unidentified(model, columns, theta, y, design.identifiable)
     if moving and opts.get("n_starts", 1) > 1:  # where along the directions the rows do not see: the unshifted start's
         first = _core.fit_expression(model.compiled.program, columns, y, start, model._lower, model._upper,
                                      {**opts, "n_starts": 1})
         if math.isfinite(first.cost) and first.cost <= res.cost * (1.0 + opts.get("ftol", _FTOL)):
-            res, theta = first, np.asarray(first.params, dtype=np.float64)
-            pred = model.compiled.evaluate(columns, theta)
+            res, theta = first, np.asarray(first.params, dtype=np.float64)  # the summary describes these, not the winner's
+            pred, unset, moving = _unidentified(model, columns, theta, y, design.identifiable)
+    if moving:
+        warn_undetermined(type(model).__name__, moving, len(model.param_names), frame, stacklevel=3)  # (its caller's)
     boot, boot_ok = None, 0
     if model.bootstrap_replicates > 0:
         boot_opts = {k: v for k, v in opts.items() if k not in ("n_starts", "start_spread")}

@@ -135,13 +135,16 @@ def _one_value(column: Any) -> bool:
     return len(np.unique(np.asarray(column).astype(str))) == 1
 
 
-def warn_undetermined(kind: str, names: Sequence[str], n_params: int, frame: Any, first: str = "") -> None:
+def warn_undetermined(kind: str, names: Sequence[str], n_params: int, frame: Any, first: str = "",
+                      stacklevel: int = 4) -> None:
     """DegenerateFitWarning naming the parameters the rows exercise but do not determine (:func:`undetermined`)
-    and the data that would determine them (``first``: a remedy to name before the axes, :func:`what_varies`)."""
+    and the data that would determine them (``first``: a remedy to name before the axes, :func:`what_varies`);
+    ``stacklevel``: the frame the warning names, counted as warning_sink.warn_bounded counts (1: this function; 4:
+    two frames above its caller)."""
     warning_sink.warn_bounded(
         f"{kind} fit: the {len(frame)} training rows do not determine {len(names)} of the {n_params} parameters: "
         f"{', '.join(names)} move together along directions of the fit's scaled Jacobian whose singular values are "
         f"below {NEGLIGIBLE:.1e} of the largest, without changing any prediction on these rows; their values are "
         "one of many that fit equally well and get no interval (predictions like the training rows are "
         f"unaffected). They are listed in unidentified_params. What would determine them: {what_varies(frame, first)}",
-        DegenerateFitWarning, stacklevel=4)
+        DegenerateFitWarning, stacklevel=stacklevel)
