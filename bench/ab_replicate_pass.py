@@ -5,7 +5,8 @@ tree's, so the difference is the pass's own. Prints wall-clock medians and minim
     python bench/ab_replicate_pass.py --base c22f338e [--repeats 21] [--large-repeats 7]
 
 Cases: the default search of Llama-3.1-70B at 512 / 256 tokens (TPOT limit 0.2 s) on H100,H200,B200 (GPUs the
-bundled fit never saw: P(best) draws their transfer factors) and on H100 alone; and a 2.1e7-candidate space (4 models
+bundled fit never saw: P(best) draws their transfer factors, the TPOT's too since 2026-12-07) and on H100 alone, the
+first without the limit (the CLI's default: no latency draw); and a 2.1e7-candidate space (4 models
 x 4 GPUs, 40 workload points, max_num_seqs 1..256, one thread), where the engine's own pass dominates.
 """
 
@@ -69,6 +70,8 @@ def main() -> int:
     cases = {gpus: (lambda g=gpus: energylens.search(L70, g, input_tokens=512, output_tokens=256, energy_model=model,
                                                      tpot_limit_s=0.2), args.repeats)
              for gpus in ("H100,H200,B200", "H100")}
+    cases["H100,H200,B200, no limit"] = (lambda: energylens.search(L70, "H100,H200,B200", input_tokens=512, output_tokens=256,
+                                                                    energy_model=model), args.repeats)
     large = dict(gpus="H100,H200,B200,A100-SXM4-80GB", input_tokens=list(np.linspace(100, 4000, 40)),
                  output_tokens=list(np.linspace(50, 2000, 40)), tp=(1, 2, 4, 8), pp=(1, 2), dp=(1, 2), ep=(1, 2),
                  max_num_seqs=list(range(1, 257)), precision=("bf16", "fp8"), kv_cache_dtype=("auto", "fp8"),

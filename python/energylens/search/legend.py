@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from energylens.model.intervals import GPU_TRANSFER_LOG_SD
+from energylens.model.intervals import GPU_TRANSFER_LOG_SD, OUT0, OUT1, transfer_sd
 
 __all__ = ["INTERVAL_LEVEL", "INTERVAL_QUANTILES", "column_legend", "ep_tie_sentence", "table_columns"]
 
@@ -80,8 +80,11 @@ def column_legend(headers: dict[str, str], settings: dict[str, Any], rows: int, 
         "p_best": f"share of the model's bootstrap refits in which the row passes every check (the latency limits "
                   f"too) and is the cheapest of the {rows} listed that do (by the objective); the shares sum to 1 "
                   "less the refits in which none passes" + (
-                      f"; each refit also draws one GPU transfer factor (log sd {GPU_TRANSFER_LOG_SD:g}) per GPU the "
-                      "fit never saw: its rows move together, two such GPUs' apart" if unseen_gpu else ""),
+                      f"; each refit also draws one GPU transfer factor per GPU the fit never saw, of its energy (log "
+                      f"sd {GPU_TRANSFER_LOG_SD:g}), TPOT ({transfer_sd('latency', OUT1):g}) and TTFT "
+                      f"({transfer_sd('latency', OUT0):g}; none where the latency model saw no measured TTFT), the "
+                      "latency limits checked on the drawn TTFT / TPOT: its rows move together, two such GPUs' apart"
+                      if unseen_gpu else ""),
         "decided_by": "the largest energy term: prefill or decode, static (the power each GPU draws for the "
                       "whole time) or dynamic (compute, memory traffic); idle: the static power of idle headroom",
     }

@@ -15,11 +15,17 @@ import numpy as np
 import pandas as pd
 
 from energylens.model.calibration import widened
+from energylens.model.gpu_domain import same_hardware
 from energylens.model.intervals import OUT_SUM, GpuTransfer, draw_indices, model_factors, transfer_sd
 from energylens.search.legend import INTERVAL_LEVEL
 from energylens.search.space import SearchSpace
 
-__all__ = ["transfer_scales", "transfer_draws", "interval"]
+__all__ = ["transfer_scales", "transfer_groups", "transfer_draws", "interval", "ENERGY_STREAM", "TPOT_STREAM",
+           "TTFT_STREAM"]
+
+#: The random streams of ``bootstrap_seed`` the transfer draws take, apart from the calibration offsets' and each
+#: other's (energy, TPOT, TTFT): adding the latency draws left the energy's as they were, bit for bit.
+ENERGY_STREAM, TPOT_STREAM, TTFT_STREAM = 0x6770755F, 0x74706F74, 0x74746674
 
 
 def transfer_scales(space: SearchSpace, model: Any) -> np.ndarray | None:
@@ -34,18 +40,35 @@ def transfer_scales(space: SearchSpace, model: Any) -> np.ndarray | None:
     return shares if (shares > 0).any() else None
 
 
-def transfer_draws(space: SearchSpace, scales: np.ndarray | None, seed: int, n: int) -> np.ndarray | None:
+def transfer_groups(space: SearchSpace, scales: np.ndarray) -> np.ndarray:
+    """Per combination of ``space``: which transfer factor it draws (0, 1, ...; 0 too where its share ``scales`` is
+    0), one per GPU hardware: combinations on one GPU share it, and so do GPUs under two names whose GPU table rows
+    are the same hardware (:func:`~energylens.model.gpu_domain.same_hardware`: a user's GPU table or a ``GpuSpec``
+    naming a B200 "Lab-B200"), which the model cannot tell apart, so they carry one GPU-level bias; until 2026-12-07
+    each name drew its own. Numbered in the order of each hardware's first name, sorted."""
+    names = sorted({c.gpu for c, s in zip(space.combos, scales, strict=True) if s > 0})
+    first: list[str] = []  # one name per hardware
+    group = {}
+    for g in names:
+        group[g] = next((k for k, f in enumerate(first) if same_hardware(g, f)), len(first))
+        if group[g] == len(first):
+            first.append(g)
+    return np.array([group[c.gpu] if s > 0 else 0 for c, s in zip(space.combos, scales, strict=True)], dtype=np.int64)
+
+
+def transfer_draws(space: SearchSpace, scales: np.ndarray | None, seed: int, n: int, sd: float | None = None,
+                   stream: int = ENERGY_STREAM) -> np.ndarray | None:
     """``n`` draws (rows) of every combination's GPU transfer factor exp(s_c sd z_g): z_g ~ N(0, 1) drawn once per GPU
-    g and draw (a GPU's combinations move together, two GPUs independently), s_c the combination's share
-    (:func:`transfer_scales`; 0, factor 1, on a fitted GPU), sd the energy's
-    :data:`~energylens.model.intervals.GPU_TRANSFER_LOG_SD`. Its own stream of ``seed``, so a calibration's offset
-    draws stay as they were. None when no combination draws one."""
-    sd = transfer_sd("energy", OUT_SUM)
+    g and draw (:func:`transfer_groups`: a GPU's combinations move together, two GPUs independently), s_c the
+    combination's share (:func:`transfer_scales`; 0, factor 1, on a fitted GPU), sd the energy's
+    :data:`~energylens.model.intervals.GPU_TRANSFER_LOG_SD` (None) or the one given (a latency output's,
+    :func:`~energylens.model.intervals.transfer_sd`). Its own ``stream`` of ``seed`` (:data:`ENERGY_STREAM`, ...),
+    so a calibration's offset draws stay as they were. None when no combination draws one."""
+    sd = transfer_sd("energy", OUT_SUM) if sd is None else float(sd)
     if scales is None or sd == 0.0 or not (scales > 0).any():
         return None
-    gpus = sorted({c.gpu for c, s in zip(space.combos, scales, strict=True) if s > 0})
-    code = np.array([gpus.index(c.gpu) if s > 0 else 0 for c, s in zip(space.combos, scales, strict=True)])
-    z = np.random.default_rng([int(seed), 0x6770755F]).standard_normal((n, len(gpus)))  # apart from offset_draws'
+    code = transfer_groups(space, scales)
+    z = np.random.default_rng([int(seed), int(stream)]).standard_normal((n, int(code.max()) + 1))
     return np.exp(sd * scales[None, :] * z[:, code])
 
 
