@@ -2,7 +2,9 @@
 bf16 weights, dp = 1 and an auto KV cache: the schema keeps a column it does not know and never reads it, so the
 value was dropped in silence (``pipeline_parallel_size`` and the other parallel degrees were already refused). Such a
 key or column, in a table without the schema's own (``precision``, ``n_gpus``, ``kv_cache_dtype``), is now a
-ProfileSchemaError naming it and the column to rename it to, for mappings, DataFrames and files alike."""
+ProfileSchemaError naming it and the column to rename it to, for mappings, DataFrames and files alike. A mapping's
+name is said to be a key (until 2026-12-07 the message called ``{"quantization": "fp8"}``'s key a column), a
+frame's or a file's a column."""
 
 import warnings
 
@@ -39,7 +41,23 @@ def test_another_name_of_a_read_column_is_refused(model, tmp_path, key, value, c
     with pytest.raises(ProfileSchemaError) as info:
         model.predict(configs)
     text = str(info.value)
-    assert f"column {key!r} looks like" in text and f"rename it to {column!r}" in text, text
+    word = "key" if form == "mapping" else "column"  # a request's key is not a column (it was called one)
+    assert f"{word} {key!r} looks like" in text and f"a {word} named {column!r}" in text, text
+    assert f"rename it to {column!r}" in text and ("column" not in text.replace("schema column", "")
+                                                   if form == "mapping" else "key" not in text), text
+
+
+@pytest.mark.parametrize("key, said", [("precison", "by one letter"), ("Precision", "only in case")])
+@pytest.mark.parametrize("form", ["mapping", "mappings", "frame"])
+def test_a_slip_in_a_name_says_key_for_a_mapping_and_column_for_a_table(model, key, said, form):
+    row = dict(REQUEST, **{key: "fp8"})
+    configs = {"mapping": row, "mappings": [REQUEST, row], "frame": pd.DataFrame([row])}[form]
+    with pytest.raises(ProfileSchemaError) as info:
+        model.predict(configs)
+    text = str(info.value)
+    word = "column" if form == "frame" else "key"
+    assert f"{word}(s) {key!r}" in text and said in text and f"rename the {word}(s)" in text, text
+    assert info.value.column == key
 
 
 def test_beside_the_schema_column_it_is_left_alone(model):

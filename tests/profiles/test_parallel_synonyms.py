@@ -38,5 +38,5 @@ def test_a_column_named_as_ep_or_dp_otherwise_is_an_error(name, column, what):
 def test_a_request_with_one_is_refused_too():
     model = EnergyModel()
     request = {k: v[0] for k, v in table().drop(columns="energy_j").to_dict("list").items()}
-    with pytest.raises(ProfileSchemaError, match="column 'expert_parallel' looks like the expert-parallel degree"):
+    with pytest.raises(ProfileSchemaError, match="key 'expert_parallel' looks like the expert-parallel degree"):
         model.fit([dict(request, energy_j=1.0, expert_parallel=2)] * 20)

@@ -82,7 +82,7 @@ def check_required_columns(names: Iterable[object], required: tuple[str, ...], s
         hint = f"; names are exact: rename {', '.join(near)}" if near else _similar_hint(missing, names)
         if missing == ["energy_j"] and not hint:
             hint = _energy_hint(names)
-        word = "key" if src in MAPPING_SOURCES else "column"  # a model call's mapping(s): their keys are the columns
+        word = _word(src)  # a model call's mapping(s): their keys are the columns
         raise ProfileSchemaError(
             f"{src}: missing required {word}(s) {', '.join(repr(c) for c in missing)} (schema v1 requires "
             f"{', '.join(required)}; found {columns_list(names)}){hint}", source=src, column=missing[0], rows=[])
@@ -151,10 +151,11 @@ def check_column_spelling(names: Iterable[object], known: Iterable[str], src: st
         shown = ", ".join(f"{n!r} (did you mean {k!r}?)" for n, k in near)
         how = ("case or surrounding spaces" if all(n.strip().lower() == k for n, k in near)
                else "case, spaces, punctuation or a unit in brackets")
+        word = _word(src)
         raise ProfileSchemaError(
-            f"{src}: column(s) {shown} differ from a {what} column only in {how}; column "
-            "names are exact and such a column is not read (an optional one's default would silently take its "
-            "place): rename the column(s)",
+            f"{src}: {word}(s) {shown} differ from a {what} column only in {how}; {word} "
+            f"names are exact and such a {word} is not read (an optional one's default would silently take its "
+            f"place): rename the {word}(s)",
             source=src, column=near[0][0], rows=[])
 
 
@@ -201,10 +202,11 @@ def check_column_typos(names: Iterable[object], known: Iterable[str], src: str, 
         shown = ", ".join(f"{n!r} (did you mean {k!r}?)" for n, k in near)
         meant = ", ".join(f"{k!r}" for _, k in near)
         pp = " (pp = 1)" if any(k == "pp" for _, k in near) else ""
+        word = _word(src)
         raise ProfileSchemaError(  # (it read "pp = 1 for pp" whatever the column: 'tsak' for 'task' too)
-            f"{src}: column(s) {shown} differ from a {what} column by one letter; column names are exact and such a "
-            f"column is not read: {meant} would take its default{pp} in its place, silently: "
-            "rename the column(s), or give an extra column a name further from the schema's",
+            f"{src}: {word}(s) {shown} differ from a {what} column by one letter; {word} names are exact and such a "
+            f"{word} is not read: {meant} would take its default{pp} in its place, silently: "
+            f"rename the {word}(s), or give an extra {word} a name further from the schema's",
             source=src, column=near[0][0], rows=[])
 
 
@@ -300,7 +302,15 @@ def check_parallel_synonyms(names: Iterable[object], src: str) -> None:
     if hits:
         name, col = hits[0]
         what, default, _ = _PARALLEL_NAMES[col]
+        word = _word(src)
         raise ProfileSchemaError(
-            f"{src}: column {name!r} looks like the {what}, which schema v1 reads from a column named {col!r} "
+            f"{src}: {word} {name!r} looks like the {what}, which schema v1 reads from a {word} named {col!r} "
             f"only; {name!r} would not be read and every row would take {default}: rename it to {col!r}",
             source=src, column=name, rows=[])
+
+
+def _word(src: str) -> str:
+    """What a table's name for a value is called in a message: "key" in a model call's mapping(s)
+    (problems.MAPPING_SOURCES: ``{"quantization": "fp8"}``), "column" in a frame or file (until 2026-12-07 a
+    request's key was called a column)."""
+    return "key" if src in MAPPING_SOURCES else "column"
