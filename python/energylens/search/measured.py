@@ -291,7 +291,12 @@ def closest(space: SearchSpace, theta, phi, options: dict[str, Any], m: Measured
     ``min_*_source`` says which). A limit is unmet when no row meets it on its own terms (a measured value the
     limit as given, a predicted one the applied limit); ``{n}_limit_needed_s`` is then the lowest given limit that
     admits a row: a measured value itself, a predicted one times given / applied (the confidence's shift, as the
-    plain search suggests it). With both limits each met alone: the lowest TTFT among the rows that meet the TPOT
+    plain search suggests it). With both limits set, per unmet limit n the lowest row's other value and the given
+    limits that admit that row (``min_{n}_{o}_s``, ``min_{n}_needed_s``, ``min_{n}_{o}_needed_s``), and where the other
+    limit o is met by some rows, the lowest n among them and the n limit that admits it
+    (``min_{n}_at_{o}_limit_*``, ``..._needed_s``): what :func:`.remedy_wording.unmet_raise` names, as the plain search
+    does (until 2026-12-07 one unmet limit read its lowest value alone, whose row may break the met limit: following it
+    found nothing). With both limits each met alone: the lowest TTFT among the rows that meet the TPOT
     limit (``min_ttft_at_tpot_limit_*``) and the TTFT limit that admits one of them. ``label``: the configuration
     label of a one-row set of the engine's candidates."""
     cands = _core.search_evaluate(*space.native_args(), np.asarray(theta, dtype=np.float64),
@@ -311,10 +316,15 @@ def closest(space: SearchSpace, theta, phi, options: dict[str, Any], m: Measured
         if not passes[n].any():
             info["unmet"].append(n)
             info[f"{n}_limit_needed_s"] = float(needed[n][ok].min())
-    for n, o in (("tpot", "ttft"), ("ttft", "tpot")) if len(info["unmet"]) == 2 else ():  # each lowest's own pair
-        i = _pick(rows, ok, n)
+    for n, o in (("tpot", "ttft"), ("ttft", "tpot")) if len(passes) == 2 else ():
+        if n not in info["unmet"]:
+            continue
+        i = _pick(rows, ok, n)  # the lowest's own pair: both limits raised to it admit that row
         info[f"min_{n}_{o}_s"], info[f"min_{n}_needed_s"] = float(getattr(rows, f"{o}_s")[i]), float(needed[n][i])
         info[f"min_{n}_{o}_needed_s"] = float(needed[o][i])
+        if o not in info["unmet"]:  # o met by some rows: the lowest n among them, and the n limit that admits it
+            info.update(_lowest(rows, passes[o], n, f"min_{n}_at_{o}_limit", label, at))
+            info[f"min_{n}_at_{o}_limit_needed_s"] = float(needed[n][_pick(rows, passes[o], n)])
     if not info["unmet"] and len(passes) == 2:  # each limit alone is reachable, not both together
         info.update(_lowest(rows, passes["tpot"], "ttft", "min_ttft_at_tpot_limit", label, at))
         info["ttft_limit_needed_s"] = float(needed["ttft"][passes["tpot"]].min())

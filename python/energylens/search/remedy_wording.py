@@ -36,7 +36,8 @@ def unmet_raise(closest: dict[str, Any], needed: Callable[..., str], said: str) 
     reached by two configurations, a pair per configuration; one unmet beside a met one whose lowest value's
     configuration breaks the met limit, its lowest among the candidates meeting that limit, or both limits to the
     lowest's own pair (until 2026-12-07 the lowest alone: 70B on H100 at 1024 / 256 tokens, TPOT <= 0.089 s and TTFT
-    <= 0.125 s, read "raise --ttft-limit to at least 0.1376 s", TP8 B1's TTFT, whose TPOT 0.0913 s breaks 0.089)."""
+    <= 0.125 s, read "raise --ttft-limit to at least 0.1376 s", TP8 B1's TTFT, whose TPOT 0.0913 s breaks 0.089; a
+    measured-latency search's record gives each value's given limit under its key, ``measured.closest``)."""
     unmet = closest["unmet"]
     if len(unmet) == 2 and "min_tpot_ttft_s" in closest and closest["min_tpot_config"] != closest["min_ttft_config"]:
         return " or ".join(f"{needed(n, closest[f'min_{n}_s'], f'min_{n}')} and "
@@ -46,7 +47,8 @@ def unmet_raise(closest: dict[str, Any], needed: Callable[..., str], said: str) 
         n, o = unmet[0], "tpot" if unmet[0] == "ttft" else "ttft"
         at = closest.get(f"min_{n}_at_{o}_limit_s")
         if at is not None and closest.get(f"min_{n}_at_{o}_limit_config") != closest[f"min_{n}_config"]:
-            return (f"{needed(n, at)} (the lowest {said} {n.upper()} among the candidates that meet the {o.upper()} "
-                    f"limit, {closest[f'min_{n}_at_{o}_limit_config']}), or {needed(n, closest[f'min_{n}_s'])} and "
-                    f"{needed(o, closest[f'min_{n}_{o}_s'])} ({closest[f'min_{n}_config']})")
+            return (f"{needed(n, at, f'min_{n}_at_{o}_limit')} (the lowest {said} {n.upper()} among the candidates that "
+                    f"meet the {o.upper()} limit, {closest[f'min_{n}_at_{o}_limit_config']}), or "
+                    f"{needed(n, closest[f'min_{n}_s'], f'min_{n}')} and "
+                    f"{needed(o, closest[f'min_{n}_{o}_s'], f'min_{n}_{o}')} ({closest[f'min_{n}_config']})")
     return " and ".join(needed(n, closest[f"min_{n}_s"]) for n in unmet)
