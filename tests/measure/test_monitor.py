@@ -374,7 +374,7 @@ def test_a_window_across_a_fallback_is_short_by_its_coarsest_sources_period():
     """A window whose source is 'nvml_samples+nvml_instant' was never flagged short: its period was looked up
     under the joined name."""
     from energylens.measure.integrate import WindowEnergy
-    from energylens.measure.monitor import _measurement
+    from energylens.measure.measurement import measurement_of as _measurement
 
     periods = {"nvml_samples": 0.02, "nvml_instant": 0.1}
     w = WindowEnergy(energy_j_per_gpu=(5.0,), counter_energy_j_per_gpu=(5.0,), source="nvml_samples+nvml_instant",

@@ -98,3 +98,30 @@ def test_pickles_of_the_flat_layout_load_with_load_pickle(made, tmp_path, monkey
         back, mb = load_pickle(source)
         assert isinstance(back, Trace) and back.samples.equals(trace.samples) and back.meta == trace.meta
         assert mb == m
+
+
+def test_a_measurement_pickled_before_the_monitor_split_loads(monkeypatch):
+    """Measurement and WindowResult lived in energylens.measure.monitor until 2026-12-07 (now
+    energylens.measure.measurement, re-exported there): their pickles name the old module and load with
+    pickle.loads, and the classes and warnings stay importable from it."""
+    import energylens.measure.measurement as measurement_module
+    from energylens.measure.monitor import AveragedPowerWarning, ShortWindowWarning, WindowResult
+    from energylens.measure.window_checks import AveragedPowerWarning as Averaged
+    from energylens.measure.window_checks import ShortWindowWarning as Short
+
+    assert Measurement is measurement_module.Measurement and WindowResult is measurement_module.WindowResult
+    assert (ShortWindowWarning, AveragedPowerWarning) == (Short, Averaged)
+    m = Measurement(key="w", start_ns=0, end_ns=10, duration_s=1e-8, energy_j=1.0, energy_j_per_gpu=(1.0,),
+                    avg_power_w=1e8, counter_energy_j=1.0, counter_energy_j_per_gpu=(1.0,), source="nvml_samples",
+                    sample_count=1, update_period_s=0.02, short_window=True)
+    w = WindowResult("w")
+    w.measurement = m
+    with monkeypatch.context() as mp:  # pickled as the module before the split named them
+        mp.setattr(Measurement, "__module__", "energylens.measure.monitor")
+        mp.setattr(WindowResult, "__module__", "energylens.measure.monitor")
+        old = pickle.dumps((m, w))
+    assert b"energylens.measure.monitor" in old and b"energylens.measure.measurement" not in old
+    back, wb = pickle.loads(old)
+    assert back == m and type(back) is Measurement and back.energy_source == "nvml_samples"
+    assert wb.key == "w" and wb.measurement == m
+    assert pickle.loads(pickle.dumps(m)) == m  # and today's

@@ -4,8 +4,9 @@ update period.
 
 Modules, one concept each: ``marks``, ``signals`` (naming), ``sampler`` (``PowerSampler``) with
 ``sampler_options`` (its checks) and ``sampler_result`` (what it did), ``integrate`` (window energy) with
-``gaps`` (holes in the driver buffer) and ``ties`` (readings at one time), ``monitor`` (``EnergyMonitor``,
-``Measurement``) with ``coverage`` (every GPU read over a span), ``kernels`` (CUPTI, stream marks),
+``gaps`` (holes in the driver buffer) and ``ties`` (readings at one time), ``monitor`` (``EnergyMonitor``)
+with ``measurement`` (``Measurement``, what a window measures), ``window_checks`` (what its figures warrant) and
+``coverage`` (every GPU read over a span), ``kernels`` (CUPTI, stream marks),
 ``trace`` (the ``Trace`` type) with ``trace_tables`` (its columns), ``trace_checks`` (its values and meta)
 and ``trace_file`` (the Parquet file), ``synthetic`` (the synthetic NVML world), ``attribution`` with
 ``attribution_results`` (what it returns), ``attribution_design``, ``attribution_phases`` and
@@ -23,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 # Public name -> the module that defines it, imported on first access: a submodule (``energylens.measure.marks``)
 # loads this package first, and ``energylens monitor`` must start sampling before attribution's pandas loads.
 _LAZY = {
-    "EnergyMonitor": "monitor", "Measurement": "monitor", "PowerSampler": "sampler", "mark": "marks",
+    "EnergyMonitor": "monitor", "Measurement": "measurement", "PowerSampler": "sampler", "mark": "marks",
     "Trace": "trace", "synthetic_trace": "trace", "attribute": "attribution", "attribute_phases": "attribution",
     "Attribution": "attribution", "PhaseAttribution": "attribution",
 }
@@ -31,7 +32,8 @@ _LAZY = {
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from energylens.measure.attribution import Attribution, PhaseAttribution, attribute, attribute_phases
     from energylens.measure.marks import mark
-    from energylens.measure.monitor import EnergyMonitor, Measurement
+    from energylens.measure.measurement import Measurement
+    from energylens.measure.monitor import EnergyMonitor
     from energylens.measure.sampler import PowerSampler
     from energylens.measure.trace import Trace, synthetic_trace
 

@@ -15,19 +15,18 @@ Units are in every name: ``t_ns`` (int64 steady-clock ns), ``duration_s``, ``pow
 
 The pre-split names of this module (``PowerSampler``, ``SamplerResult``, ``SourceInfo``, ``Fallback``, ``mark``,
 ``marks``, ``steady_now_ns``, ``window_energy_j``, ``counter_energy_j``, ``SIGNAL_TO_SOURCE``) stay importable from
-here; they live in ``sampler``, ``marks``, ``integrate`` and ``signals``.
+here; they live in ``sampler``, ``marks``, ``integrate`` and ``signals``. So do ``Measurement`` and ``WindowResult``
+(what a window measures: ``measurement``) and ``ShortWindowWarning`` / ``AveragedPowerWarning`` (the checks of a
+window's figures: ``window_checks``), here until 2026-12-07; a Measurement pickled then loads.
 """
 
 from __future__ import annotations
 
 import contextlib
-import math
-import numbers
 import sys
 import time
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -35,10 +34,8 @@ import numpy as np
 from energylens import _core
 from energylens.errors import EnergyLensError
 from energylens.measure.coverage import NotYetReadWarning, refuse_uncovered_gpu, warn_not_yet_read
-from energylens.measure.gaps import hold_limits, source_label
+from energylens.measure.gaps import hold_limits
 from energylens.measure.integrate import (
-    POWER_PREFERENCE,
-    WindowEnergy,
     counter_covered,
     counter_energy_j,
     covered,
@@ -47,10 +44,17 @@ from energylens.measure.integrate import (
 )
 from energylens.measure.kernels import KernelTracer
 from energylens.measure.marks import collect_marks, mark, marks, marks_dropped, steady_now_ns
-from energylens.measure.pickled import setstate_renaming
+from energylens.measure.measurement import Measurement, WindowResult, measurement_of
 from energylens.measure.sampler import Fallback, PowerSampler, SamplerResult, SourceInfo
 from energylens.measure.sampler_options import flag
 from energylens.measure.signals import SIGNAL_TO_SOURCE
+from energylens.measure.window_checks import (
+    AveragedPowerWarning,
+    ShortWindowWarning,
+    refuse_outside,
+    steady_ns,
+    warn_figures,
+)
 
 __all__ = [
     "EnergyMonitor",
@@ -75,138 +79,10 @@ __all__ = [
 
 
 _FUTURE_TOLERANCE_NS = 50_000_000  # how far past steady_now_ns() measure() accepts an end (other threads' reads)
-_setstate = setstate_renaming({}, "measure its span again (EnergyMonitor.measure over the run's trace)")
-
-class ShortWindowWarning(UserWarning):
-    """A window was shorter than the update period of the power signal it was integrated from."""
-
-
-class AveragedPowerWarning(UserWarning):
-    """A window's ``energy_j`` was integrated from ``nvml_average`` (nvmlDeviceGetPowerUsage), a ~1 s moving average
-    lagging every change of power (0.7 s across the H200 trace's load step: 178 J, the counter 455 J, the one to use)."""
 
 
 class OpenWindowWarning(UserWarning):
     """An EnergyMonitor ended (its ``with`` block left without an exception) with windows still open: not measured."""
-
-
-def _warn_averaged(m: Measurement) -> None:
-    if "nvml_average" not in m.energy_source.split("+"):  # (energy_j the counter's: it is the figure to use)
-        return
-    counter = (f"the energy counter read {m.counter_energy_j:.1f} J (counter_energy_j), the figure to use"
-               if math.isfinite(m.counter_energy_j) else "no energy counter brackets it")
-    warnings.warn(f"window {m.key!r}: energy_j {m.energy_j:.1f} J over {m.duration_s:.2f} s was integrated from "
-                  "nvml_average (nvmlDeviceGetPowerUsage), a ~1 s moving average that lags every change of power "
-                  f"by up to ~1 s; {counter}", AveragedPowerWarning, stacklevel=4)
-
-
-@dataclass(frozen=True)
-class Measurement:
-    """The energy of one window.
-
-    Attributes:
-        key: the window's name.
-        start_ns, end_ns: its span on the steady clock.
-        duration_s: ``(end_ns - start_ns) / 1e9``.
-        energy_j: total over GPUs (J): per GPU the energy counter's figure where the power signal ``source`` is not
-            the driver buffer alone and the window lasts ten times the counter's uncertainty at its ends, else the
-            integral of ``source`` (an interpolated estimate when ``short_window``); ``energy_source`` says which
-            (:func:`~energylens.measure.window_energy.choose_energy`; until 2026-12-07 always the power signal's).
-        energy_j_per_gpu: per GPU, same order as the sampler's GPUs.
-        avg_power_w: ``energy_j / duration_s`` (W), summed over GPUs.
-        counter_energy_j: the energy counter's difference (J, total), NaN without a counter bracketing the window.
-        counter_energy_j_per_gpu: per GPU.
-        source: the ``Trace`` source integrated (``"nvml_samples"``, ``"nvml_instant"``, ...).
-        sample_count: power samples of ``source`` inside the window, all GPUs.
-        update_period_s: that source's update period.
-        short_window: the window is shorter than ``update_period_s``: ``energy_j`` is interpolated.
-        bridged_s: seconds of the window that no power source covered (a gap at a mid-run fallback),
-            integrated by holding the readings on either side of the gap; 0.0 when none.
-        gap_count: holes in the driver buffer inside the window (a GPU's readings over 1.5 update periods apart: a
-            reading missing or NaN), all GPUs, each warned (:class:`~energylens.measure.integrate.SampleGapWarning`).
-        gap_s: seconds of the window inside those holes, summed over GPUs, integrated at the reading after each.
-        power_energy_j: the integral of the power signal ``source`` (J, total), whichever figure ``energy_j`` is;
-            ``power_energy_j_per_gpu`` per GPU.
-        energy_source: the source ``energy_j`` came from: a counter's (``"nvml_energy"``, ``"dcgm"``) or ``source``;
-            ``"a+b"`` where GPUs took different ones; ``energy_source_per_gpu`` per GPU.
-    """
-
-    key: str
-    start_ns: int
-    end_ns: int
-    duration_s: float
-    energy_j: float
-    energy_j_per_gpu: tuple[float, ...]
-    avg_power_w: float
-    counter_energy_j: float
-    counter_energy_j_per_gpu: tuple[float, ...]
-    source: str
-    sample_count: int
-    update_period_s: float
-    short_window: bool
-    bridged_s: float = 0.0
-    gap_count: int = 0
-    gap_s: float = 0.0
-    power_energy_j: float | None = None
-    power_energy_j_per_gpu: tuple[float, ...] = ()
-    energy_source: str = ""
-    energy_source_per_gpu: tuple[str, ...] = ()
-
-    def __post_init__(self) -> None:  # (made without them, as before 2026-12-07: energy_j is the power signal's)
-        same = {"power_energy_j": self.energy_j, "power_energy_j_per_gpu": self.energy_j_per_gpu,
-                "energy_source": self.source, "energy_source_per_gpu": (self.source,) * len(self.energy_j_per_gpu)}
-        for name in [k for k in same if getattr(self, k) in (None, (), "")]:
-            object.__setattr__(self, name, same[name])
-    def __setstate__(self, state: dict) -> None:  # (a pickle from before 2026-12-07 lacks the power signal's fields)
-        _setstate(self, state)
-        self.__post_init__()
-
-
-def _steady_ns(key: str, name: str, value: Any) -> int:
-    """``value`` as int64 steady-clock ns; a ValueError naming ``measure(key)``'s argument for anything else (NaN
-    read 'cannot convert float NaN to integer', None a TypeError, and '1' was 1 ns)."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real) \
-            or not abs(float(value)) < 2.0**63:
-        raise ValueError(f"measure({key!r}): {name} must be a steady-clock time in ns (an integer: steady_now_ns(), "
-                         f"mark times), got {value!r}")
-    if not isinstance(value, numbers.Integral) and not float(value).is_integer():  # (0.5, 1.0) was [0, 1] ns
-        raise ValueError(f"measure({key!r}): {name} must be whole steady-clock ns (steady_now_ns(), mark times), got "
-                         f"{value!r}: seconds? (0.5 s is 500_000_000 ns; a midpoint of two: (a + b) // 2)")
-    return int(value) if isinstance(value, numbers.Integral) else int(float(value))
-
-
-def _measurement(key: str, start_ns: int, end_ns: int, w: WindowEnergy,
-                 periods: Mapping[str, float]) -> Measurement:
-    duration_s = (end_ns - start_ns) * 1e-9
-    # a window across a fallback ("nvml_samples+nvml_instant") is as coarse as its coarsest source's period
-    parts = [float(periods.get(p, math.nan)) for p in w.source.split("+")] if w.source else []
-    period = max(parts) if parts and not any(math.isnan(p) for p in parts) else math.nan
-    short = bool(w.source and not math.isnan(period) and duration_s < period)
-    total = float(sum(w.energy_j_per_gpu)) if w.energy_j_per_gpu else math.nan
-    ctotal = float(sum(w.counter_energy_j_per_gpu)) if w.counter_energy_j_per_gpu else math.nan
-    ptotal = float(sum(w.power_energy_j_per_gpu)) if w.power_energy_j_per_gpu else math.nan
-    return Measurement(key=key, start_ns=int(start_ns), end_ns=int(end_ns), duration_s=duration_s,
-                       energy_j=total, energy_j_per_gpu=w.energy_j_per_gpu,
-                       avg_power_w=total / duration_s if duration_s > 0 else math.nan,
-                       counter_energy_j=ctotal, counter_energy_j_per_gpu=w.counter_energy_j_per_gpu,
-                       source=w.source, sample_count=w.sample_count, update_period_s=period, short_window=short,
-                       bridged_s=w.bridged_s, gap_count=w.gap_count, gap_s=w.gap_s, power_energy_j=ptotal,
-                       power_energy_j_per_gpu=w.power_energy_j_per_gpu,
-                       energy_source="+".join(dict.fromkeys(w.energy_source_per_gpu)),
-                       energy_source_per_gpu=w.energy_source_per_gpu)
-
-
-class WindowResult:
-    """What ``EnergyMonitor.window(key)`` yields: ``measurement`` is set when the block ends."""
-
-    __slots__ = ("key", "measurement")
-
-    def __init__(self, key: str) -> None:
-        self.key = key
-        self.measurement: Measurement | None = None
-
-    def __repr__(self) -> str:
-        return f"WindowResult(key={self.key!r}, measurement={self.measurement!r})"
 
 
 class EnergyMonitor:
@@ -381,7 +257,7 @@ class EnergyMonitor:
         failed: the stored error is not re-raised). ValueError for an end that is not a time (NaN, None, a
         string) and for a span that starts before the recorded power readings or ends after them."""
         self._require_running()
-        start_ns, end_ns = _steady_ns(key, "start_ns", start_ns), _steady_ns(key, "end_ns", end_ns)
+        start_ns, end_ns = steady_ns(key, "start_ns", start_ns), steady_ns(key, "end_ns", end_ns)
         if end_ns < start_ns:
             raise ValueError(f"measure({key!r}): end_ns {end_ns} is before start_ns {start_ns}")
         now = steady_now_ns()
@@ -394,29 +270,6 @@ class EnergyMonitor:
                 + ("it looks like a wall-clock time (time.time_ns()): " if wall else "")
                 + "spans are steady-clock ns (steady_now_ns(), mark() times) that have already passed")
         return self._measure(key, start_ns, end_ns, recorded=recorded, caller="measure")
-
-    def _refuse_outside(self, caller: str, key: str, start_ns: int, end_ns: int, counter_j: float) -> None:
-        """A ValueError for a span that no power reading covers (NaN, source "", without a word until now): the
-        recorded range, or that all power readings are NaN; nothing when none was recorded (the NaN stands)."""
-        s = self.sampler.samples(collect=False, check=False)
-        t, nan = s["t_ns"][np.isfinite(s["power_w"])], s["source"][np.isin(s["source"], POWER_PREFERENCE)]
-        if not t.size and nan.size:
-            raise ValueError(f"{caller}({key!r}): no power reading covers [{start_ns}, {end_ns}] ns: the {nan.size} "
-                             f"power readings recorded ({', '.join(sorted(set(nan)))}) are all NaN (the GPU reported "
-                             "no power, or the trace lost it)" + (f"; the energy counter read {counter_j:.1f} J over "
-                                                                  "it" if math.isfinite(counter_j) else ""))
-        if not t.size:
-            return
-        lo, hi = int(t.min()), int(t.max())  # (an end past them first: a start in the buffer's first interval is read)
-        before, replay = start_ns < lo and end_ns <= hi, self.sampler.kind == "replay"
-        hint = ("; a trace replayed with rebase=True (the default) was moved to begin at start(): measure between its "
-                "own mark times with rebase=False" if before and replay else "" if before else
-                "; the replayed trace's readings end there" if replay else
-                "; the sampler was stopped (PowerSampler.stop) before the window ended" if not self.sampler.running
-                else "; no power source read after that (SamplerResult.fallbacks says why)")
-        where = "starts before" if before else "ends after"
-        raise ValueError(f"{caller}({key!r}): no power reading covers [{start_ns}, {end_ns}] ns, which {where} the "
-                         f"recording (power readings recorded from t_ns {lo} to {hi}){hint}")
 
     def window_start_ns(self, key: str) -> int:
         """When open window ``key`` began (steady-clock ns; KeyError if it is not open)."""
@@ -437,20 +290,16 @@ class EnergyMonitor:
                 sampler.flush()
             samples = sampler.samples(collect=False)
         holds = hold_limits(sampler.meta)
-        m = _measurement(key, start_ns, end_ns, integrate_window(samples, sampler.gpu_count, start_ns, end_ns, periods,
-                                                                hold_s=holds,
-                                                                name=f"window {key!r}"), periods)
+        m = measurement_of(key, start_ns, end_ns, integrate_window(samples, sampler.gpu_count, start_ns, end_ns,
+                                                                  periods, hold_s=holds, name=f"window {key!r}"),
+                           periods)
         if not m.source:
-            self._refuse_outside(caller, key, start_ns, end_ns, m.counter_energy_j)
+            refuse_outside(sampler, caller, key, start_ns, end_ns, m.counter_energy_j)
         refuse_uncovered_gpu(caller, key, start_ns, end_ns, samples, sampler.gpu_count, m.update_period_s)
         if not (recorded or self.wait or sampler.complete_at_start):  # (a NaN of a window closed before its readings)
             warn_not_yet_read(caller, key, start_ns, end_ns, m.energy_j, m.counter_energy_j_per_gpu, samples,
                               sampler.gpu_count, sampler.start_ns)
-        if m.short_window:
-            warnings.warn(f"window {key!r} lasted {m.duration_s * 1e3:.2f} ms, shorter than the "
-                          f"{'+'.join(source_label(x, holds) for x in m.source.split('+'))} update period ({m.update_period_s * 1e3:.1f} ms): energy_j is an "
-                          "interpolated estimate", ShortWindowWarning, stacklevel=3)
-        _warn_averaged(m)
+        warn_figures(m, holds)
         return m
 
     def _wait_past(self, end_ns: int, periods: Mapping[str, float]) -> None:
