@@ -23,7 +23,7 @@ from energylens.profiles.problems import (
 )
 from energylens.profiles.schema import _NUMERIC_COLUMNS, _SPELLED_COLUMNS, _TEXT_COLUMNS, as_profiles
 
-__all__ = ["load_configs", "fit_input", "mapping_frame", "refuse_mistyped_values"]
+__all__ = ["load_configs", "fit_input", "mapping_frame", "refuse_mistyped_values", "MistypedValueError"]
 
 # the smallest request a mapping may be (params_b and the rest from the tables)
 REQUEST_COLUMNS = ("model", "gpu", "tp", "batch_size", "input_tokens", "output_tokens")
@@ -79,11 +79,17 @@ def _refuse_columns(first: Any) -> None:
                 "value); for several rows pass a list of mappings, or pandas.DataFrame(mapping)")
 
 
+class MistypedValueError(TypeError):
+    """A mapping's number key holding text, or its name key a number (:func:`refuse_mistyped_values`): the one
+    TypeError a chunked prediction re-validates the whole table for (energylens.model.chunks), so that the error
+    names every such cell of the list; any other TypeError raised on the way is a bug and propagates as it is."""
+
+
 def refuse_mistyped_values(frame: pd.DataFrame) -> None:
     """A number key of a frame built from mappings (:func:`mapping_frame`) holding text (``tp="2"``, ``b"64"``), or a
     name key holding a number (``model=5``, ``gpu=3``: an index into the caller's own list), is named as a TypeError: a
     mapping comes from Python, where such a value was never converted, not a CSV cell (a file's and a DataFrame's text
-    numbers are parsed by the schema). Called where the light path refused the frame (it refuses both), so a request of
+    numbers are parsed by the schema); it is a :class:`MistypedValueError`. Called where the light path refused the frame (it refuses both), so a request of
     well-typed values pays nothing for it; rows are named by the frame's index (a chunk's rows as the whole list's)."""
     named = MAPPING_SOURCES.get(frame.attrs.get("source"))
     if named is None:
@@ -107,7 +113,7 @@ def refuse_mistyped_values(frame: pd.DataFrame) -> None:
             where = f"{noun} {label + 1} of {frame.attrs.get('mapping_rows', len(frame))}" if many else lone
             found.append(f"{where}: key {key!r} {said}")
     if found:
-        raise TypeError("; ".join(found[:20]) + (f"; and {len(found) - 20} more" if len(found) > 20 else "") +
+        raise MistypedValueError("; ".join(found[:20]) + (f"; and {len(found) - 20} more" if len(found) > 20 else "") +
                         ": pass numbers (int or float) for counts and sizes and text for names; text numbers are "
                         "read only from profile files")
 
