@@ -209,7 +209,9 @@ void bind_expression(py::module_& m) {
       .def_property_readonly("converged", [](const ExpressionFitResult& r) { return r.best.converged; })
       .def_property_readonly("status", [](const ExpressionFitResult& r) { return std::string(to_string(r.best.status)); })
       .def_property_readonly("starts", [](const ExpressionFitResult& r) { return r.starts; })
-      .def_property_readonly("starts_converged", [](const ExpressionFitResult& r) { return r.starts_converged; });
+      .def_property_readonly("starts_converged", [](const ExpressionFitResult& r) { return r.starts_converged; })
+      .def_property_readonly("best_start", [](const ExpressionFitResult& r) { return r.best_start; },
+                             "which start the result came from (0: the start given, unshifted)");
 
   py::class_<ExpressionProgram>(m, "ExpressionProgram",
                                 "A validated postfix program over feature columns and fitted constants.")

@@ -509,6 +509,7 @@ void bind_types(py::module_& m) {
       .def_readonly("best", &ClosedFormFit::best)
       .def_readonly("starts", &ClosedFormFit::starts)
       .def_readonly("starts_converged", &ClosedFormFit::starts_converged)
+      .def_readonly("best_start", &ClosedFormFit::best_start, "which start best came from (0: the unshifted one)")
       .def("__repr__", [](const ClosedFormFit& f) {
         return "<ClosedFormFit " + std::string(to_string(f.best.status)) + ", " + std::to_string(f.starts_converged) +
                "/" + std::to_string(f.starts) + " starts converged>";

@@ -529,6 +529,7 @@ ClosedFormFit fit_terms(std::size_t rows, const double* const* columns, const st
     out.starts_converged += r.converged ? 1 : 0;
     if (s == 0 || r.cost < out.best.cost || !std::isfinite(out.best.cost)) {
       out.best = std::move(r);
+      out.best_start = s;
       winner = trial;
     }
   }

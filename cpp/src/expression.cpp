@@ -639,6 +639,7 @@ ExpressionFitResult fit_expression(const ExpressionProgram& program, std::size_t
     const bool better = s == 0 || (std::isfinite(r.cost) && !(r.cost >= out.best.cost));
     if (better) {
       out.best = std::move(r);
+      out.best_start = s;
       winner = x0;
     }
   }

@@ -99,6 +99,7 @@ struct ClosedFormFit {
                              ///< its unshifted start value (restore_unseen_starts)
   int starts = 0;            ///< starts run (FitOptions::n_starts)
   int starts_converged = 0;  ///< starts whose solve converged
+  int best_start = 0;        ///< which start `best` came from (0: the unshifted start, the descriptor's init)
 };
 
 /// Fits the template on all rows. `targets` holds 1 (Sum) or 2 (PerOutput, SumWithAux) spans of `rows`

@@ -141,6 +141,7 @@ struct ExpressionFitResult {
   FitResult best;               ///< the lowest-cost start's result
   int starts = 0;               ///< starts tried
   int starts_converged = 0;     ///< starts whose fit converged
+  int best_start = 0;           ///< which start `best` came from (0: `start` itself, unshifted)
 };
 
 /// Fits the program's constants to `target` (rows entries, all finite; Relative/Log need y > 0)

@@ -85,17 +85,18 @@ def _read_rows(targets: list[np.ndarray]) -> np.ndarray | None:
 
 
 def _unshifted_fit(template: str, columns: list[np.ndarray], targets: list[np.ndarray], options: dict[str, Any],
-                   opts: _core.FitOptions, best: Any) -> Any:
-    """The fit from the unshifted start alone (the template's defaults) where it reaches ``best``'s cost to the fitter's
-    tolerance (ftol x cost), else ``best``. Along directions the rows do not see (``summary.undetermined``) a fit ends
-    where its start leads, so the multi-start's winner, a seeded random shift, set those parameters and the
-    predictions off the training rows: the same rows gave other values for another seed. The first start's fit is
-    the same for every seed."""
-    if opts.n_starts <= 1:
-        return best
+                   opts: _core.FitOptions, result: Any) -> Any:
+    """The fit from the unshifted start alone (the template's defaults) where it reaches the multi-start ``result``'s
+    cost to the fitter's tolerance (ftol x cost), else None (keep ``result.best``). Along directions the rows do not
+    see (``summary.undetermined``) a fit ends where its start leads, so the multi-start's winner, a seeded random
+    shift, set those parameters and the predictions off the training rows: the same rows gave other values for
+    another seed. The first start's fit is the same for every seed. None without running it where the unshifted
+    start won the multi-start (it would repeat that fit bit for bit)."""
+    if opts.n_starts <= 1 or result.best_start == 0:
+        return None
     first = _core.fit(template, columns, targets, None, _fit_options(tuple({**options, "n_starts": 1}.items()),
                                                                      opts.target)).best
-    return first if math.isfinite(first.cost) and first.cost <= best.cost * (1.0 + opts.ftol) else best
+    return first if math.isfinite(first.cost) and first.cost <= result.best.cost * (1.0 + opts.ftol) else None
 
 
 @functools.lru_cache(maxsize=8)
@@ -282,8 +283,8 @@ class ClosedFormModel(FittedGpus):
             raise non_finite_fit_error(type(self).__name__, table, [ev.out0, ev.out1], frame)
         identified = self._identification(columns, theta, targets, opts.target, design.identifiable)
         if identified["undetermined"]:  # where along the directions the rows do not see: the unshifted start's
-            kept = _unshifted_fit(self._template, columns, targets, self.options, opts, best)
-            if kept is not best:  # the summary describes the parameters returned, not the multi-start's winner
+            kept = _unshifted_fit(self._template, columns, targets, self.options, opts, result)
+            if kept is not None:  # the summary describes the parameters returned, not the multi-start's winner
                 best, theta = kept, kept.params
                 identified = self._identification(columns, theta, targets, opts.target, design.identifiable)
         self._warn_undetermined(identified["undetermined"], targets, opts.target, frame)

@@ -162,7 +162,8 @@ def fit_expression(model: ExpressionEnergyModel, profiles: Any) -> ExpressionEne
     theta = np.asarray(res.params, dtype=np.float64)
     design = _design(model.feature_names, columns, y, len(model.param_names))
     pred, unset, moving = _unidentified(model, columns, theta, y, design.identifiable)
-    if moving and opts.get("n_starts", 1) > 1:  # where along the directions the rows do not see: the unshifted start's
+    # where along the directions the rows do not see: the unshifted start's (not rerun where that start won already)
+    if moving and opts.get("n_starts", 1) > 1 and multi.best_start != 0:
         first = _core.fit_expression(model.compiled.program, columns, y, start, model._lower, model._upper,
                                      {**opts, "n_starts": 1})
         if math.isfinite(first.cost) and first.cost <= res.cost * (1.0 + opts.get("ftol", _FTOL)):
