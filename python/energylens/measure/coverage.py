@@ -41,8 +41,9 @@ def warn_not_yet_read(caller: str, key: str, start_ns: int, end_ns: int, energy_
                       counter_j_per_gpu: tuple[float, ...], samples: Mapping[str, np.ndarray], gpu_count: int,
                       started_ns: int | None) -> None:
     """A :class:`NotYetReadWarning` where a span measured without waiting has a NaN figure because no reading past
-    its end had arrived: ``energy_j`` (no power reading at or after ``end_ns``: a window closed before the sampler's
-    first reading) or ``counter_energy_j`` (a counter recorded, NaN for a GPU, none of its readings past the end)."""
+    its end had arrived: ``energy_j`` (no power reading at or after ``end_ns``: a window closed at once, before the
+    sampler's first reading, holds none; the warning says so and the ways out) or ``counter_energy_j`` (a counter
+    recorded, NaN for a GPU, none of its readings past the end)."""
     nan_power = math.isnan(energy_j) and not _read_past(samples, gpu_count, end_ns, POWER_PREFERENCE, True)
     nan_counter = any(math.isnan(c) for c in counter_j_per_gpu) \
         and _read_past(samples, gpu_count, end_ns, COUNTER_SOURCES, False) is False
@@ -52,11 +53,13 @@ def warn_not_yet_read(caller: str, key: str, start_ns: int, end_ns: int, energy_
     signals = " and ".join(x for x, on in (("power", nan_power), ("energy-counter", nan_counter)) if on)
     first = (f" (the sampler started {(end_ns - started_ns) * 1e-9:.3g} s before the window's end and had delivered "
              "no power reading yet)" if nan_power and started_ns is not None else "")
+    holds = "; the window holds no power reading, so energy_source is ''" if nan_power else ""
+    later = ", close the window later (after the sampler's first reading)" if nan_power else ""
     are = "are" if nan_power and nan_counter else "is"
     warnings.warn(f"{caller}({key!r}): {what} {are} NaN: no {signals} reading past the window's end had arrived when it "
-                  f"was measured{first}, and wait=False does not wait for one (wait=True waits about two update "
-                  f"periods); measure the span again once one has: mon.measure({key!r}, {start_ns}, {end_ns})",
-                  NotYetReadWarning, stacklevel=4)
+                  f"was measured{first}{holds}, and wait=False does not wait for one: use wait=True (end_window "
+                  f"then waits about two update periods){later}, or measure the span again once a reading has "
+                  f"arrived: mon.measure({key!r}, {start_ns}, {end_ns})", NotYetReadWarning, stacklevel=4)
 
 
 def refuse_uncovered_gpu(caller: str, key: str, start_ns: int, end_ns: int, samples: Mapping[str, np.ndarray],
