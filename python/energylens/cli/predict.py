@@ -17,8 +17,10 @@ Tables of :data:`STAGE_ROWS` rows or more announce each stage on stderr.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -33,7 +35,9 @@ from energylens.cli.options import (
 )
 from energylens.cli.parsers.predict import add_parser
 from energylens.cli.predict_csv import csv_header, csv_rows
+from energylens.errors import DegenerateFitWarning
 from energylens.model import EnergyModel, LatencyModel, load_model
+from energylens.model.closed_form import NO_TTFT_BOUNDS
 from energylens.model.gpu_domain import GpuCheck
 from energylens.model.persistence import EXPRESSION_MODEL_ID
 from energylens.outputs import (
@@ -98,7 +102,9 @@ def _expression_intervals(model, configs, level: float) -> pd.DataFrame:
 def _interval_columns(model, configs, level: float, what: str) -> pd.DataFrame:
     why = model.intervals_unavailable()
     if why is None:
-        return model.predict_interval(configs, level=level, check_range=False)
+        with warnings.catch_warnings():  # _note_unfitted says it (ttft_s_lo / ttft_s_hi are empty)
+            warnings.filterwarnings("ignore", re.escape(NO_TTFT_BOUNDS[:60]), DegenerateFitWarning)
+            return model.predict_interval(configs, level=level, check_range=False)
     print(f"energylens predict: {what} interval columns are NaN: {why}", file=sys.stderr)
     return pd.DataFrame({c: np.full(len(configs), np.nan) for c in model.interval_columns})
 
