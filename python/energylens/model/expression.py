@@ -28,13 +28,12 @@ from energylens.model.compile import CompiledExpression, compile_expression, sp 
 from energylens.model.discovery_names import with_discovery_variables
 from energylens.model.domain import (
     RangeCheck,
-    check_finite_outputs,
     range_check,
 )
 from energylens.model.expression_file import read_expression_state, refuse_latency_beside, written_bounds
 from energylens.model.expression_fit import fit_expression
 from energylens.model.expression_units import constant_units
-from energylens.model.feature_eval import expression_columns
+from energylens.model.feature_eval import expression_prediction
 from energylens.model.fit_options import checked_bound_pair, checked_fit_options
 from energylens.model.fit_summary import FitSummary, Param
 from energylens.model.gpu_domain import (
@@ -259,19 +258,16 @@ class ExpressionEnergyModel(FittedGpus):
         check (held-out splits extrapolate on purpose; the template's method, compare.methods, does the same)."""
         return self.predict(df, check_range=False)
 
-    def predict_features(self, features: Mapping[str, Any], *, validate: bool = True,
+    def predict_features(self, features: Mapping[str, Any], *, validate: bool = True, dtype=np.float64,
                          n_threads: int | None = None) -> np.ndarray:
         """Energy per request (J) from feature columns (scalars broadcast), without pandas: the template's
         checks (:meth:`energylens.model.EnergyModel.evaluate_features`) on the features the expression reads.
         Other feature names are ignored (a :func:`~energylens.profiles.features.build_features` dict passes
         whole), a key that is none is refused; ``validate=False`` skips the domain check of each value only.
+        ``dtype`` as the template's: ``np.float32`` reads the features as float32 and returns float32 (the
+        expression is evaluated in float64, its one native loop); another dtype is a ValueError.
         ``n_threads`` caps the native loop's threads. No range check (as the template's)."""
-        columns = expression_columns(features, self.feature_names, validate, self.expression)
-        with threads(n_threads):
-            out = self.compiled.evaluate(columns, self._theta)
-        if validate:  # (as the template's: an overflow is an error naming the row, not a silent inf / nan)
-            check_finite_outputs(self.feature_names, columns, (out,))
-        return out
+        return expression_prediction(self, features, validate, dtype, n_threads)
 
     @property
     def bootstrap_params(self) -> np.ndarray:

@@ -27,10 +27,20 @@ from energylens.profiles.features import FEATURE_NAMES, check_feature_domain, do
 if TYPE_CHECKING:
     from energylens.model.base import ClosedFormModel
 
-__all__ = ["template_columns", "template_evaluation", "expression_columns"]
+__all__ = ["template_columns", "template_evaluation", "expression_columns", "evaluation_dtype", "expression_prediction"]
 
 
 _DTYPE_NAMES = {np.dtype(np.float64): "float64", np.dtype(np.float32): "float32"}  # (dtype.name: ~4 us a call)
+_F64 = np.dtype(np.float64)
+
+
+def evaluation_dtype(dtype: Any) -> np.dtype:
+    """``dtype`` of a features call (``predict_features``, ``evaluate_features``) as a NumPy dtype, float64 or float32;
+    ValueError for another, NumPy's TypeError for what is not a dtype. The template's and the expression model's."""
+    kind = np.dtype(dtype)
+    if kind not in _DTYPE_NAMES:
+        raise ValueError(f"dtype must be numpy.float64 or numpy.float32, got {dtype!r}")
+    return kind
 
 
 def template_columns(model: ClosedFormModel, features: Mapping[str, Any], validate: bool,
@@ -60,9 +70,7 @@ def template_evaluation(model: ClosedFormModel, features: Mapping[str, Any],
                         *, summed: bool) -> Any:
     """The native evaluation behind ``model.evaluate_features`` (and, ``summed``: out0 + out1 added chunk by
     chunk in cache, predict_features): the native result, its ``out0`` / ``out1`` the outputs."""
-    kind = np.dtype(dtype)
-    if kind not in (np.float64, np.float32):
-        raise ValueError(f"dtype must be numpy.float64 or numpy.float32, got {dtype!r}")
+    kind = evaluation_dtype(dtype)
     theta = model._require_fitted()
     if out is not None and len(out) == 2 and np.may_share_memory(out[0], out[1]):
         raise ValueError("out: the two arrays overlap; the template writes prefill and decode separately")
@@ -98,8 +106,27 @@ def _dtype_said(array: Any) -> str:
     return f"{'big' if kind.byteorder == '>' else 'little'}-endian {kind.name} ({kind.str!r})"
 
 
-def expression_columns(features: Mapping[str, Any], names: tuple[str, ...], validate: bool, expr: Any) -> list[np.ndarray]:
-    """The float64 columns ``names`` of a feature mapping, checked as the template's are
+def expression_prediction(model: Any, features: Mapping[str, Any], validate: bool, dtype: Any,
+                          n_threads: int | None) -> np.ndarray:
+    """``ExpressionEnergyModel.predict_features``: its columns (:func:`expression_columns`) through its compiled
+    expression. ``dtype`` as the template's (:func:`evaluation_dtype`): float32 reads each feature rounded to float32,
+    as the template's float32 loop does, and returns float32; the expression itself is evaluated in float64 (its only
+    native loop), so the bits can differ from a float32 loop's in the last place."""
+    kind = evaluation_dtype(dtype)
+    columns = expression_columns(features, model.feature_names, validate, model.expression, kind)
+    with threads(n_threads):
+        out = model.compiled.evaluate(columns, model._theta)
+    if kind is not _F64:
+        out = out.astype(kind)
+    if validate:  # (as the template's: an overflow is an error naming the row, not a silent inf / nan)
+        check_finite_outputs(model.feature_names, columns, (out,))
+    return out
+
+
+
+def expression_columns(features: Mapping[str, Any], names: tuple[str, ...], validate: bool, expr: Any,
+                       dtype: np.dtype = _F64) -> list[np.ndarray]:
+    """The ``dtype`` (float64 or float32) columns ``names`` of a feature mapping, checked as the template's are
     (``ClosedFormModel._feature_columns``): every name present and no key that is not a feature name (with its
     close match), no boolean, complex or text column, at most 1-D, with ``validate`` each value in its feature's
     domain, and the columns of more than one value all of one length. ValueError naming the feature. ``expr`` is
@@ -118,9 +145,9 @@ def expression_columns(features: Mapping[str, Any], names: tuple[str, ...], vali
     cols = []
     for name in names:
         col = features[name]
-        if not (type(col) is np.ndarray and col.dtype == np.float64 and col.ndim == 1):  # (else nothing to do)
+        if not (type(col) is np.ndarray and col.dtype == dtype and col.ndim == 1):  # (else nothing to do)
             check_feature_real(name, col)
-            col = np.asarray(col, dtype=np.float64)
+            col = np.asarray(col, dtype=dtype)
             if col.ndim > 1:
                 raise ValueError(f"feature {name!r} must be a scalar or 1-D, got shape {col.shape}")
         if validate:
