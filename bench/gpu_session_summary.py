@@ -112,9 +112,11 @@ def json_lines(path: Path) -> list[str]:
     lines += _verdicts(d)
     if not {"pass", "passed", "skipped", "error"} & d.keys():
         lines.append(f"no verdict: cut short at stage {d.get('stage', '?')!r}")
-    for w in d.get("windows", []):
-        lines.append(f"window {w['window']}: {_num(w['energy_j'])} J vs counter {_num(w['counter_energy_j'])} J "
-                     f"(rel {_num(w['rel_diff'])})")
+    for w in d.get("windows", []):  # (the power stream's figure; a JSON from before 2026-12-07 has energy_j only)
+        lines.append(f"window {w['window']}: {w.get('source', 'power')} {_num(w.get('power_energy_j', w['energy_j']))}"
+                     f" J vs counter {_num(w['counter_energy_j'])} J (rel {_num(w['rel_diff'])})")
+    if "driver_buffer_vs_counter" in d:
+        lines.append(f"driver buffer vs counter: {json.dumps(d['driver_buffer_vs_counter'], default=str)[:400]}")
     lines += sampler_lines(d)
     for key in FIGURES:
         if key in d:
