@@ -16,6 +16,11 @@ as a fresh 8-column table, and to a frame validated by ``load_profiles``, in the
 alternation (text rows only: the 8 columns
 drop an image row's modality); it prints and writes nothing.
 
+``--slices`` runs only the selections of a validated frame (1e5 and 1e6 text rows of the bundled table, sampled):
+the validation itself, then per selection (``iloc`` half, a boolean mask, a ``.loc`` label range, ``sample``)
+whether it keeps the mark, the re-check alone (``as_profiles``) and ``predict``, against the same rows as a fresh
+8-column table validated on the way (medians of 3); it prints and writes nothing.
+
 Medians of 15 samples (a sample of a call shorter than 2 ms repeats it and divides). Writes
 bench/results/validated_predict.json.
 
@@ -85,15 +90,51 @@ def concatenations(model: EnergyModel, data: pd.DataFrame, n: int = 100_000, rep
         print(f"{n} rows, {name:36s} {t * 1e3:8.1f} ms ({t / base:4.1f}x the fresh table; mark {marked})")
 
 
+def selections(model: EnergyModel, data: pd.DataFrame, sizes=(100_000, 1_000_000), repeats: int = 3) -> None:
+    """Selections of a validated frame (see the module docstring): medians of ``repeats`` calls, printed."""
+    def median(fn) -> float:
+        ts = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            fn()
+            ts.append(time.perf_counter() - t0)
+        return float(np.median(ts))
+
+    text = data[data["modality"] == "text"]
+    for n in sizes:
+        raw = pd.DataFrame({c: text[c].to_numpy() for c in RAW}).sample(n, replace=True, random_state=1)
+        raw = raw.reset_index(drop=True)
+        t0 = time.perf_counter()
+        validated = load_profiles(raw, require_energy=False)
+        print(f"{n} rows: load_profiles {time.perf_counter() - t0:.3f} s; predict on it "
+              f"{median(lambda v=validated: model.predict(v)):.3f} s, on the raw table {median(lambda r=raw: model.predict(r)):.3f} s")
+        cuts = {"iloc[:n/2]": lambda v: v.iloc[: len(v) // 2], "mask batch_size > 100": lambda v: v[v["batch_size"] > 100],
+                ".loc[label range]": lambda v: v.loc[v.index[len(v) // 4]: v.index[3 * len(v) // 4]],
+                "sample(n/2)": lambda v: v.sample(len(v) // 2, random_state=0)}
+        for name, cut in cuts.items():
+            part = cut(validated)
+            fresh = pd.DataFrame({c: part[c].to_numpy() for c in RAW})
+            assert np.array_equal(model.predict(part), model.predict(fresh)), name
+            print(f"  {name:22s} {len(part):8d} rows, mark {part.attrs.get('schema_version') is not None}: re-check "
+                  f"{median(lambda p=part: as_profiles(p, require_energy=False)) * 1e3:6.1f} ms, predict "
+                  f"{median(lambda p=part: model.predict(p)):.3f} s; the same rows as a fresh table "
+                  f"{median(lambda f=fresh: model.predict(f)):.3f} s")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--concat", action="store_true", help="only the concatenations (prints, writes nothing)")
+    parser.add_argument("--slices", action="store_true",
+                        help="only the selections of a validated frame (prints, writes nothing)")
     args = parser.parse_args(argv)
     warnings.simplefilter("ignore")
     data = mlenergy_v2()
     model = EnergyModel(bootstrap=0, n_starts=1).fit(data.sample(50, random_state=0))
     if args.concat:
         concatenations(model, data)
+        return
+    if args.slices:
+        selections(model, data)
         return
     rows = []
     for n in (1, 50, len(data)):
