@@ -11,6 +11,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from energylens.errors import user_stacklevel
 from energylens.measure.gaps import HOLD_S
 from energylens.measure.integrate import COUNTER_SOURCES, POWER_PREFERENCE
 
@@ -59,7 +60,8 @@ def warn_not_yet_read(caller: str, key: str, start_ns: int, end_ns: int, energy_
     warnings.warn(f"{caller}({key!r}): {what} {are} NaN: no {signals} reading past the window's end had arrived when it "
                   f"was measured{first}{holds}, and wait=False does not wait for one: use wait=True (end_window "
                   f"then waits about two update periods){later}, or measure the span again once a reading has "
-                  f"arrived: mon.measure({key!r}, {start_ns}, {end_ns})", NotYetReadWarning, stacklevel=4)
+                  f"arrived: mon.measure({key!r}, {start_ns}, {end_ns})", NotYetReadWarning,
+                  stacklevel=user_stacklevel())
 
 
 def refuse_uncovered_gpu(caller: str, key: str, start_ns: int, end_ns: int, samples: Mapping[str, np.ndarray],

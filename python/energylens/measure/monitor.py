@@ -26,7 +26,7 @@ import contextlib
 import sys
 import time
 import warnings
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -83,6 +83,27 @@ _FUTURE_TOLERANCE_NS = 50_000_000  # how far past steady_now_ns() measure() acce
 
 class OpenWindowWarning(UserWarning):
     """An EnergyMonitor ended (its ``with`` block left without an exception) with windows still open: not measured."""
+
+
+class _Window:
+    """The context manager of :meth:`EnergyMonitor.window`: a class, so that Python calls its ``__exit__`` from the
+    user's frame and the window's warnings (``user_stacklevel``) point there, not into contextlib."""
+
+    __slots__ = ("_mon", "_key", "_sync", "_result")
+
+    def __init__(self, mon: EnergyMonitor, key: str, sync: bool | None) -> None:
+        self._mon, self._key, self._sync, self._result = mon, key, sync, WindowResult(key)
+
+    def __enter__(self) -> WindowResult:
+        self._mon.begin_window(self._key, sync=self._sync)
+        return self._result
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is not None:  # cancelled: nothing measured; the exception propagates
+            if self._key in self._mon.windows:
+                self._mon.cancel_window(self._key)
+            return
+        self._result.measurement = self._mon.end_window(self._key, sync=self._sync)
 
 
 class EnergyMonitor:
@@ -235,19 +256,11 @@ class EnergyMonitor:
             if not self._windows:
                 self.sampler.hold_auxiliary(False)
 
-    @contextlib.contextmanager
-    def window(self, key: str, *, sync: bool | None = None) -> Iterator[WindowResult]:
+    def window(self, key: str, *, sync: bool | None = None) -> _Window:
         """``with mon.window("step") as w: ...`` then ``w.measurement``; an exception inside the
-        block cancels the window (nothing is measured) and propagates."""
-        self.begin_window(key, sync=sync)
-        result = WindowResult(key)
-        try:
-            yield result
-        except BaseException:
-            if key in self._windows:
-                self.cancel_window(key)
-            raise
-        result.measurement = self.end_window(key, sync=sync)
+        block cancels the window (nothing is measured) and propagates. The window opens when the block is entered.
+        Its warnings point at the ``with`` line (until 2026-12-07 at contextlib's, the block a generator)."""
+        return _Window(self, key, sync)
 
     def measure(self, key: str, start_ns: int, end_ns: int, *, recorded: bool = False) -> Measurement:
         """The Measurement of any span ``[start_ns, end_ns]`` of this run (e.g. between two marks), both on
