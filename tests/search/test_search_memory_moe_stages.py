@@ -23,7 +23,7 @@ from energylens.search.space import build_space
 GIB = 2.0**30
 DSV3 = "deepseek-ai/DeepSeek-V3"
 MAVERICK = "meta-llama/Llama-4-Maverick-17B-128E-Instruct"
-NVLS_8 = 8 * 2 * 301989888.0  # NCCL's NVLS buffers at a group of 8 on H100 (memory.NVLS_BYTES_PER_GPU per GPU)
+NVLS_8 = 8 * 2 * 48 * 2**20  # NCCL's NVLS buffers at a group of 8 (2 communicators x 48 MiB per GPU; memory.py)
 
 
 def _dsv3_parts(bytes_per_param):

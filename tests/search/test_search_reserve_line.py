@@ -29,8 +29,8 @@ def test_no_nvls_gpu_no_nvls_clause():
                                              ("H100,H200,L40S", "on H100, H200 (")])
 def test_the_nvls_clause_names_the_gpus_it_is_charged_on(gpus, named):
     line = _assumed(gpus)
-    assert (f"plus 0.5625 GiB x the GPUs (at most 32) of a TP / MoE group of more than 2 {named}NCCL's NVLS buffers: 4.5 GiB at "
-            "TP 8, 6 GiB of reserve in all)") in line
+    assert (f"plus 0.09375 GiB x the GPUs (at most 32) of a TP / MoE group of more than 2 {named}NCCL's NVLS buffers: 0.75 GiB "
+            "at TP 8, 2.25 GiB of reserve in all)") in line
     assert "A100" not in line.split("runtime reserve")[1] and "L40S" not in line.split("runtime reserve")[1]
 
 
@@ -38,9 +38,9 @@ def test_a_flat_reserve_is_said_as_given():
     assert "runtime reserve 3 GiB per GPU (flat, as given)" in _assumed("H100", runtime_reserve_gib=3.0)
 
 
-@pytest.mark.parametrize(("tp", "buffers", "total"), [(8, 4.5, 6.0), (4, 2.25, 3.75)])
+@pytest.mark.parametrize(("tp", "buffers", "total"), [(8, 0.75, 2.25), (4, 0.375, 1.875)])
 def test_the_nvls_figure_is_the_buffers_and_the_total_is_said_as_such(tp, buffers, total):
     """"(NCCL's NVLS buffers: 6 GiB at TP 8)" gave the whole reserve (1.5 GiB + 8 x 0.5625 GiB) as the buffers' size
-    until 2026-12-07; the buffers are 4.5 GiB there (37.5 GiB at TP 64 on GB200 read as buffers, where they are 36)."""
+    until 2026-12-07; the buffers were 4.5 GiB there (0.75 GiB since NCCL's current sizes, memory.NVLS_BYTES_PER_GPU)."""
     line = _assumed("H100", tp=[1, tp])
     assert f"(NCCL's NVLS buffers: {buffers:g} GiB at TP {tp}, {total:g} GiB of reserve in all)" in line, line

@@ -57,29 +57,32 @@ __all__ = ["MEMORY_DEFAULTS", "GpuMemory", "weights_per_gpu", "stage_weights", "
 #: HBM parts (H100 80 GB: 81559 MiB = 79.65 GiB; docs/search.md); ``energylens.search.space.GIB`` is this one.
 GIB = float(2**30)
 
-#: NCCL's NVLink SHARP (NVLS) buffers per GPU of a TP / MoE group of n > 2 GPUs on an NVSwitch GPU: 288 MiB per
-#: group GPU and communicator, twice (a vLLM group holds two NCCL communicators: torch's process group and a
-#: PyNcclCommunicator, vllm/distributed/device_communicators/cuda_communicator.py). NCCL logs the size:
-#: "NVLS comm ... nHeads 8 buffSize 4194304 memSize 2097152 nvlsPerRankSize 301989888 nvlsTotalSize 2415919104"
-#: (8 x H200; vllm-project/vllm#9699, which also finds NVLS used only for n > 2 on H100 and later, and ~5 GiB
-#: fewer KV-cache blocks per GPU with it on: 17595 against 227xx blocks of Llama-3.1-405B at TP 8). With the
-#: 1.5 GiB flat part the reserve is 6 GiB per GPU at TP 8, 3.75 at TP 4: vLLM 0.6.4 logged
-#: "non_torch_memory=5.21GiB" to 5.68 per GPU for Llama-3.1-70B on 8 H200 (vllm-project/vllm#10702), against
-#: 1.79 GiB at TP 1 and 3.58 at TP 2 (no NVLS) for Llama-3-8B on H100 (vllm-project/vllm#10511). Current vLLM
-#: creates the communicators before its memory snapshot (vllm/v1/worker/gpu_worker.py ``init_device``), so what
-#: NCCL allocates then falls outside gpu_memory_utilization: charging the buffers is the conservative side.
-#: The growth stops at :data:`NVLS_MAX_HEADS` GPUs.
-NVLS_BYTES_PER_GPU = 2 * 301989888.0
+#: NCCL's NVLink SHARP (NVLS) buffers per GPU of a TP / MoE group of n > 2 GPUs on an NVSwitch GPU, per group GPU
+#: (NCCL's "head") and communicator, as current NCCL sizes them (NVIDIA/nccl src/transport/nvls.cc,
+#: ``ncclNvlsBufferSetup`` at 2.22.3, the same formula in later releases): buffSize = NCCL_NVLS_CHUNKSIZE
+#: (128 KiB) x NCCL_STEPS (8) = 1 MiB, nvlsPerRankSize = nvlsChannels x 2 x buffSize, nvlsTotalSize = nvlsPerRankSize
+#: x nHeads; nvlsChannels 16 on Hopper (NVLS_NCHANNELS_SM90: 32 MiB per head), 24 on Blackwell within one host
+#: (NVLS_NCHANNELS_SM100_NVL: 48 MiB), 32 across hosts (NVLS_NCHANNELS_SM100: 64 MiB; 2.22.3 had 16 for all).
+#: Charged at 48 MiB, Blackwell's one-host figure (H100 / H200 use 2/3 of it), twice: a vLLM group holds two NCCL communicators (torch's process group and a PyNcclCommunicator,
+#: vllm/distributed/device_communicators/cuda_communicator.py). 96 MiB per group GPU: 0.75 GiB at TP 8. Until
+#: 2026-12-07 it was 2 x 288 MiB (4.5 GiB at TP 8), the figure older NCCL logged on 8 x H200, "NVLS comm ... nHeads 8
+#: buffSize 4194304 memSize 2097152 nvlsPerRankSize 301989888 nvlsTotalSize 2415919104" (vllm-project/vllm#9699, vLLM
+#: 0.6 on torch 2.4, whose NCCL sized buffSize as NCCL_BUFFSIZE, 4 MiB, plus 2 MiB of memSize, over 24 channels): 9x
+#: today's Hopper figure. A stack on such an NCCL, or one that turns NVLS off (NCCL_NVLS_ENABLE=0), gives its own
+#: whole reserve with ``runtime_reserve_gib`` (--runtime-reserve-gib 6 at TP 8 for the old buffers). Current vLLM
+#: creates the communicators before its memory snapshot (vllm/v1/worker/gpu_worker.py ``init_device``), so what NCCL
+#: allocates then may fall outside gpu_memory_utilization: charging the buffers is the conservative side. The growth
+#: stops at :data:`NVLS_MAX_HEADS` GPUs.
+NVLS_CHUNK_BYTES, NVLS_STEPS, NVLS_CHANNELS = 128 * 1024, 8, 24
+NVLS_BYTES_PER_GPU = 2.0 * NVLS_CHANNELS * 2 * NVLS_CHUNK_BYTES * NVLS_STEPS
 #: The most GPUs of a group the NVLS buffers grow with: NCCL allocates nvlsTotalSize = nvlsPerRankSize x nHeads
 #: per GPU and communicator (src/transport/nvls.cc ``ncclNvlsBufferSetup``; nvlsPerRankSize = nvlsChannels x 2 x
 #: buffSize), and its NVLS graph search takes one head per GPU of the comm's NVLink domain, at most
 #: NCCL_MAX_NVLS_ARITY (src/graph/search.cc ``ncclTopoCompute``: ``graph->maxChannels =
 #: std::min(NCCL_MAX_NVLS_ARITY, system->nodes[GPU].count)``; nHeads = that graph's channels). The cap is 32 in
 #: the NCCL releases with multi-node NVLink (src/include/device.h; 2.22 as NVIDIA/nccl#1429 quotes it; 8 before,
-#: when no NVLS domain held more than 8 GPUs): TP 64 on GB200 NVL72 holds 2 x 288 MiB x 32 = 18 GiB, not 36.
-#: nvlsPerRankSize itself does not grow with the group (nvlsChannels is NCCL_NVLS_NCHANNELS, 16 by default, and
-#: later releases size buffSize as NCCL_NVLS_CHUNKSIZE 128 KiB x NCCL_STEPS 8: 32 MiB per head where 8 x H200
-#: logged 288 MiB), so keeping the logged 288 MiB is the conservative side.
+#: when no NVLS domain held more than 8 GPUs): TP 64 on GB200 NVL72 holds 96 MiB x 32 = 3 GiB, not 6.
+#: nvlsPerRankSize itself does not grow with the group (:data:`NVLS_BYTES_PER_GPU`).
 NVLS_MAX_HEADS = 32
 
 #: The memory check's settings (the search's options of the same names, docs/search.md): an explicit

@@ -176,7 +176,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="memory each GPU keeps besides weights, activations and KV cache (CUDA graphs, non-torch "
                    "memory, NCCL buffers), GiB, the same for every configuration; default: 1.5 GiB, plus NCCL's NVLS "
                    "buffers in a TP / MoE group of more than 2 on GPUs whose NVSwitch runs them (H100 SXM and "
-                   "later, not A100: 6 GiB at TP 8 on H100 SXM; docs/search.md, Feasibility)")
+                   "later, not A100: 2.25 GiB at TP 8 on H100 SXM; docs/search.md, Feasibility)")
     p.add_argument("--node-size", type=positive_int, default=None,
                    help="GPUs per scale-up domain for every GPU, overriding the GPU table's scale_up_domain_gpus "
                    "(default: the table's, e.g. 8 on HGX H100, 72 on GB200 NVL72); TP stays inside one")
