@@ -38,7 +38,12 @@ class Param:
 
 @dataclass(frozen=True)
 class FitSummary:
-    """How a fit went. Non-convergence is reported here, not raised."""
+    """How a fit went. Non-convergence is reported here, not raised.
+
+    Every field describes the parameters the fit returned: where a fit with directions the rows do not see was
+    repeated from the unshifted start and that fit kept (docs/model.md section 5, "Uncertainty"), ``cost``,
+    ``iterations``, ``converged``, ``status``, ``unidentified`` and ``undetermined`` are that fit's; ``starts`` and
+    ``starts_converged`` count the multi-start's starts (the rerun is not one of them)."""
 
     n_rows: int
     n_measurements: int
