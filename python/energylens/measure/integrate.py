@@ -472,11 +472,11 @@ def integrate_window(samples: Samples, gpu_count: int, start_ns: int, end_ns: in
     if checked:  # moving average: AveragedPowerWarning)
         power_j = _power_between(g, source, start_ns)
         fill_counter_tails(used, power_j, start_ns, end_ns, source, counter, name, hold_s)
+    chosen, chosen_source = choose_energy(energy, counter, used, source, start_ns, end_ns, INTERVAL_SOURCES)
     if counter_holes:
         warn_counter_holes(counter_holes, start_ns, end_ns, energy, counter)
     if holes:
-        warn_holes(holes, start_ns, end_ns, energy, counter)
-    chosen, chosen_source = choose_energy(energy, counter, used, source, start_ns, end_ns, INTERVAL_SOURCES)
+        warn_holes(holes, start_ns, end_ns, energy, counter, chosen_source)
     if checked:  # (after the choice: only where energy_j took the power stream's figure, the one to doubt)
         check_counters(used, power_j, start_ns, end_ns, source, energy, counter, chosen_source, name, hold_s)
     return WindowEnergy(energy_j_per_gpu=tuple(float(x) for x in chosen),
