@@ -7,6 +7,7 @@ wait=True, closing the window later (after the sampler's first reading), or meas
 from __future__ import annotations
 
 import math
+import time
 
 import pytest
 
@@ -19,7 +20,9 @@ def _flat(**kw):
 
 
 def test_a_window_closed_at_once_says_it_holds_no_power_reading_and_what_to_do():
-    with EnergyMonitor(_flat(), sync=False, wait=False) as mon:
+    # the driver buffer's first reading 0.5 s after the start: a window closed at once, 50 ms in, holds none
+    with EnergyMonitor(_flat(buffer_period_s=0.5), sync=False, wait=False) as mon:
+        time.sleep(0.05)
         mon.begin_window("a")
         with pytest.warns(NotYetReadWarning) as got:
             m = mon.end_window("a")

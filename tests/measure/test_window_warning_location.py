@@ -14,15 +14,15 @@ from energylens.measure.monitor import EnergyMonitor, NotYetReadWarning, ShortWi
 from energylens.measure.sampler import PowerSampler
 
 
-def _flat():
-    return PowerSampler.synthetic([([0.0, 60.0], [300.0, 300.0])])
+def _flat(**kw):
+    return PowerSampler.synthetic([([0.0, 60.0], [300.0, 300.0])], **kw)
 
 
 @pytest.mark.parametrize(("wait", "category"), [(True, ShortWindowWarning), (False, NotYetReadWarning)])
 def test_a_windows_warning_points_at_the_with_line(wait, category):
-    with EnergyMonitor(_flat(), sync=False, wait=wait) as mon:
-        if wait:
-            time.sleep(0.1)
+    # wait=False: the driver buffer's first reading 0.5 s after the start, so the window holds none
+    with EnergyMonitor(_flat(buffer_period_s=0.02 if wait else 0.5), sync=False, wait=wait) as mon:
+        time.sleep(0.1 if wait else 0.05)
         with warnings.catch_warnings(record=True) as got:
             warnings.simplefilter("always")
             with mon.window("w") as w:
