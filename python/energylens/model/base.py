@@ -43,7 +43,7 @@ from energylens.model.gpu_domain import (
     transfer_rows,
     unseen_gpu_rows,
 )
-from energylens.model.identify import NO_TPOT, template_jacobian, undetermined, warn_undetermined
+from energylens.model.identify import NO_TPOT, same_cost, template_jacobian, undetermined, warn_undetermined
 from energylens.model.intervals import (
     PREDICT_CHUNK_ROWS,
     GpuTransfer,
@@ -87,16 +87,17 @@ def _read_rows(targets: list[np.ndarray]) -> np.ndarray | None:
 def _unshifted_fit(template: str, columns: list[np.ndarray], targets: list[np.ndarray], options: dict[str, Any],
                    opts: _core.FitOptions, result: Any) -> Any:
     """The fit from the unshifted start alone (the template's defaults) where it reaches the multi-start ``result``'s
-    cost to the fitter's tolerance (ftol x cost), else None (keep ``result.best``). Along directions the rows do not
-    see (``summary.undetermined``) a fit ends where its start leads, so the multi-start's winner, a seeded random
-    shift, set those parameters and the predictions off the training rows: the same rows gave other values for
-    another seed. The first start's fit is the same for every seed. None without running it where the unshifted
-    start won the multi-start (it would repeat that fit bit for bit)."""
+    cost to the fitter's tolerance (:func:`energylens.model.identify.same_cost`), else None (keep
+    ``result.best``). Along directions the rows do not see (``summary.undetermined``) a fit ends where its start
+    leads, so the multi-start's winner, a seeded random shift, set those parameters and the predictions off the
+    training rows: the same rows gave other values for another seed. The first start's fit is the same for every
+    seed. None without running it where the unshifted start won the multi-start (it would repeat that fit bit for
+    bit)."""
     if opts.n_starts <= 1 or result.best_start == 0:
         return None
     first = _core.fit(template, columns, targets, None, _fit_options(tuple({**options, "n_starts": 1}.items()),
                                                                      opts.target)).best
-    return first if math.isfinite(first.cost) and first.cost <= result.best.cost * (1.0 + opts.ftol) else None
+    return first if same_cost(first.cost, result.best.cost, opts.ftol, sum(map(_finite_count, targets))) else None
 
 
 @functools.lru_cache(maxsize=8)

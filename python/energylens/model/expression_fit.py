@@ -23,7 +23,7 @@ from energylens.model.configs import load_configs
 from energylens.model.domain import DesignReport, FeatureTable, rows_where, training_ranges
 from energylens.model.fit_options import BOOTSTRAP_PROGRESS
 from energylens.model.fit_summary import FitSummary, fitted_gpu_rows
-from energylens.model.identify import undetermined, warn_undetermined
+from energylens.model.identify import same_cost, undetermined, warn_undetermined
 from energylens.model.persistence import data_hash
 from energylens.outputs import plural
 
@@ -166,7 +166,7 @@ def fit_expression(model: ExpressionEnergyModel, profiles: Any) -> ExpressionEne
     if moving and opts.get("n_starts", 1) > 1 and multi.best_start != 0:
         first = _core.fit_expression(model.compiled.program, columns, y, start, model._lower, model._upper,
                                      {**opts, "n_starts": 1})
-        if math.isfinite(first.cost) and first.cost <= res.cost * (1.0 + opts.get("ftol", _FTOL)):
+        if same_cost(first.cost, res.cost, opts.get("ftol", _FTOL), len(y)):
             res, theta = first, np.asarray(first.params, dtype=np.float64)  # the summary describes these, not the winner's
             pred, unset, moving = _unidentified(model, columns, theta, y, design.identifiable)
     if moving:

@@ -12,6 +12,7 @@ differ by 1e6; Belsley, Kuh & Welsch's collinearity diagnostics), then a directi
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -21,7 +22,8 @@ from energylens import _core, warning_sink
 from energylens.errors import DegenerateFitWarning
 from energylens.profiles.cells import Coded
 
-__all__ = ["NEGLIGIBLE", "LOADING", "undetermined", "template_jacobian", "what_varies", "warn_undetermined"]
+__all__ = ["NEGLIGIBLE", "LOADING", "EXACT_RESIDUAL", "undetermined", "same_cost", "template_jacobian", "what_varies",
+           "warn_undetermined"]
 
 #: A singular value below this fraction of the largest is negligible: sqrt(machine epsilon). Below it the
 #: Gauss-Newton matrix J^T J the fitter solves has a condition number past 1 / eps, so the fit's step along that
@@ -31,6 +33,17 @@ NEGLIGIBLE = float(np.sqrt(np.finfo(np.float64).eps))
 #: A parameter whose row of the negligible directions' right singular vectors has at least this norm moves
 #: along them by at least 1 % of the (unit) undetermined combination: the data do not fix it.
 LOADING = 0.01
+#: A fit whose (relative or log) residuals are all below this fits its rows exactly, as far as any use can tell: two
+#: such fits reach the same minimum whatever the ratio of their costs (rounding's: 1e-30 against 1e-24).
+EXACT_RESIDUAL = 1e-10
+
+
+def same_cost(cost: float, best: float, ftol: float, n_terms: int) -> bool:
+    """Whether a fit of ``cost`` reached the minimum a fit of cost ``best`` did, as far as the fitter can tell: within
+    its cost tolerance (``ftol`` x ``best``), or both below the cost of :data:`EXACT_RESIDUAL` on each of the
+    ``n_terms`` residuals, where the tolerance is rounding's (a fit to data the formula reproduces exactly ends
+    anywhere from 0 to 1e-23)."""
+    return math.isfinite(cost) and cost <= max(best * (1.0 + ftol), 0.5 * n_terms * EXACT_RESIDUAL**2)
 
 
 def undetermined(jac: np.ndarray, names: Sequence[str]) -> tuple[str, ...]:
