@@ -157,8 +157,8 @@ std::vector<double> thresholds(const py::object& values, const char* which) {
 
 IntervalBounds interval_bounds_host(TemplateId id, const std::vector<py::array>& columns, const py::array& params_in,
                                     const std::vector<py::array>& factors, const std::vector<int>& outputs,
-                                    std::uint64_t start, std::uint64_t seed, double q_lo, double q_hi,
-                                    const py::object& above_in, const py::object& below_in) {
+                                    std::uint64_t seed, double q_lo, double q_hi, const py::object& above_in,
+                                    const py::object& below_in) {
   const ReplicateInputs in(describe(id), columns, params_in, "interval_bounds");
   const std::size_t rows = in.rows;
   if (factors.size() != outputs.size())
@@ -183,8 +183,8 @@ IntervalBounds interval_bounds_host(TemplateId id, const std::vector<py::array>&
   result.has_tally = !above_in.is_none();
   {
     const ReleaseGilIfLong release(rows * in.replicates);
-    result.tally = interval_bounds(id, rows, in.ptrs.data(), in.broadcast, in.flat_params(), in.replicates, seed, start,
-                                   q_lo, q_hi, specs, above, below);
+    result.tally = interval_bounds(id, rows, in.ptrs.data(), in.broadcast, in.flat_params(), in.replicates, seed, q_lo,
+                                   q_hi, specs, above, below);
   }
   for (std::size_t k = 0; k < outputs.size(); ++k) result.bounds.append(py::make_tuple(bounds[2 * k], bounds[2 * k + 1]));
   return result;
@@ -620,46 +620,82 @@ void bind_model(py::module_& m) {
   m.def(
       "interval_bounds",
       [](const std::string& name, const std::vector<py::array>& columns, const py::array& params,
-         const std::vector<py::array>& factors, const std::vector<int>& outputs, std::uint64_t start,
-         std::uint64_t seed, double q_lo, double q_hi, const py::object& above, const py::object& below) {
-        return interval_bounds_host(template_id(name), columns, params, factors, outputs, start, seed, q_lo, q_hi,
-                                    above, below);
+         const std::vector<py::array>& factors, const std::vector<int>& outputs, std::uint64_t seed, double q_lo,
+         double q_hi, const py::object& above, const py::object& below) {
+        return interval_bounds_host(template_id(name), columns, params, factors, outputs, seed, q_lo, q_hi, above,
+                                    below);
       },
       py::arg("template"), py::arg("columns"), py::arg("params"), py::arg("factors"), py::arg("outputs"),
-      py::kw_only(), py::arg("start"), py::arg("seed"), py::arg("q_lo"), py::arg("q_hi"),
+      py::kw_only(), py::arg("seed"), py::arg("q_lo"), py::arg("q_hi"),
       py::arg("above") = py::none(), py::arg("below") = py::none(),
       "Prediction-interval quantiles per row (energylens.model.intervals): for each output (0: out0, 1: out1, "
       "-1: out0 + out1) and its sorted measurement factors, the template at every row of `params` "
-      "((replicates, n_params)) times one factor drawn per (replicate, row start + i) from a hash of "
-      "(seed, replicate, row), and np.quantile(..., [q_lo, q_hi], method='linear') of those values per row, "
+      "((replicates, n_params)) times one factor drawn per (replicate, row) from a hash of "
+      "(seed, replicate, row_keys(columns)[row]: the row's feature values, not its position), and np.quantile(..., [q_lo, q_hi], method='linear') of those values per row, "
       "bit for bit. Returns an IntervalBounds: one (lo, hi) pair of arrays per output in .bounds; with above= and "
       "below= (one threshold per feature, +inf / -inf unchecked) also the rows' extrapolation tally, counted in "
       "the same pass.");
 
   m.def(
-      "draw_indices",
-      [](std::uint64_t seed, std::size_t replicates, std::uint64_t start, std::uint64_t stop, std::size_t n) {
-        if (stop < start)
-          throw std::invalid_argument("draw_indices: stop (" + std::to_string(stop) + ") is before start (" +
-                                      std::to_string(start) + ")");
-        const auto rows = static_cast<std::size_t>(stop - start);
-        py::array_t<std::int64_t> out({static_cast<py::ssize_t>(replicates), static_cast<py::ssize_t>(rows)});
-        std::int64_t* indices = out.mutable_data();
+      "row_keys",
+      [](const std::vector<py::array>& columns) {
+        std::vector<Array<double>> keep;
+        std::vector<const double*> ptrs;
+        std::vector<std::uint8_t> one;
+        std::size_t rows = 1;
+        for (std::size_t k = 0; k < columns.size(); ++k) {
+          keep.push_back(Array<double>::ensure(columns[k]));
+          if (!keep.back() || keep.back().ndim() != 1)
+            throw std::invalid_argument("row_keys: column " + std::to_string(k) + " must be a 1-D numeric array");
+          if (keep.back().size() != 1) rows = static_cast<std::size_t>(keep.back().size());
+        }
+        for (std::size_t k = 0; k < columns.size(); ++k) {
+          const auto n = static_cast<std::size_t>(keep[k].size());
+          if (n != rows && n != 1)
+            throw std::invalid_argument("row_keys: column " + std::to_string(k) + " has " + std::to_string(n) +
+                                        " rows, another " + std::to_string(rows) + " (or one value for every row)");
+          ptrs.push_back(keep[k].data());
+          one.push_back(n == 1 && rows != 1 ? 1 : 0);
+        }
+        if (columns.empty()) rows = 0;
+        py::array_t<std::uint64_t> out(static_cast<py::ssize_t>(rows));
+        std::uint64_t* keys = out.mutable_data();
         {
-          const ReleaseGilIfLong release(rows * replicates);
-          draw_indices(seed, replicates, start, rows, n, indices);
+          const ReleaseGilIfLong release(rows * columns.size());
+          row_keys(ptrs.data(), ptrs.size(), one.data(), rows, keys);
         }
         return out;
       },
-      py::arg("seed"), py::arg("replicates"), py::arg("start"), py::arg("stop"), py::arg("n"),
-      "The residual drawn for each replicate b and absolute row start + i (energylens.model.intervals."
-      "draw_indices): a (replicates, stop - start) int64 array of indices in [0, n) (0 when n is 0), from the "
-      "splitmix64 hash of (seed, b, row), bit for bit the NumPy definition; seed below 2**63.");
+      py::arg("columns"),
+      "The draw key of each row of `columns` (1-D float64 arrays of one length, or one value for every row): a "
+      "splitmix64 chain over the row's values (energylens.model.intervals.row_keys), so equal rows get equal "
+      "keys and the interval draws of a row depend on its values, not its position; a uint64 array.");
+
+  m.def(
+      "draw_indices",
+      [](std::uint64_t seed, std::size_t replicates, const py::array_t<std::uint64_t, py::array::c_style |
+                                                                      py::array::forcecast>& keys, std::size_t n) {
+        if (keys.ndim() != 1) throw std::invalid_argument("draw_indices: keys must be a 1-D array of row keys");
+        const auto rows = static_cast<std::size_t>(keys.shape(0));
+        py::array_t<std::int64_t> out({static_cast<py::ssize_t>(replicates), static_cast<py::ssize_t>(rows)});
+        std::int64_t* indices = out.mutable_data();
+        const std::uint64_t* k = keys.data();
+        {
+          const ReleaseGilIfLong release(rows * replicates);
+          draw_indices(seed, replicates, k, rows, n, indices);
+        }
+        return out;
+      },
+      py::arg("seed"), py::arg("replicates"), py::arg("keys"), py::arg("n"),
+      "The residual drawn for each replicate b and row i of key keys[i] (row_keys; energylens.model.intervals."
+      "draw_indices): a (replicates, len(keys)) int64 array of indices in [0, n) (0 when n is 0), from the "
+      "splitmix64 hash of (seed, b, keys[i]), bit for bit the NumPy definition; seed below 2**63.");
 
   m.def(
       "drawn_quantiles",
-      [](const py::array& values_in, const py::array& factors_in, std::uint64_t start, std::uint64_t seed, double q_lo,
-         double q_hi) {
+      [](const py::array& values_in, const py::array& factors_in,
+         const py::array_t<std::uint64_t, py::array::c_style | py::array::forcecast>& keys, std::uint64_t seed,
+         double q_lo, double q_hi) {
         const auto values = Array<double>::ensure(values_in);
         if (!values || values.ndim() != 2)
           throw std::invalid_argument("drawn_quantiles: values must be a numeric (replicates, rows) array");
@@ -668,21 +704,25 @@ void bind_model(py::module_& m) {
           throw std::invalid_argument("drawn_quantiles: factors must be a 1-D numeric array");
         const auto replicates = static_cast<std::size_t>(values.shape(0));
         const auto rows = static_cast<std::size_t>(values.shape(1));
+        if (keys.ndim() != 1 || static_cast<std::size_t>(keys.shape(0)) != rows)
+          throw std::invalid_argument("drawn_quantiles: keys must be a 1-D array of one row key per column of "
+                                      "values (" + std::to_string(rows) + ")");
+        const std::uint64_t* k = keys.data();
         py::array_t<double> lo(static_cast<py::ssize_t>(rows)), hi(static_cast<py::ssize_t>(rows));
         double* lo_out = lo.mutable_data();
         double* hi_out = hi.mutable_data();
         {
           const ReleaseGilIfLong release(rows * replicates);
           drawn_quantiles(values.data(), replicates, rows,
-                          {factors.data(), static_cast<std::size_t>(factors.size())}, seed, start, q_lo, q_hi, lo_out,
+                          {factors.data(), static_cast<std::size_t>(factors.size())}, seed, k, q_lo, q_hi, lo_out,
                           hi_out);
         }
         return py::make_tuple(lo, hi);
       },
-      py::arg("values"), py::arg("factors"), py::kw_only(), py::arg("start"), py::arg("seed"), py::arg("q_lo"),
+      py::arg("values"), py::arg("factors"), py::kw_only(), py::arg("keys"), py::arg("seed"), py::arg("q_lo"),
       py::arg("q_hi"),
       "Per row i of `values` ((replicates, rows): a bootstrap's predictions): np.quantile(values * "
-      "factors[draw_indices(seed, replicates, start, start + rows, len(factors))], [q_lo, q_hi], axis=0) "
+      "factors[draw_indices(seed, replicates, keys, len(factors))], [q_lo, q_hi], axis=0) "
       "(method='linear'), bit for bit, with no (replicates, rows) temporary (empty factors: the factor 1; NaN "
       "bounds where a row holds a NaN). Returns (lo, hi), two arrays of `rows`; seed below 2**63.");
 

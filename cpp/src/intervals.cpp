@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cmath>
 #include <limits>
 #include <stdexcept>
@@ -33,6 +34,19 @@ std::uint64_t splitmix(std::uint64_t z) {
   z *= kM2;
   z ^= z >> 31;
   return z;
+}
+
+// The bits a row key hashes of a feature value: -0 as +0, every NaN as the quiet NaN.
+std::uint64_t value_bits(double x) {
+  return std::isnan(x) ? 0x7ff8000000000000ULL : std::bit_cast<std::uint64_t>(x + 0.0);
+}
+
+// row_key() with `one(k)` telling whether column k holds one value for every row.
+template <typename OneValue>
+std::uint64_t key_of(const double* const* columns, std::size_t n_columns, const OneValue& one, std::size_t row) {
+  std::uint64_t h = 0;
+  for (std::size_t k = 0; k < n_columns; ++k) h = splitmix(h ^ value_bits(columns[k][one(k) ? 0 : row])) + kGolden;
+  return h;
 }
 
 // np.quantile(method="linear")'s neighbours and weight of probability q among n sorted values
@@ -185,8 +199,8 @@ std::uint64_t replicate_key(std::uint64_t seed, std::uint64_t replicate) { retur
 
 // Both conversions go through signed 64-bit integers (exact: the values are below 2^53 and 2^63), one
 // instruction each where an unsigned conversion is a branchy sequence without AVX-512; NumPy converts to intp.
-double draw_u(std::uint64_t key, std::uint64_t row) {
-  const auto top = static_cast<std::int64_t>(splitmix(key + row * kGolden) >> 11);
+double draw_u(std::uint64_t key, std::uint64_t row_key) {
+  const auto top = static_cast<std::int64_t>(splitmix(key + row_key * kGolden) >> 11);
   return static_cast<double>(top) * (1.0 / 9007199254740992.0);  // 2^-53
 }
 
@@ -195,18 +209,34 @@ std::size_t draw_index(double u, std::size_t n) {
   return static_cast<std::size_t>(std::min(static_cast<std::int64_t>(u * static_cast<double>(count)), count - 1));
 }
 
-void draw_indices(std::uint64_t seed, std::size_t replicates, std::uint64_t start, std::size_t rows, std::size_t n,
-                  std::int64_t* indices) {
+std::uint64_t row_key(const double* const* columns, std::size_t n_columns, BroadcastMask broadcast, std::size_t row) {
+  return key_of(columns, n_columns, [broadcast](std::size_t k) { return ((broadcast >> k) & 1U) != 0; }, row);
+}
+
+void row_keys(const double* const* columns, std::size_t n_columns, const std::uint8_t* one_value, std::size_t rows,
+              std::uint64_t* keys) {
+  const int threads = threads_for(rows * std::max<std::size_t>(n_columns, 1), kMinDrawsPerThread);
+  const std::size_t blocks = (rows + kBlockRows - 1) / kBlockRows;
+  const auto one = [one_value](std::size_t k) { return one_value[k] != 0; };
+  run_chunks(blocks, threads, [&](std::size_t block, int) {
+    const std::size_t first = block * kBlockRows, last = std::min(rows, first + kBlockRows);
+    for (std::size_t i = first; i < last; ++i) keys[i] = key_of(columns, n_columns, one, i);
+  });
+}
+
+void draw_indices(std::uint64_t seed, std::size_t replicates, const std::uint64_t* row_keys, std::size_t rows,
+                  std::size_t n, std::int64_t* indices) {
   const int threads = threads_for(rows * replicates, kMinDrawsPerThread);
   run_chunks(replicates, threads, [&](std::size_t b, int) {
     const std::uint64_t key = replicate_key(seed, b);
     std::int64_t* out = indices + b * rows;
-    for (std::size_t i = 0; i < rows; ++i) out[i] = static_cast<std::int64_t>(draw_index(draw_u(key, start + i), n));
+    for (std::size_t i = 0; i < rows; ++i) out[i] = static_cast<std::int64_t>(draw_index(draw_u(key, row_keys[i]), n));
   });
 }
 
 void drawn_quantiles(const double* values, std::size_t replicates, std::size_t rows, std::span<const double> factors,
-                     std::uint64_t seed, std::uint64_t start, double q_lo, double q_hi, double* lo, double* hi) {
+                     std::uint64_t seed, const std::uint64_t* row_keys, double q_lo, double q_hi, double* lo,
+                     double* hi) {
   if (replicates == 0) throw std::invalid_argument("drawn_quantiles: no bootstrap replicates");
   if (!(q_lo >= 0.0 && q_lo <= 1.0 && q_hi >= 0.0 && q_hi <= 1.0))
     throw std::invalid_argument("drawn_quantiles: probabilities must be in [0, 1]");
@@ -224,7 +254,7 @@ void drawn_quantiles(const double* values, std::size_t replicates, std::size_t r
     for (std::size_t b = 0; b < replicates; ++b) {  // each replicate's row of the block read in order
       const double* v = values + b * rows + first;
       for (std::size_t i = 0; i < len; ++i) {
-        const double f = n == 0 ? 1.0 : factors[draw_index(draw_u(keys[b], start + first + i), n)];
+        const double f = n == 0 ? 1.0 : factors[draw_index(draw_u(keys[b], row_keys[first + i]), n)];
         t[i * replicates + b] = v[i] * f;
       }
     }
@@ -239,8 +269,8 @@ void drawn_quantiles(const double* values, std::size_t replicates, std::size_t r
 
 rows::RangeTally interval_bounds(TemplateId id, std::size_t rows, const double* const* columns,
                                  BroadcastMask broadcast, std::span<const double> params, std::size_t replicates,
-                                 std::uint64_t seed, std::uint64_t start, double q_lo, double q_hi,
-                                 std::span<const IntervalOutput> outputs, std::span<const double> above,
+                                 std::uint64_t seed, double q_lo, double q_hi, std::span<const IntervalOutput> outputs,
+                                 std::span<const double> above,
                                  std::span<const double> below) {
   const std::size_t P = describe(id).n_params;
   const std::size_t n_columns = describe(id).n_features;
@@ -286,7 +316,8 @@ rows::RangeTally interval_bounds(TemplateId id, std::size_t rows, const double* 
     if (outputs.empty()) return;
     evaluate_replicates<double>(id, len, c.data(), params, replicates, s.out0.data(), s.out1.data(), broadcast);
     for (std::size_t i = 0; i < len; ++i) {
-      for (std::size_t b = 0; b < replicates; ++b) s.u[b] = draw_u(keys[b], start + first + i);
+      const std::uint64_t row = row_key(c.data(), n_columns, broadcast, i);  // the row's values, not its position
+      for (std::size_t b = 0; b < replicates; ++b) s.u[b] = draw_u(keys[b], row);
       for (const IntervalOutput& o : outputs) {
         const std::size_t n = o.factors.size();
         bool nan = false;

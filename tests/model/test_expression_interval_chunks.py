@@ -3,8 +3,8 @@ a list of replicates x rows draws, stacked into a second replicates x rows array
 np.quantile (about 1.6 GB per copy for a million rows at the default 200 replicates), where
 EnergyModel.predict_interval works ``chunk_rows`` rows at a time (DEFAULT_CHUNK_ROWS, memory O(rows) +
 O(replicates x chunk_rows)). It now takes the same ``chunk_rows`` (and predict takes PREDICT_CHUNK_ROWS'),
-and draws each residual from a hash of the seed, the replicate and the row's position in the whole table
-(intervals.draw_indices, the template's convention), so any chunking gives the same bits.
+and draws each residual from a hash of the seed, the replicate and the row's feature values (intervals.row_keys,
+the template's convention), so any chunking gives the same bits.
 """
 
 from __future__ import annotations
@@ -17,7 +17,12 @@ import pytest
 from tests.model.expression_fixtures import bundled_rows, fitted_expression
 
 from energylens.model import EnergyModel
-from energylens.model.intervals import DEFAULT_CHUNK_ROWS, PREDICT_CHUNK_ROWS, _draw_indices_numpy
+from energylens.model.intervals import (
+    DEFAULT_CHUNK_ROWS,
+    PREDICT_CHUNK_ROWS,
+    _draw_indices_numpy,
+    _row_keys_numpy,
+)
 
 
 @pytest.fixture(scope="module")
@@ -54,11 +59,11 @@ def test_chunked_interval_equals_the_unchunked_computation_bit_for_bit(model, bu
         small = model.predict_interval(rows.iloc[:n], 0.9, chunk_rows=chunk)
         np.testing.assert_array_equal(small.to_numpy(), whole.iloc[:n].to_numpy())
     # ... and both are the definition, computed here on the whole table in NumPy: every replicate's values
-    # times the factor drawn for (replicate, row position), the quantiles over the replicates
+    # times the factor drawn for (replicate, the row's values' key), the quantiles over the replicates
     cols = model._columns(rows)
     boot, factors = model.bootstrap_params, model.measurement_factors()
     values = np.array([model.compiled.evaluate(cols, tb) for tb in boot])
-    values *= factors[_draw_indices_numpy(model.options["seed"], len(boot), 0, len(rows), len(factors))]
+    values *= factors[_draw_indices_numpy(model.options["seed"], len(boot), _row_keys_numpy(cols), len(factors))]
     alpha = (1.0 - 0.9) / 2.0  # (0.04999999999999999, as predict_interval computes it from the level)
     lo, hi = np.quantile(values, [alpha, 1.0 - alpha], axis=0)
     np.testing.assert_array_equal(whole["energy_j_lo"].to_numpy(), np.maximum(lo, 0.0))

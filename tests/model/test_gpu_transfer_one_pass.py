@@ -31,7 +31,7 @@ def test_one_pass_with_extra_picks_is_the_two_passes(latency, checked):
     samples = [model.measurement_factors(0), model.measurement_factors(1)]
     factors = iv.GpuTransfer(samples, [0.0, 0.09])
     assert factors.outputs == [1]
-    args = {"start": 5, "seed": 3, "level": 0.8}
+    args = {"seed": 3, "level": 0.8}
     check = RangeCheck(model._ranges, model.feature_names) if checked else None
     got = factors.interval_bounds(model._template, columns, model._boot, [iv.OUT0, iv.OUT1], unseen, check=check,
                                   **args)

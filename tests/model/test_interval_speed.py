@@ -64,10 +64,9 @@ def _both(model, columns, picks, samples, **kw):
 @pytest.mark.parametrize("m", [1, 2, 3, 7, 8, 9, 127, 128, 129, 300, 1001])
 def test_energy_bounds_equal_the_replicate_loop_bit_for_bit(energy, data, m):
     columns = _columns(energy, _random_rows(data, m, m))
-    for start, seed, level in [(0, 3, 0.9), (12345, 7, 0.5), (2**40, 2**70, 0.99)]:
-        new, ref = _both(energy, columns, (iv.OUT_SUM,), [energy.measurement_factors()], start=start, seed=seed,
-                         level=level)
-        assert _bits(new) == _bits(ref), (m, start, seed, level)
+    for seed, level in [(3, 0.9), (7, 0.5), (2**70, 0.99)]:
+        new, ref = _both(energy, columns, (iv.OUT_SUM,), [energy.measurement_factors()], seed=seed, level=level)
+        assert _bits(new) == _bits(ref), (m, seed, level)
 
 
 @pytest.mark.parametrize("m", [1, 5, 130, 777])
@@ -76,12 +75,12 @@ def test_latency_bounds_equal_the_replicate_loop_bit_for_bit(latency, data, m):
     samples = [latency.measurement_factors(0), latency.measurement_factors(1)]
     assert len(samples[0]) != len(samples[1]) or not np.array_equal(samples[0], samples[1])
     for level in (0.8, 0.95):
-        new, ref = _both(latency, columns, (iv.OUT0, iv.OUT1), samples, start=17, seed=4, level=level)
+        new, ref = _both(latency, columns, (iv.OUT0, iv.OUT1), samples, seed=4, level=level)
         assert _bits(new) == _bits(ref), (m, level)
     # each output alone, and the sum, from an empty sample (factor 1) and a one-value one
     for picks in [(iv.OUT1,), (iv.OUT_SUM,), (iv.OUT0,)]:
         for sample in (np.zeros(0), np.array([1.3])):
-            new, ref = _both(latency, columns, picks, [sample], start=0, seed=1, level=0.9)
+            new, ref = _both(latency, columns, picks, [sample], seed=1, level=0.9)
             assert _bits(new) == _bits(ref), (picks, len(sample))
 
 
@@ -89,7 +88,7 @@ def test_latency_bounds_equal_the_replicate_loop_bit_for_bit(latency, data, m):
 def test_every_level_interpolates_as_np_quantile(energy, data, level):
     # the extreme level puts the upper quantile's virtual index on the last replicate (NumPy's -1 index)
     columns = _columns(energy, _random_rows(data, 64, 9))
-    new, ref = _both(energy, columns, (iv.OUT_SUM,), [energy.measurement_factors()], start=5, seed=0, level=level)
+    new, ref = _both(energy, columns, (iv.OUT_SUM,), [energy.measurement_factors()], seed=0, level=level)
     assert _bits(new) == _bits(ref)
 
 
@@ -98,7 +97,7 @@ def test_a_nan_replicate_gives_nan_bounds_as_np_quantile(energy, data):
     boot = energy._boot.copy()
     boot[3, 1] = np.nan
     args = (energy._template, columns, boot, [energy.measurement_factors()])
-    kw = dict(start=0, seed=1, level=0.9, picks=(iv.OUT_SUM,))
+    kw = dict(seed=1, level=0.9, picks=(iv.OUT_SUM,))
     (lo, hi), = iv.interval_bounds(*args, **kw)
     (r_lo, r_hi), = iv.reference_interval_bounds(*args, **kw)
     assert np.isnan(lo).all() and np.isnan(hi).all() and np.isnan(r_lo).all() and np.isnan(r_hi).all()
@@ -111,7 +110,7 @@ def test_tied_draws_select_as_np_quantile(energy, data, level):
     columns = _columns(energy, _random_rows(data, 300, 12))
     for boot in (np.repeat(energy._boot[:5], 8, axis=0), energy._boot[:1], np.repeat(energy._boot[:1], 40, axis=0)):
         args = (energy._template, columns, boot, [np.array([1.25])])
-        kw = dict(start=0, seed=2, level=level, picks=(iv.OUT_SUM,))
+        kw = dict(seed=2, level=level, picks=(iv.OUT_SUM,))
         assert _bits(iv.interval_bounds(*args, **kw)) == _bits(iv.reference_interval_bounds(*args, **kw))
 
 
@@ -143,7 +142,7 @@ def test_every_instruction_set_level_matches_its_own_loop(energy, data):
     columns = _columns(energy, _random_rows(data, 200, 5))
     for isa in supported_isas():
         with use_isa(isa):
-            new, ref = _both(energy, columns, (iv.OUT_SUM,), [energy.measurement_factors()], start=0, seed=3,
+            new, ref = _both(energy, columns, (iv.OUT_SUM,), [energy.measurement_factors()], seed=3,
                              level=0.9)
         assert _bits(new) == _bits(ref), isa
 
@@ -252,20 +251,20 @@ def test_the_extrapolation_check_is_counted_in_the_native_pass(energy, latency, 
     assert _warnings_of(lambda: energy.predict_interval(data.iloc[:50], 0.75)) == []  # training rows: in range
     columns = _columns(energy, rows)
     with pytest.raises(ValueError, match="give both above= and below="):
-        _core.interval_bounds("energy", columns, energy._boot, [energy.measurement_factors()], [iv.OUT_SUM], start=0,
+        _core.interval_bounds("energy", columns, energy._boot, [energy.measurement_factors()], [iv.OUT_SUM],
                               seed=0, q_lo=0.05, q_hi=0.95, above=np.zeros(len(columns)))
     with pytest.raises(ValueError, match="range thresholds for"):
-        _core.interval_bounds("energy", columns, energy._boot, [energy.measurement_factors()], [iv.OUT_SUM], start=0,
+        _core.interval_bounds("energy", columns, energy._boot, [energy.measurement_factors()], [iv.OUT_SUM],
                               seed=0, q_lo=0.05, q_hi=0.95, above=np.zeros(3), below=np.zeros(3))
     with pytest.raises(ValueError, match="no range tally was asked for"):
         _ = _core.interval_bounds("energy", columns, energy._boot, [energy.measurement_factors()], [iv.OUT_SUM],
-                                  start=0, seed=0, q_lo=0.05, q_hi=0.95).range_count
+                                  seed=0, q_lo=0.05, q_hi=0.95).range_count
 
 
 def test_bad_inputs_are_named_by_the_binding(energy, data):
     columns = _columns(energy, _random_rows(data, 4, 0))
     boot, f = energy._boot, [energy.measurement_factors()]
-    kw = dict(start=0, seed=0, q_lo=0.05, q_hi=0.95)
+    kw = dict(seed=0, q_lo=0.05, q_hi=0.95)
     with pytest.raises(ValueError, match=r"params must have shape \(replicates, 12\) for the .* got shape \(12,\)"):
         _core.interval_bounds("energy", columns, boot[0], f, [iv.OUT_SUM], **kw)
     with pytest.raises(ValueError, match=r"params must have shape \(replicates, 12\).* got shape \(40, 11\)"):
@@ -279,10 +278,10 @@ def test_bad_inputs_are_named_by_the_binding(energy, data):
     with pytest.raises(ValueError, match="output 2 is not 0, 1 or -1"):
         _core.interval_bounds("energy", columns, boot, f, [2], **kw)
     with pytest.raises(ValueError, match="probabilities must be in"):
-        _core.interval_bounds("energy", columns, boot, f, [iv.OUT_SUM], start=0, seed=0, q_lo=-0.1, q_hi=0.95)
+        _core.interval_bounds("energy", columns, boot, f, [iv.OUT_SUM], seed=0, q_lo=-0.1, q_hi=0.95)
     with pytest.raises(ValueError, match="factors\\[0\\] must be a 1-D"):
         _core.interval_bounds("energy", columns, boot, [f[0][:, None]], [iv.OUT_SUM], **kw)
     with pytest.raises(ValueError, match="feature columns"):
         _core.interval_bounds("energy", columns[:-1], boot, f, [iv.OUT_SUM], **kw)
     with pytest.raises(ValueError, match="2 residual samples for 1 outputs"):
-        iv.interval_bounds("energy", columns, boot, f * 2, start=0, seed=0, level=0.9, picks=(iv.OUT_SUM,))
+        iv.interval_bounds("energy", columns, boot, f * 2, seed=0, level=0.9, picks=(iv.OUT_SUM,))

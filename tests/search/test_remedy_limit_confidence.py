@@ -51,10 +51,13 @@ def test_the_latency_reach_at_a_confidence_names_what_the_followed_search_ranks_
     kw = dict(input_tokens=512, output_tokens=256, tpot_limit_s=0.03, limit_confidence=0.9)
     r = quiet_search(model, L8, "H100", tp=[1, 2], max_num_seqs=[64, 128], **kw)
     cheapest = r.settings["latency_reach"]["cheapest"]
-    assert cheapest is not None and cheapest["max_num_seqs_added"] == [1], r.why_empty()
-    assert f"or add --max-num-seqs 1: the cheapest configuration then within the limits is {cheapest['config']}" \
-        in r.why_empty(), r.why_empty()
-    followed = quiet_search(model, L8, "H100", tp=[1, 2], max_num_seqs=[1, 64, 128], **kw)
+    # (which batch it adds follows the TPOT quantiles' draws: 1 until the draws were keyed by the configuration,
+    # 2 since; the point is that the followed search ranks it first)
+    added = cheapest["max_num_seqs_added"] if cheapest is not None else None
+    assert added is not None and len(added) == 1 and added[0] < 64, r.why_empty()
+    assert f"or add --max-num-seqs {added[0]}: the cheapest configuration then within the limits is " \
+        f"{cheapest['config']}" in r.why_empty(), r.why_empty()
+    followed = quiet_search(model, L8, "H100", tp=[1, 2], max_num_seqs=[added[0], 64, 128], **kw)
     assert followed.feasible and followed.label(followed.top.iloc[0]) == cheapest["config"]
     assert followed.top.iloc[0]["tpot_s"] <= followed.settings["effective_tpot_limit_s"] < 0.03
 

@@ -16,6 +16,7 @@ from energylens.model.intervals import (
     TPOT_TRANSFER_LOG_SD,
     TTFT_TRANSFER_LOG_SD,
     _draw_indices_numpy,
+    _row_keys_numpy,
     transfer_factors,
 )
 from energylens.search import build_space
@@ -29,11 +30,13 @@ def _numpy_quantiles(space, energy_theta, lat, options, idx, p):
     runs = [_core.search_evaluate(*args, energy_theta, phi, opts, np.asarray(idx, dtype=np.uint64)) for phi in boot]
     out = {}
     unseen = lat.unseen_gpu(space.decode(idx))[0]  # (H200: the bundled model saw A100 and H100 rows)
+    # each candidate drawn at its configuration's key, as predict_interval draws that row
+    keys = _row_keys_numpy(lat._columns(space.point_profiles(space.points(np.asarray(idx, dtype=np.int64)))))
     for name, k, sd in (("ttft", 0, TTFT_TRANSFER_LOG_SD), ("tpot", 1, TPOT_TRANSFER_LOG_SD)):
         values = np.array([getattr(c, f"{name}_s") for c in runs])
         q = []
         for sample in (lat.measurement_factors(k), transfer_factors(lat.measurement_factors(k), sd)):
-            q.append(np.quantile(values * sample[_draw_indices_numpy(lat.options["seed"], len(boot), 0, len(idx),
+            q.append(np.quantile(values * sample[_draw_indices_numpy(lat.options["seed"], len(boot), keys,
                                                                      len(sample))], p, axis=0))
         out[name] = np.where(unseen, q[1], q[0])  # a GPU the model was not fitted on: the transfer factor's draws
     return out

@@ -5,7 +5,9 @@ bit for bit: every column of top and both Pareto fronts (floats as hex), and the
 Regenerate (only for an intended change of results): ``python tests/search/test_search_fixed_cost_pin.py``
 (the pin was rewritten after accuracy round 10, commit ae9af51, which changed the fitted model; first written by
 the code of commit 6e14dbd; rewritten for the time in the system's prefill stalls, docs/search.md "Modes": in the
-fixed-batch cases only gpu_s_per_request and the cost objective changed, the load-mode cases throughout).
+fixed-batch cases only gpu_s_per_request and the cost objective changed, the load-mode cases throughout; rewritten
+when the interval draws were keyed by the configuration instead of the row's position: energy_j_lo / energy_j_hi of
+the bootstrap cases alone changed).
 """
 
 import json

@@ -51,6 +51,7 @@ from energylens.model.intervals import (
     model_factors,
     output_residuals,
     residual_sample,
+    row_keys,
     transfer_sd,
     unavailable_reason,
 )
@@ -472,12 +473,23 @@ class ClosedFormModel(FittedGpus):
         for start, stop, columns in chunks:
             unseen = transfer_rows(gpus, stop - start) if factors.outputs else None
             chunk = factors.interval_bounds(self._template, columns, self._boot, picks, unseen, check=check,
-                                            start=start, seed=self.options["seed"], level=level)
+                                            seed=self.options["seed"], level=level)
             for (lo, hi), (c_lo, c_hi) in zip(out, chunk, strict=True):
                 lo[start:stop], hi[start:stop] = c_lo, c_hi
         if check is not None:
             check.warn(f"{type(self).__name__}.predict_interval")
         return out
+
+    def draw_keys(self, configs: Any, chunk_rows: int = PREDICT_CHUNK_ROWS) -> np.ndarray:
+        """Per row of ``configs``: the key its interval draws are made at (:func:`energylens.model.intervals.row_keys`
+        of its template feature columns), a function of the configuration alone, so predict_interval gives it the
+        same bounds wherever it sits (the search draws its candidates at the same keys, from their features)."""
+        self._require_fitted()
+        n, chunks = self._chunks(configs, chunk_rows, None)
+        keys = np.empty(n, dtype=np.uint64)
+        for start, stop, columns in chunks:
+            keys[start:stop] = row_keys(columns)
+        return keys
 
     # ---- persistence (energylens.model.template_state) -----------------------------------------
     def _state(self) -> dict[str, Any]:

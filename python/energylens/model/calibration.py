@@ -316,8 +316,8 @@ def calibrated_interval(model: Any, configs: Any, level: float, chunk_rows: int,
         samples = [factors.factors(k // len(levels), float(levels[k % len(levels)])) if k % len(levels)
                    else factors.samples[k // len(levels)] for k in kinds]
         # every kind of row in one pass: the same replicates and draws, each kind its own factors
-        bounds = interval_bounds(model._template, columns, model._boot, samples, start=start,
-                                 seed=model.options["seed"], level=level, picks=(OUT_SUM,) * len(kinds))
+        bounds = interval_bounds(model._template, columns, model._boot, samples, seed=model.options["seed"],
+                                 level=level, picks=(OUT_SUM,) * len(kinds))
         for k, (c_lo, c_hi) in zip(kinds, bounds, strict=True):
             rows = np.flatnonzero(kind == k)
             lo[start + rows], hi[start + rows] = c_lo[rows], c_hi[rows]

@@ -48,6 +48,7 @@ from energylens.model.intervals import (
     GpuTransfer,
     interval_preflight,
     model_factors,
+    row_keys,
     transfer_sd,
     unavailable_reason,
 )
@@ -296,8 +297,8 @@ class ExpressionEnergyModel(FittedGpus):
         stands for (1 / (1 + r), r = predicted / measured - 1; :meth:`measurement_factors`), computed
         ``chunk_rows`` rows at a time (memory O(rows) + O(replicates x chunk_rows)); ``check_range`` and
         ``n_threads`` as :meth:`predict`. The residual drawn for (replicate, row) is a hash of the seed, the
-        replicate and the row's position in the table (:func:`energylens.model.intervals.draw_indices`, the
-        template's convention), so any ``chunk_rows`` gives the same bits; a row on a GPU the model was not fitted
+        replicate and the row's feature values (:func:`energylens.model.intervals.row_keys`, the template's convention),
+        so any ``chunk_rows`` or row order gives the same bits and a configuration the same bounds wherever it sits; a row on a GPU the model was not fitted
         on (:meth:`unseen_gpu`) draws each factor times the GPU transfer factor, as the template's.
         IntervalsUnavailableError, as the template's, where :meth:`intervals_unavailable` gives a reason."""
         self = self._one_fit()  # one fit's state throughout, should a refit land meanwhile
@@ -324,7 +325,8 @@ class ExpressionEnergyModel(FittedGpus):
             for b, theta_b in enumerate(boot):  # (a whole chunk per call: the native loop's threads)
                 values[b] = self.compiled.evaluate(columns, theta_b)
             lo[start:stop], hi[start:stop] = factors.quantiles(values, 0, transfer_rows(gpus, stop - start),
-                                                               start=start, seed=seed, q_lo=alpha, q_hi=1.0 - alpha)
+                                                               keys=row_keys(columns), seed=seed, q_lo=alpha,
+                                                               q_hi=1.0 - alpha)
         if check is not None:
             check.warn(f"{type(self).__name__}.predict_interval")
         return np.maximum(lo, 0.0, out=lo), hi

@@ -6,8 +6,10 @@ replicate and row). Rows are processed in chunks of ``chunk_rows``, so memory is
 outputs plus O(replicates x chunk) for the work arrays, whatever the number of rows (issue 13).
 
 The residual drawn for (replicate ``b``, row ``i``) is a pure function of the seed, ``b`` and the row's
-position ``i`` in the whole table (a splitmix64 hash), not of a stream consumed in order, so any chunk
-size gives the same intervals bit for bit. The hash gives a uniform u in [0, 1) and the draw is the
+feature values (a splitmix64 hash of the replicate and of the row's key, :func:`row_keys`), not of a stream
+consumed in order nor of the row's position: any chunk size, thread count or neighbouring rows give the same
+intervals bit for bit, and one configuration gets the same bounds at row 1 of one file and row 5 of another
+(until 2026-12-07 the key was the row's index in the table, so it did not). The hash gives a uniform u in [0, 1) and the draw is the
 residual at rank floor(u * n) of the sorted sample, so a summary and the residuals it stands for are
 drawn at the same quantile. The work of a chunk (the template at every replicate, the draws, the quantiles
 per row) is one native call, ``_core.interval_bounds``, threaded over rows; :func:`reference_interval_bounds`
@@ -39,7 +41,7 @@ from energylens import _core, warning_sink
 from energylens.errors import IntervalLevelWarning, IntervalsUnavailableError
 
 __all__ = ["check_level", "RESIDUAL_SAMPLE_SIZE", "DEFAULT_CHUNK_ROWS", "PREDICT_CHUNK_ROWS", "residual_sample",
-           "draw_indices", "drawn_quantiles", "chunk_bounds", "output_residuals",
+           "draw_indices", "row_keys", "drawn_quantiles", "chunk_bounds", "output_residuals",
            "interval_bounds", "reference_interval_bounds", "OUT0", "OUT1", "OUT_SUM", "measurement_factors",
            "replicates_note", "MIN_TAIL_DRAWS", "model_factors", "interval_preflight", "unavailable_reason",
            "GPU_TRANSFER_LOG_SD", "TPOT_TRANSFER_LOG_SD", "TTFT_TRANSFER_LOG_SD", "transfer_factors", "transfer_sd",
@@ -228,33 +230,55 @@ def _splitmix(z: np.ndarray) -> np.ndarray:
     return z
 
 
-def draw_indices(seed: int, replicates: int, start: int, stop: int, n: int) -> np.ndarray:
-    """(replicates, stop - start) indices in [0, n): the residual drawn for each replicate and row, a
-    hash of (seed, replicate, absolute row index) so that it does not depend on how rows are chunked.
-    Native (``_core.draw_indices``, threaded), bit for bit :func:`_draw_indices_numpy`, the definition."""
-    return _core.draw_indices(int(seed) % 2**63, int(replicates), int(start), int(stop), int(n))
+def row_keys(columns: Sequence[np.ndarray]) -> np.ndarray:
+    """The draw key of each row of ``columns`` (1-D float64 arrays of one length, or of one value standing for every
+    row): a splitmix64 chain over the row's values, h = splitmix64(h ^ bits(x + 0.0)) + golden ratio per column (-0 as
+    +0, every NaN as one), so equal rows get equal keys and draws. Native (``_core.row_keys``, threaded), bit for bit
+    :func:`_row_keys_numpy`, the definition."""
+    return _core.row_keys([np.asarray(c, dtype=np.float64) for c in columns])
 
 
-def _draw_indices_numpy(seed: int, replicates: int, start: int, stop: int, n: int) -> np.ndarray:
+def _row_keys_numpy(columns: Sequence[np.ndarray]) -> np.ndarray:
+    """:func:`row_keys` in NumPy: the definition the native keys reproduce (tests' reference)."""
+    cols = [np.atleast_1d(np.asarray(c, dtype=np.float64)) for c in columns]
+    rows = max((len(c) for c in cols), default=0)
+    h = np.zeros(rows, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for c in cols:
+            bits = (np.broadcast_to(c, (rows,)) + 0.0).view(np.uint64)
+            bits = np.where(np.isnan(np.broadcast_to(c, (rows,))), np.uint64(0x7FF8000000000000), bits)
+            h = _splitmix(h ^ bits) + _GOLDEN
+    return h
+
+
+def draw_indices(seed: int, replicates: int, keys: np.ndarray, n: int) -> np.ndarray:
+    """(replicates, len(keys)) indices in [0, n): the residual drawn for each replicate and row, a hash of (seed,
+    replicate, the row's key ``keys[i]``, :func:`row_keys` of its feature values), so that it depends on neither the
+    row's position nor the chunking. Native (``_core.draw_indices``, threaded), bit for bit
+    :func:`_draw_indices_numpy`, the definition."""
+    return _core.draw_indices(int(seed) % 2**63, int(replicates), np.ascontiguousarray(keys, dtype=np.uint64), int(n))
+
+
+def _draw_indices_numpy(seed: int, replicates: int, keys: np.ndarray, n: int) -> np.ndarray:
     """:func:`draw_indices` in NumPy: the definition the native draw reproduces (tests' reference)."""
     with np.errstate(over="ignore"):
-        keys = _splitmix((np.arange(replicates, dtype=np.uint64) + np.uint64(seed % 2**63) * _M1)[:, None].copy())
-        rows = np.arange(start, stop, dtype=np.uint64)[None, :] * _GOLDEN
-        z = _splitmix(keys + rows)
+        keys_b = _splitmix((np.arange(replicates, dtype=np.uint64) + np.uint64(seed % 2**63) * _M1)[:, None].copy())
+        rows = np.asarray(keys, dtype=np.uint64)[None, :] * _GOLDEN
+        z = _splitmix(keys_b + rows)
     # A uniform u in [0, 1) from the top 53 bits, index floor(u * n): monotone in u, so a sorted sample of
     # quantiles and the sorted residuals it summarises are drawn at the same probability (coupled draws).
     u = (z >> np.uint64(11)).astype(np.float64) * (1.0 / 2**53)
     return np.minimum((u * max(n, 1)).astype(np.intp), max(n, 1) - 1)
 
 
-def drawn_quantiles(values: np.ndarray, factors: np.ndarray, *, start: int, seed: int, q_lo: float,
+def drawn_quantiles(values: np.ndarray, factors: np.ndarray, *, keys: np.ndarray, seed: int, q_lo: float,
                     q_hi: float) -> tuple[np.ndarray, np.ndarray]:
-    """Per row of ``values`` (replicates x rows, a bootstrap's predictions of rows ``start`` ... of the table):
-    the ``q_lo`` and ``q_hi`` quantiles over the replicates of each value times the factor drawn for it
+    """Per row of ``values`` (replicates x rows, a bootstrap's predictions of rows whose :func:`row_keys` are
+    ``keys``): the ``q_lo`` and ``q_hi`` quantiles over the replicates of each value times the factor drawn for it
     (:func:`draw_indices`), as ``np.quantile(values * factors[draw_indices(...)], [q_lo, q_hi], axis=0)`` gives
     them bit for bit, in one native pass without the replicates x rows temporaries (``_core.drawn_quantiles``)."""
-    return _core.drawn_quantiles(values, factors, start=int(start), seed=int(seed) % 2**63, q_lo=float(q_lo),
-                                 q_hi=float(q_hi))
+    return _core.drawn_quantiles(values, factors, keys=np.ascontiguousarray(keys, dtype=np.uint64),
+                                 seed=int(seed) % 2**63, q_lo=float(q_lo), q_hi=float(q_hi))
 
 
 def chunk_bounds(n_rows: int, chunk_rows: int) -> Iterator[tuple[int, int]]:
@@ -286,10 +310,10 @@ _PICKS = {OUT0: lambda a, b: a, OUT1: lambda a, b: b, OUT_SUM: lambda a, b: a + 
 
 
 def interval_bounds(template: str, columns: list[np.ndarray], boot: np.ndarray, samples: Sequence[np.ndarray], *,
-                    start: int, seed: int, level: float, picks: Sequence[int],
+                    seed: int, level: float, picks: Sequence[int],
                     check: Any = None) -> list[tuple[np.ndarray, np.ndarray]]:
     """(lo, hi) at ``level`` of each output ``pick`` (:data:`OUT0`, :data:`OUT1` or :data:`OUT_SUM`) for one
-    chunk of rows whose first row is row ``start`` of the whole table; ``samples`` holds one sorted
+    chunk of rows, each row's draws keyed by its feature values (:func:`row_keys`); ``samples`` holds one sorted
     :func:`measurement_factors` per pick (one drawn per replicate and row multiplies that replicate's
     prediction of that output). One native call (``_core.interval_bounds``: the template at every replicate,
     the draws and the quantiles per row, threaded over rows), bit for bit :func:`reference_interval_bounds`.
@@ -299,7 +323,7 @@ def interval_bounds(template: str, columns: list[np.ndarray], boot: np.ndarray, 
         raise ValueError(f"interval_bounds: {len(samples)} residual samples for {len(picks)} outputs")
     alpha = (1.0 - level) / 2.0
     above, below = check.thresholds() if check is not None else (None, None)
-    r = _core.interval_bounds(template, columns, boot, samples, picks, start=start, seed=seed % 2**63,
+    r = _core.interval_bounds(template, columns, boot, samples, picks, seed=seed % 2**63,
                               q_lo=alpha, q_hi=1.0 - alpha, above=above, below=below)
     bounds = [(np.maximum(lo, 0.0), hi) for lo, hi in r.bounds]
     if check is not None:
@@ -376,10 +400,10 @@ class GpuTransfer:
 
 
 def reference_interval_bounds(template: str, columns: list[np.ndarray], boot: np.ndarray,
-                              samples: Sequence[np.ndarray], *, start: int, seed: int, level: float,
+                              samples: Sequence[np.ndarray], *, seed: int, level: float,
                               picks: Sequence[int], check: Any = None) -> list[tuple[np.ndarray, np.ndarray]]:
     """:func:`interval_bounds` in NumPy, the definition the native pass reproduces bit for bit: the template
-    evaluated once per replicate, :func:`_draw_indices_numpy`, np.quantile over the replicates, ``check.flags``
+    evaluated once per replicate, :func:`_row_keys_numpy`, :func:`_draw_indices_numpy`, np.quantile over the replicates, ``check.flags``
     (the tests' and bench/bench_predict_interval.py's baseline; what predict_interval ran before 2026-12-06)."""
     if len(samples) != len(picks):
         raise ValueError(f"interval_bounds: {len(samples)} residual samples for {len(picks)} outputs")
@@ -394,9 +418,10 @@ def reference_interval_bounds(template: str, columns: list[np.ndarray], boot: np
     # One u per (replicate, row), the same for every output, each output reading it in its own residuals:
     # each output's interval depends on that output's replicates and residuals only.
     alpha = (1.0 - level) / 2.0
+    keys = _row_keys_numpy(columns)
     bounds = []
     for pick, sample in zip(picks, samples, strict=True):
-        draws = sample[_draw_indices_numpy(seed, n_boot, start, start + m, len(sample))] if len(sample) else 1.0
+        draws = sample[_draw_indices_numpy(seed, n_boot, keys, len(sample))] if len(sample) else 1.0
         values = _PICKS[pick](out0, out1) * draws
         lo, hi = np.quantile(values, [alpha, 1.0 - alpha], axis=0)
         bounds.append((np.maximum(lo, 0.0), hi))

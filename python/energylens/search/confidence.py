@@ -10,7 +10,7 @@ from (:mod:`energylens.model.intervals`): for a row x,
 
 ``f_b`` the template at refit ``b``'s parameters and ``r_b`` a training residual predicted / measured - 1
 (its log scatter inflated for the fitted degrees of freedom: ``measurement_factors``) drawn by the
-interval's own hash of (seed, b, row position), so the quantile at P is
+interval's own hash of (seed, b, the row's feature values), so the quantile at P is
 exactly ``predict_interval(level=2P - 1)``'s upper bound (P > 0.5; the lower bound at ``level=1 - 2P``
 for P < 0.5). A calibrated latency model (``latency_calibration``) multiplies f and every f_b by the same
 per-combination factor, so its quantile is the calibrated point prediction times the same ratio, as
@@ -60,6 +60,7 @@ from energylens import _core
 from energylens.errors import IntervalsUnavailableError
 from energylens.model.intervals import OUT0, OUT1, GpuTransfer, transfer_sd
 from energylens.outputs import plural
+from energylens.search.predictive import candidate_keys
 from energylens.search.space import SearchSpace
 
 __all__ = ["ENUMERATE_MAX", "DEFAULT_CONFIDENCE", "check_confidence", "upper_quantiles", "confidence_limits",
@@ -106,15 +107,16 @@ def upper_quantiles(space: SearchSpace, energy_theta, latency_model, options: di
         ttft[b], tpot[b] = c.ttft_s, c.tpot_s
         if progress is not None:
             progress(b + 1, len(boot))
-    # the interval's own draws: one measurement factor per (refit, row position), each output's from its own
+    # the interval's own draws: one measurement factor per (refit, configuration key), each output's from its own
     # residuals (output 0: TTFT, 1: TPOT), and the p-quantile over the refits (np.quantile's, bit for bit); a
     # candidate on a GPU the latency model was not fitted on draws that output's factors times the GPU transfer
     # factor, as predict_interval does (TPOT log sd 0.09, TTFT 0.06: intervals.transfer_sd)
     unseen = unseen_candidates(space, latency_model, idx)
+    keys = candidate_keys(space, latency_model, idx)  # predict_interval's draws of each candidate's configuration
 
     def quantile(values: np.ndarray, output: int) -> np.ndarray:
         factors = GpuTransfer([latency_model.measurement_factors(output)], [transfer_sd("latency", (OUT0, OUT1)[output])])
-        return factors.quantiles(values, 0, unseen, start=0, seed=latency_model.options["seed"], q_lo=p, q_hi=p)[1]
+        return factors.quantiles(values, 0, unseen, keys=keys, seed=latency_model.options["seed"], q_lo=p, q_hi=p)[1]
 
     return {"ttft": point.ttft_s, "tpot": point.tpot_s, "relevant": point.reason < 0,
             # no measured TTFT: no scatter to take a quantile of (predict_interval's TTFT bounds are NaN)

@@ -1,8 +1,9 @@
 """What a search result's energy interval and P(best) draw beyond the bootstrap refits, as ``predict_interval`` does:
 each candidate's 90 % interval is the refits' energies times the factor of one measurement, and on a GPU the model
 was not fitted on (at a share on one with a few rows in the fit) also times the GPU transfer factor
-(:func:`interval`: predict_interval's own draws at row position 0, so ``energylens predict`` of that configuration
-alone gives the same bounds); P(best) draws one transfer factor per such GPU and replicate (:func:`transfer_draws`).
+(:func:`interval`: predict_interval's own draws at the configuration's key, :func:`candidate_keys`, so ``energylens
+predict`` of that configuration gives the same bounds); P(best) draws one transfer factor per such GPU and replicate
+(:func:`transfer_draws`).
 Before 2026-12-07 the interval was the refits' spread alone and P(best) drew no transfer: the bundled A100 / H100
 fit gave an H200 row 241-257 J where predict gave 177-334 J, and P(best) 0.995 to it against a B200 row 3.5 %
 dearer (docs/search.md, "What a result says")."""
@@ -16,12 +17,18 @@ import pandas as pd
 
 from energylens.model.calibration import widened
 from energylens.model.gpu_domain import same_hardware
-from energylens.model.intervals import OUT_SUM, GpuTransfer, draw_indices, model_factors, transfer_sd
+from energylens.model.intervals import (
+    OUT_SUM,
+    GpuTransfer,
+    draw_indices,
+    model_factors,
+    row_keys,
+    transfer_sd,
+)
 from energylens.search.legend import INTERVAL_LEVEL
 from energylens.search.space import SearchSpace
 
-__all__ = ["transfer_scales", "transfer_groups", "transfer_draws", "interval", "ENERGY_STREAM", "TPOT_STREAM",
-           "TTFT_STREAM"]
+__all__ = ["transfer_scales", "transfer_groups", "transfer_draws", "candidate_keys", "interval", "ENERGY_STREAM", "TPOT_STREAM", "TTFT_STREAM"]
 
 #: The random streams of ``bootstrap_seed`` the transfer draws take, apart from the calibration offsets' and each
 #: other's (energy, TPOT, TTFT): adding the latency draws left the energy's as they were, bit for bit.
@@ -84,12 +91,27 @@ def _factor_kinds(space: SearchSpace, model: Any, combos: np.ndarray) -> tuple[G
     return GpuTransfer(samples, [sd, sd]), np.where(seen, 0, 1)
 
 
+def candidate_keys(space: SearchSpace, model: Any, index: np.ndarray) -> np.ndarray:
+    """Per candidate of ``index``: the key ``model``'s predict_interval draws its row at
+    (:func:`~energylens.model.intervals.row_keys` of the model's feature columns of the candidate's profile row,
+    ``space.point_features``: the same bits as predict's; a workload distribution's first point, whose bounds have no
+    predict row to match), so a candidate's bounds are those of its configuration, whatever is listed beside it;
+    zeros (every candidate drawn as row key 0, the draws before 2026-12-07) for a model without ``feature_names``."""
+    idx = np.asarray(index, dtype=np.int64)
+    names = getattr(model, "feature_names", None)
+    if names is None or not len(idx):
+        return np.zeros(len(idx), dtype=np.uint64)
+    points = space.points(idx)
+    feats = space.point_features(points if points.ndim == 1 else points[:, 0])
+    return row_keys([feats[n] for n in names])
+
+
 def interval(space: SearchSpace, model: Any, energy: np.ndarray, point: np.ndarray, index: np.ndarray,
              scales: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
     """(lo, hi) at :data:`~.legend.INTERVAL_LEVEL` of candidates ``index`` whose energies at the model's bootstrap
     refits are the columns of ``energy`` (replicates x candidates) and whose point energies are ``point``: each
-    replicate's energy times the measurement factor predict_interval draws for that replicate at row position 0
-    (:func:`~energylens.model.intervals.draw_indices`), times the GPU transfer factor's quantiles at the combination's
+    replicate's energy times the measurement factor predict_interval draws for that replicate and configuration
+    (:func:`~energylens.model.intervals.draw_indices` at :func:`candidate_keys`), times the GPU transfer factor's quantiles at the combination's
     share ``scales`` (:func:`transfer_scales`), with an energy calibration's residuals and its offsets' own error
     (``calibration.widened``) as predict's."""
     combos = space.digits(index.astype(np.int64))[0]
@@ -97,11 +119,11 @@ def interval(space: SearchSpace, model: Any, energy: np.ndarray, point: np.ndarr
     share = np.zeros(len(combos)) if scales is None else scales[combos]
     alpha = (1.0 - INTERVAL_LEVEL) / 2.0
     lo, hi = np.empty(len(combos)), np.empty(len(combos))
-    seed = model.options["seed"]
+    seed, keys = model.options["seed"], candidate_keys(space, model, index)
     for k, s in {(int(k), float(s)) for k, s in zip(kinds, share, strict=True)}:
         rows = np.flatnonzero((kinds == k) & (share == s))
         f = factors.factors(k, s) if s > 0 else factors.samples[k]
-        draws = f[draw_indices(seed, len(energy), 0, 1, len(f))]  # (replicates, 1): position 0's draws
+        draws = f[draw_indices(seed, len(energy), keys[rows], len(f))]  # (replicates, rows): predict's draws
         lo[rows], hi[rows] = np.quantile(energy[:, rows] * draws, [alpha, 1.0 - alpha], axis=0)
     lo = np.maximum(lo, 0.0)
     cal = getattr(model, "calibration", None)
