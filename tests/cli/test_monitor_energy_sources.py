@@ -67,6 +67,9 @@ def test_a_power_sourced_total_is_labelled_and_keeps_the_counters_figure(monkeyp
     ((500.0, "nvml_energy+nvml_instant", 480.0, "nvml_instant", 510.0),
      "  (counter on some GPUs, power on others: nvml_energy+nvml_instant), counter 510.0 J, power 480.0 J "
      "(nvml_instant)"),
+    # DCGM's power stream and its counter share the name: told apart by the figure
+    ((640.0, "dcgm", 600.0, "dcgm", 640.0), "  (counter: dcgm), power 600.0 J (dcgm)"),
+    ((600.0, "dcgm", 600.0, "dcgm", 640.0), "  (power: dcgm), counter 640.0 J"),
     # no figure: the counter's alone, as before
     ((math.nan, "", math.nan, "", 12.0), ", counter 12.0 J"),
 ])

@@ -358,9 +358,10 @@ def sources_text(energy_j: float, energy_source: str, power_j: float, power_sour
              if math.isfinite(power_j) and joules_text(power_j) != joules_text(energy_j) else "")
     if not kinds:  # (no figure: the counter's alone where there is one)
         return counter_text(counter_j, duration_s, period_s)
-    if kinds <= set(COUNTER_SOURCES):
+    # (a DCGM power stream and DCGM's counter are both "dcgm": the counter's where the figure is not the power's)
+    if kinds <= set(COUNTER_SOURCES) and (energy_source != power_source or energy_j != power_j):
         return f"  (counter: {energy_source}){power}"
-    if kinds & set(COUNTER_SOURCES):
+    if kinds & set(COUNTER_SOURCES) and kinds - set(COUNTER_SOURCES):
         return (f"  (counter on some GPUs, power on others: {energy_source})"
                 f"{counter_text(counter_j, duration_s, period_s)}{power}")
     return f"  (power: {energy_source}){counter_text(counter_j, duration_s, period_s)}"

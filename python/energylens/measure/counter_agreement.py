@@ -130,15 +130,16 @@ def check_agreement(points: tuple[np.ndarray, ...], half_ns: np.ndarray, gpus: n
 
 
 def check_counters(used: list, power_j: Callable[[int, int], np.ndarray], start_ns: int, end_ns: int, source: str,
-                   energy: np.ndarray, counter_j: np.ndarray, taken: tuple[str, ...], name: str = "window",
+                   energy: np.ndarray, counter_j: np.ndarray, chosen: np.ndarray, name: str = "window",
                    holds: Mapping[str, float | str | None] | None = None) -> None:
     """:func:`check_agreement` of a window's power readings (``power_j``; ``energy``: their figure per GPU) against
     each counter it used (``used``: ``(source, points, stamp half-widths, GPUs, (raw t_ns, raw gpu))``; ``counter_j``
     after :func:`.counter_tail.fill_counter_tails`), for the GPUs with both figures whose ``energy_j`` took the power
-    readings' (``taken``: per GPU, the source it took, :func:`~.window_energy.choose_energy`). Where it took the
-    counter's, the user already has the figure the warning would name (until 2026-12-07 it warned there too, calling
-    the power figure energy_j); ``holds``: as there."""
-    power = np.array([t == source for t in taken] + [False] * (energy.size - len(taken)), dtype=bool)
+    readings' (``chosen``: per GPU, the figure :func:`~.window_energy.choose_energy` took, equal to ``energy`` there;
+    by value, as a DCGM power stream and DCGM counter share the name ``dcgm``). Where it took the counter's, the
+    user already has the figure the warning would name (until 2026-12-07 it warned there too, calling the power
+    figure energy_j); ``holds``: as there."""
+    power = np.asarray(chosen, dtype=np.float64) == energy
     for c, points, halves, take, _ in used:
         gpus = np.flatnonzero(take & power & np.isfinite(energy) & np.isfinite(counter_j))
         if gpus.size:

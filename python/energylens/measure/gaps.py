@@ -282,8 +282,8 @@ def warn_holes(holes: list[tuple[str, Gaps]], start_ns: int, end_ns: int, power_
     """One :class:`SampleGapWarning` for the holes of point readings in a window: the first three, the time
     and energy interpolated across them, per GPU with a hole the counter's figure where it brackets the
     window (``power_j`` / ``counter_j``: per GPU), and the GPUs whose ``energy_j`` took the counter's figure
-    (``taken``: per GPU, the source it took), which the holes do not touch (until 2026-12-07 unsaid: the warning's
-    total was the power readings', not the ``energy_j`` the user had)."""
+    (``taken``: per GPU, that counter's name, "" where ``energy_j`` is the power readings'), which the holes do not
+    touch (until 2026-12-07 unsaid: the warning's total was the power readings', not the ``energy_j`` the user had)."""
     spans = [(src, g, int(gpu), int(a), int(b)) for src, g in holes for gpu, a, b in zip(g.gpu, g.t0_ns, g.t1_ns,
                                                                                          strict=True)]
     named = "; ".join(hole_text(*x) for x in spans[:3]) + (f"; and {len(spans) - 3} more" if len(spans) > 3 else "")
@@ -295,8 +295,7 @@ def warn_holes(holes: list[tuple[str, Gaps]], start_ns: int, end_ns: int, power_
               f"energy counter ({(power_j[i] - counter_j[i]) / counter_j[i] * 100:+.1f} %)"
               for i in gpus if np.isfinite(counter_j[i]) and counter_j[i] > 0 and np.isfinite(power_j[i])]
     check = ("; over the window " + ", ".join(versus)) if versus else "; no energy counter brackets the window to check"
-    power = {src for src, _ in holes}
-    counted = [f"{i} ({taken[i]})" for i in gpus if i < len(taken) and taken[i] and taken[i] not in power]
+    counted = [f"{i} ({taken[i]})" for i in gpus if i < len(taken) and taken[i]]
     if counted:
         check += (f"; energy_j took the energy counter's figure for GPU position(s) {', '.join(counted)}, which the "
                   "holes do not touch: they are in power_energy_j")

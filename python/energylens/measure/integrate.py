@@ -476,9 +476,10 @@ def integrate_window(samples: Samples, gpu_count: int, start_ns: int, end_ns: in
     if counter_holes:
         warn_counter_holes(counter_holes, start_ns, end_ns, energy, counter)
     if holes:
-        warn_holes(holes, start_ns, end_ns, energy, counter, chosen_source)
+        warn_holes(holes, start_ns, end_ns, energy, counter,
+                   tuple(n if c != e else "" for n, c, e in zip(chosen_source, chosen, energy, strict=True)))
     if checked:  # (after the choice: only where energy_j took the power stream's figure, the one to doubt)
-        check_counters(used, power_j, start_ns, end_ns, source, energy, counter, chosen_source, name, hold_s)
+        check_counters(used, power_j, start_ns, end_ns, source, energy, counter, chosen, name, hold_s)
     return WindowEnergy(energy_j_per_gpu=tuple(float(x) for x in chosen),
                         power_energy_j_per_gpu=tuple(float(x) for x in energy), energy_source_per_gpu=chosen_source,
                         counter_energy_j_per_gpu=tuple(float(x) for x in counter),
