@@ -23,6 +23,7 @@ from energylens.model.intervals import chunk_bounds
 from energylens.profiles.light import LightProfiles, light_profiles
 from energylens.profiles.native_rows import RowInputs, row_inputs
 from energylens.profiles.schema import SCHEMA_VERSION, as_feature_profiles
+from energylens.profiles.validated_light import validated_light
 
 __all__ = ["validated_chunk", "iter_chunks", "config_chunks", "evaluate_chunk", "per_row_frame"]
 
@@ -70,7 +71,9 @@ def iter_chunks(frame, validated: bool, chunk_rows: int, columns_of: Callable, c
     try:
         for start, stop in bounds:
             part = frame if stop - start == n else frame.iloc[start:stop]
-            part = part if validated else validated_chunk(part, seen)
+            # a validated (re-checked) chunk: the light path's columns where its filled cells are the model
+            # table's, so that it takes the native pass as the same raw rows do (else features.py reads the frame)
+            part = (validated_light(part) or part) if validated else validated_chunk(part, seen)
             if gpus is not None and "gpu" in part:
                 gpus.tally(part["gpu"])
             inputs = row_inputs(part) if native and isinstance(part, LightProfiles) else None
