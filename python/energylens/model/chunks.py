@@ -20,6 +20,7 @@ from energylens.model.configs import MistypedValueError, load_configs, mapping_f
 from energylens.model.domain import RangeCheck
 from energylens.model.gpu_domain import GpuCheck
 from energylens.model.intervals import chunk_bounds
+from energylens.profiles.frame_columns import checked_columns
 from energylens.profiles.light import LightProfiles, light_profiles
 from energylens.profiles.native_rows import RowInputs, row_inputs
 from energylens.profiles.schema import SCHEMA_VERSION, as_feature_profiles
@@ -73,7 +74,7 @@ def iter_chunks(frame, validated: bool, chunk_rows: int, columns_of: Callable, c
             part = frame if stop - start == n else frame.iloc[start:stop]
             # a validated (re-checked) chunk: the light path's columns where its filled cells are the model
             # table's, so that it takes the native pass as the same raw rows do (else features.py reads the frame)
-            part = (validated_light(part) or part) if validated else validated_chunk(part, seen)
+            part = (validated_light(part) or checked_columns(part)) if validated else validated_chunk(part, seen)
             if gpus is not None and "gpu" in part:
                 gpus.tally(part["gpu"])
             inputs = row_inputs(part) if native and isinstance(part, LightProfiles) else None

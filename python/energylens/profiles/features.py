@@ -109,6 +109,8 @@ def build_features(profiles: pd.DataFrame) -> dict[str, np.ndarray]:
         ValueError: a missing required column, a non-numeric or non-positive value,
             an unknown GPU or precision (the message names the column / value).
     """
+    if isinstance(profiles, FrameColumns):  # a chunk of a frame re-checked whole (frame_columns.checked_columns)
+        return features_of(profiles)
     if not isinstance(profiles, pd.DataFrame):
         raise ValueError(f"build_features expects a pandas DataFrame, got {type(profiles).__name__}")
     if len(profiles) == 0:  # the columns are still checked; every feature is an empty array

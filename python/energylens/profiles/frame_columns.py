@@ -19,7 +19,7 @@ from energylens.errors import UnknownGpuError
 from energylens.profiles import cells
 from energylens.profiles.gpu_table import INLINE_COLUMNS, gpu_spec, gpu_specs_for_profiles
 
-__all__ = ["FrameColumns"]
+__all__ = ["FrameColumns", "checked_columns"]
 
 #: Text columns handed on coded (the ones the light path codes, and every reader of them takes Coded).
 _CODED = ("model", "gpu", "precision")
@@ -73,3 +73,10 @@ class FrameColumns:
                 return cells.Coded(np.asarray(codes, dtype=np.intp), np.asarray(values, dtype=object))
         return self.frame[name]
 
+
+
+def checked_columns(part: pd.DataFrame) -> FrameColumns:
+    """A chunk of a validated frame that was re-checked whole (``as_profiles``) as :class:`FrameColumns`, which
+    :func:`energylens.profiles.features.build_features` reads without re-checking it again (one re-check per
+    predict, not one more per chunk); messages name its rows by the frame's index."""
+    return FrameColumns(part.reset_index(drop=True), labelled=part)
