@@ -21,6 +21,9 @@ the validation itself, then per selection (``iloc`` half, a boolean mask, a ``.l
 whether it keeps the mark, the re-check alone (``as_profiles``) and ``predict``, against the same rows as a fresh
 8-column table validated on the way (medians of 3); it prints and writes nothing.
 
+Every mode also prices the validated frames on the path they took before 2026-12-07 (``before``: every chunk
+through features.py, re-checked again per chunk; :func:`features_py_path`), in the same run.
+
 Medians of 15 samples (a sample of a call shorter than 2 ms repeats it and divides). Writes
 bench/results/validated_predict.json.
 
@@ -29,6 +32,7 @@ bench/results/validated_predict.json.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 import time
@@ -39,6 +43,7 @@ import numpy as np
 import pandas as pd
 
 from energylens.model import EnergyModel
+from energylens.model import chunks as _chunks
 from energylens.model.configs import load_configs
 from energylens.profiles.datasets import mlenergy_v2
 from energylens.profiles.features import build_features, features_of
@@ -49,6 +54,26 @@ from bench_public import sample  # noqa: E402  (the benches' shared sampler)
 
 RAW = ("model", "params_b", "gpu", "tp", "pp", "batch_size", "input_tokens", "output_tokens")
 OUT = Path(__file__).resolve().parent / "results" / "validated_predict.json"
+
+
+@contextlib.contextmanager
+def features_py_path():
+    """predict as before 2026-12-07: a validated chunk never takes the native row pass (features.py reads it) and
+    features.py re-checks each chunk again."""
+    light, checked = _chunks.validated_light, _chunks.checked_columns
+    _chunks.validated_light, _chunks.checked_columns = (lambda part: None), (lambda part: part)
+    try:
+        yield
+    finally:
+        _chunks.validated_light, _chunks.checked_columns = light, checked
+
+
+def before(fn):
+    """``fn`` on the path of :func:`features_py_path`."""
+    def call():
+        with features_py_path():
+            return fn()
+    return call
 
 
 def median_seconds(fn, repeats: int = 15) -> float:
@@ -75,13 +100,17 @@ def concatenations(model: EnergyModel, data: pd.DataFrame, n: int = 100_000, rep
     frames = {"fresh 8-column table": fresh, "validated by load_profiles": load_profiles(one_source, require_energy=False),
               "concat, one source (marked)": one_source, "concat, two sources (mark dropped)": two_sources,
               "concat, validated + raw (no mark)": with_raw}
+    frames["validated, before 2026-12-07"] = frames["validated by load_profiles"]
+    frames["concat, one source, before"] = one_source
     expected = model.predict(fresh)
     times: dict[str, list[float]] = {k: [] for k in frames}
     for _ in range(repeats + 1):  # the first round warms up
         for name, frame in frames.items():
-            t0 = time.perf_counter()
-            got = model.predict(frame)
-            times[name].append(time.perf_counter() - t0)
+            path = features_py_path() if "before" in name else contextlib.nullcontext()
+            with path:
+                t0 = time.perf_counter()
+                got = model.predict(frame)
+                times[name].append(time.perf_counter() - t0)
             assert np.allclose(got, expected, rtol=1e-12, atol=0), name
     base = float(np.median(times["fresh 8-column table"][1:]))
     for name, ts in times.items():
@@ -106,8 +135,11 @@ def selections(model: EnergyModel, data: pd.DataFrame, sizes=(100_000, 1_000_000
         raw = raw.reset_index(drop=True)
         t0 = time.perf_counter()
         validated = load_profiles(raw, require_energy=False)
+        assert np.array_equal(model.predict(validated), model.predict(raw))
         print(f"{n} rows: load_profiles {time.perf_counter() - t0:.3f} s; predict on it "
-              f"{median(lambda v=validated: model.predict(v)):.3f} s, on the raw table {median(lambda r=raw: model.predict(r)):.3f} s")
+              f"{median(lambda v=validated: model.predict(v)):.3f} s (before: "
+              f"{median(before(lambda v=validated: model.predict(v))):.3f} s), on the raw table "
+              f"{median(lambda r=raw: model.predict(r)):.3f} s")
         cuts = {"iloc[:n/2]": lambda v: v.iloc[: len(v) // 2], "mask batch_size > 100": lambda v: v[v["batch_size"] > 100],
                 ".loc[label range]": lambda v: v.loc[v.index[len(v) // 4]: v.index[3 * len(v) // 4]],
                 "sample(n/2)": lambda v: v.sample(len(v) // 2, random_state=0)}
@@ -117,7 +149,8 @@ def selections(model: EnergyModel, data: pd.DataFrame, sizes=(100_000, 1_000_000
             assert np.array_equal(model.predict(part), model.predict(fresh)), name
             print(f"  {name:22s} {len(part):8d} rows, mark {part.attrs.get('schema_version') is not None}: re-check "
                   f"{median(lambda p=part: as_profiles(p, require_energy=False)) * 1e3:6.1f} ms, predict "
-                  f"{median(lambda p=part: model.predict(p)):.3f} s; the same rows as a fresh table "
+                  f"{median(lambda p=part: model.predict(p)):.3f} s (before: "
+                  f"{median(before(lambda p=part: model.predict(p))):.3f} s); the same rows as a fresh table "
                   f"{median(lambda f=fresh: model.predict(f)):.3f} s")
 
 
@@ -142,14 +175,18 @@ def main(argv: list[str] | None = None) -> None:
         raw = pd.DataFrame({c: validated[c].to_numpy() for c in RAW})  # a user's table: no validated marker
         frame = as_profiles(validated, require_energy=False).reset_index(drop=True)
         t_valid = median_seconds(lambda v=validated: model.predict(v))
+        t_before = median_seconds(before(lambda v=validated: model.predict(v)))
         t_raw = median_seconds(lambda r=raw: model.predict(r))
+        # (as features.py prices them, to a MoE row's last bit: the raw rows differ, the file gives active_params_b)
+        assert np.allclose(model.predict(validated), before(lambda v=validated: model.predict(v))(), rtol=1e-14, atol=0)
         t_columns = median_seconds(lambda v=validated: build_features(v))
         t_frame = median_seconds(lambda f=frame: features_of(f))
-        rows.append({"rows": n, "predict_validated_ms": t_valid * 1e3, "predict_raw_ms": t_raw * 1e3,
-                     "validated_over_raw": t_valid / t_raw, "features_frame_columns_ms": t_columns * 1e3,
+        rows.append({"rows": n, "predict_validated_ms": t_valid * 1e3, "predict_validated_before_ms": t_before * 1e3,
+                     "predict_raw_ms": t_raw * 1e3, "validated_over_raw": t_valid / t_raw, "features_frame_columns_ms": t_columns * 1e3,
                      "features_pandas_frame_ms": t_frame * 1e3, "features_speedup": t_frame / t_columns})
         r = rows[-1]
-        print(f"{n:4d} rows: predict validated {r['predict_validated_ms']:.3f} ms, raw {r['predict_raw_ms']:.3f} ms "
+        print(f"{n:4d} rows: predict validated {r['predict_validated_ms']:.3f} ms (before: "
+              f"{r['predict_validated_before_ms']:.3f} ms), raw {r['predict_raw_ms']:.3f} ms "
               f"({r['validated_over_raw']:.1f}x); features via FrameColumns {r['features_frame_columns_ms']:.3f} ms "
               f"against the pandas frame {r['features_pandas_frame_ms']:.3f} ms ({r['features_speedup']:.1f}x faster)")
     dp_ep = pd.DataFrame({"model": ["Qwen/Qwen3-30B-A3B"], "params_b": [30.5], "gpu": ["H100"], "tp": [2], "pp": [1],

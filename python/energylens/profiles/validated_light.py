@@ -18,6 +18,8 @@ builder reads is handled here or declines, and that predictions equal the builde
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -28,7 +30,7 @@ from energylens.profiles.architecture import spec_column
 from energylens.profiles.cells import Coded
 from energylens.profiles.features import ARCH_LOOKUP
 from energylens.profiles.gpu_table import INLINE_COLUMNS
-from energylens.profiles.light import LightProfiles, _canonical_kv, _filled, _text_column
+from energylens.profiles.light import LightProfiles, _canonical_kv, _column_names, _filled, _text_column
 from energylens.profiles.schema import SCHEMA_VERSION
 
 __all__ = ["validated_light"]
@@ -48,6 +50,8 @@ _DECLINED = frozenset({"compute_precision", "scale_up_domain_gpus", "weight_layo
                        *INLINE_COLUMNS})
 # the builder's normalisation of the expert counts (features._architecture): NaN or < 1 reads as 1, k at most E
 _EXPERTS = ("n_experts", "experts_per_token")
+#: Up to this many rows a text column's cells are compared in Python rather than by Arrow (cheaper).
+_FEW_ROWS = 256
 
 
 def validated_light(frame: pd.DataFrame) -> LightProfiles | None:
@@ -55,7 +59,7 @@ def validated_light(frame: pd.DataFrame) -> LightProfiles | None:
     all hold the model table's values (see the module docstring), else None."""
     if not isinstance(frame, pd.DataFrame) or frame.attrs.get("schema_version") != SCHEMA_VERSION or not len(frame):
         return None
-    names = frame.columns.tolist()
+    names = _column_names(frame.columns)
     if not frame.columns.is_unique or not all(isinstance(c, str) for c in names):
         return None
     if any(c in _DECLINED or c.startswith("gpu_") for c in names) or any(c not in names for c in _TEXT[:2]):
@@ -110,6 +114,10 @@ def _constant(values) -> str | None:
     arrow = values.__arrow_array__()
     if not len(arrow) or arrow.null_count:
         return None
+    if len(arrow) <= _FEW_ROWS:  # the cells as they are: Arrow's per-call cost (~70 us) was most of a small frame's
+        distinct = set(arrow.to_pylist())
+        first = distinct.pop() if len(distinct) == 1 else None
+        return first if isinstance(first, str) else None
     first = arrow[0].as_py()
     return first if isinstance(first, str) and pc.all(pc.equal(arrow, pa.scalar(first))).as_py() else None
 
@@ -136,7 +144,7 @@ def _architecture_matches(frame: pd.DataFrame, light: LightProfiles, arch: list[
     and its normalisation of the expert counts, as the model table's value of each row's model, bit for bit."""
     models = light["model"]
     assert isinstance(models, Coded)
-    table = np.array([spec_column(light.model_specs[m], tuple(arch)) for m in models.values])  # (models, arch + 2)
+    table = _table(tuple(light.model_specs[m] for m in models.values), tuple(arch))
     codes = np.asarray(models.codes, dtype=np.intp)
     read, wanted = {}, {}
     for j, c in enumerate(arch):
@@ -153,6 +161,14 @@ def _architecture_matches(frame: pd.DataFrame, light: LightProfiles, arch: list[
             e = found.get("n_experts", table[:, arch.index("n_experts")].take(codes) if "n_experts" in arch else None)
             _normalise_experts(found, e, len(codes))
     return all(_same_bits(read[c], wanted[c]) for c in read)
+
+
+@functools.lru_cache(maxsize=256)
+def _table(specs: tuple, arch: tuple[str, ...]) -> np.ndarray:
+    """The model table's values of ``arch`` for each model spec (frozen, hashable), one row per spec (read-only)."""
+    table = np.array([spec_column(spec, arch) for spec in specs])
+    table.flags.writeable = False
+    return table
 
 
 def _normalise_experts(found: dict[str, np.ndarray], experts: np.ndarray | None, n: int) -> None:
