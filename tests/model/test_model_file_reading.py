@@ -1,10 +1,12 @@
 """A path that is not a readable model file is a ModelFileError naming the path and what it is (a folder, an
-unreadable file, a gzip file, JSON nested too deep for the parser), exit 2 in the CLI, never a traceback;
+unreadable file, a gzip / zstandard / bzip2 / xz file, JSON nested too deep for the parser), exit 2 in the CLI, never a traceback;
 and a fit summary's text fields must be text."""
 
+import bz2
 import copy
 import gzip
 import json
+import lzma
 import pathlib
 
 import pytest
@@ -35,6 +37,23 @@ def test_a_gzip_file_says_so(small_model_file, tmp_path):
     path = tmp_path / "m.json.gz"
     path.write_bytes(gzip.compress(small_model_file.read_bytes()))
     with pytest.raises(ModelFileError, match=r"m\.json\.gz: is gzip-compressed"):
+        load_model(path)
+
+
+#: A zstandard frame's magic number; the test needs no zstandard package (read_model_file only looks at it).
+_ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+
+
+@pytest.mark.parametrize(("suffix", "compress", "said"), [
+    ("zst", lambda raw: _ZSTD_MAGIC + raw[:40], r"is zstandard-compressed; .*\(zstd -d it first\)"),
+    ("bz2", lambda raw: bz2.compress(raw)[:200], r"is bzip2-compressed; .*\(bunzip2 it first\)"),
+    ("xz", lambda raw: lzma.compress(raw)[:200], r"is xz-compressed; .*\(unxz it first\)")])
+def test_another_compressed_file_says_so(suffix, compress, said, small_model_file, tmp_path):
+    """A model.json.zst / .bz2 / .xz (cut short here too) was 'not a JSON model file ('utf-8' codec can't decode
+    byte 0xb5 ...)'; now the compression and the fix are named, as for a .gz."""
+    path = tmp_path / f"m.json.{suffix}"
+    path.write_bytes(compress(small_model_file.read_bytes()))
+    with pytest.raises(ModelFileError, match=rf"m\.json\.{suffix}: {said}"):
         load_model(path)
 
 

@@ -319,6 +319,11 @@ def write_model_file(path: str | Path, payload: dict[str, Any]) -> None:
         tmp.write_text(text)
 
 
+#: The magic numbers of compressed files a model file is not: (first bytes, compression, the command that undoes it).
+_COMPRESSED = ((b"\x1f\x8b", "gzip", "gunzip"), (b"\x28\xb5\x2f\xfd", "zstandard", "zstd -d"),
+               (b"BZh", "bzip2", "bunzip2"), (b"\xfd7zXZ\x00", "xz", "unxz"))
+
+
 def read_model_file(path: str | Path) -> dict[str, Any]:
     """The document of a model file; ModelFileError naming the path when it is missing, not JSON, not a
     model file, of an unsupported version, or holds keys this version does not know."""
@@ -332,8 +337,9 @@ def read_model_file(path: str | Path) -> dict[str, Any]:
         raw = p.read_bytes()
     except OSError as exc:  # unreadable (permissions), or a read error
         raise ModelFileError(f"{p}: cannot read the model file ({exc.strerror or exc})") from None
-    if raw[:2] == b"\x1f\x8b":
-        raise ModelFileError(f"{p}: is gzip-compressed; a model file is plain JSON (gunzip it first)")
+    packed = next(((what, fix) for magic, what, fix in _COMPRESSED if raw.startswith(magic)), None)
+    if packed is not None:  # (the others were "not a JSON model file ('utf-8' codec can't decode byte 0xb5 ...)")
+        raise ModelFileError(f"{p}: is {packed[0]}-compressed; a model file is plain JSON ({packed[1]} it first)")
     try:
         text = raw.decode("utf-8-sig")  # (a byte-order mark, as Windows editors save a hand-edited file)
     except UnicodeDecodeError as exc:
