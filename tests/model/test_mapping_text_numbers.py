@@ -86,6 +86,26 @@ def test_a_number_where_a_name_belongs_is_named(model, key, value):
     assert "request 2 of 2" in str(info.value), str(info.value)
 
 
+
+@pytest.mark.parametrize("key, value", [("model", b"meta-llama/Llama-3.1-8B-Instruct"), ("model", b"x"),
+                                        ("gpu", b"A100-SXM4-40GB"), ("precision", bytearray(b"bf16")),
+                                        ("task", memoryview(b"chat"))], ids=["bytes-known", "bytes-unknown", "gpu",
+                                                                             "bytearray", "memoryview"])
+@pytest.mark.parametrize("call", ["predict", "predict_interval"])
+def test_bytes_where_a_name_belongs_is_named(model, key, value, call):
+    """model=b"x" was read as the name 'x' and failed on params_b ("the model table does not know the model 'x'"),
+    a known name's bytes were priced as the text, a bytearray ended in "unhashable type"; a mapping's bytes name is
+    a caller's bug (a value never decoded), refused as a text number is, naming the key and the type."""
+    fn = getattr(model, call)
+    with pytest.raises(TypeError) as info:
+        fn(dict(REQUEST, **{key: value}))
+    text = str(info.value)
+    assert f"'{key}' holds a {type(value).__name__} value" in text and "not text" in text, text
+    assert "the request" in text and "params_b" not in text, text
+    with pytest.raises(TypeError) as info:
+        fn([dict(REQUEST), dict(REQUEST, **{key: value})])
+    assert "request 2 of 2" in str(info.value), str(info.value)
+
 def test_a_row_of_a_text_table_is_read_as_its_table(model):
     # frame.iloc[0] of a table read with dtype=str holds the file's text cells: read as the frame is, not refused
     frame = pd.DataFrame([REQUEST]).astype(str)

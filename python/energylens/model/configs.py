@@ -79,6 +79,9 @@ def _refuse_columns(first: Any) -> None:
                 "value); for several rows pass a list of mappings, or pandas.DataFrame(mapping)")
 
 
+#: Binary values a mapping's name key may not hold (a name is a str; a frame's bytes cells are decoded instead).
+_BYTES = (bytes, bytearray, memoryview)
+
 class MistypedValueError(TypeError):
     """A mapping's number key holding text, or its name key a number (:func:`refuse_mistyped_values`): the one
     TypeError a chunked prediction re-validates the whole table for (energylens.model.chunks), so that the error
@@ -87,7 +90,8 @@ class MistypedValueError(TypeError):
 
 def refuse_mistyped_values(frame: pd.DataFrame) -> None:
     """A number key of a frame built from mappings (:func:`mapping_frame`) holding text (``tp="2"``, ``b"64"``), or a
-    name key holding a number (``model=5``, ``gpu=3``: an index into the caller's own list), is named as a TypeError: a
+    name key holding a number (``model=5``, ``gpu=3``: an index into the caller's own list) or bytes (``model=b"x"``,
+    never decoded), is named as a TypeError: a
     mapping comes from Python, where such a value was never converted, not a CSV cell (a file's and a DataFrame's text
     numbers are parsed by the schema); it is a :class:`MistypedValueError`. Called where the light path refused the frame (it refuses both), so a request of
     well-typed values pays nothing for it; rows are named by the frame's index (a chunk's rows as the whole list's)."""
@@ -104,8 +108,10 @@ def refuse_mistyped_values(frame: pd.DataFrame) -> None:
         for label, value in zip(frame.index.tolist(), frame[key].tolist(), strict=True):
             if label in table_rows:
                 continue
-            if number and isinstance(value, (str, bytes)):
+            if number and isinstance(value, (str, *_BYTES)):
                 said = f"holds the text {value!r}, not a number"
+            elif not number and isinstance(value, _BYTES):  # (was read as its text, or "unhashable type")
+                said = f"holds a {type(value).__name__} value {value!r}, not text (a str): decode it"
             elif not number and isinstance(value, (int, float, np.number, np.bool_)) and value == value:  # (NaN: blank)
                 said = f"holds the number {value!r}, not a name"
             else:
