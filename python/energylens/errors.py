@@ -167,17 +167,39 @@ class NewerModelFileWarning(UserWarning):
 
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+#: The standard library's directory (os.py's), and where installed packages may sit inside it (a system Python's).
+_STDLIB_DIR = os.path.dirname(os.path.abspath(os.__file__)) + os.sep
+_INSTALLED = (os.sep + "site-packages" + os.sep, os.sep + "dist-packages" + os.sep)
+
+
+def _is_stdlib(filename: str) -> bool:
+    """Whether code of ``filename`` (a frame's ``co_filename``) is the standard library's: contextlib, functools,
+    importlib's frozen modules ..., not an installed package."""
+    if filename.startswith("<frozen "):
+        return True
+    path = os.path.abspath(filename)
+    return path.startswith(_STDLIB_DIR) and not any(d in path for d in _INSTALLED)
 
 
 def user_stacklevel() -> int:
     """The ``stacklevel`` for ``warnings.warn`` that points at the caller's own code: the first frame
-    outside the energylens package, however deep the call came (call it in the ``warn`` call itself)."""
+    outside the energylens package, however deep the call came (call it in the ``warn`` call itself), past the
+    standard library's frames between the package and that code (contextlib's ``__enter__`` / ``__exit__`` of a
+    generator context manager, an ExitStack: until 2026-12-07 such a warning named contextlib.py). Where only the
+    standard library calls the package (a thread's or executor's run), the first frame outside the package."""
     frame = sys._getframe(1)  # the function that calls warnings.warn: stacklevel 1
     level = 1
-    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE_DIR):
+    outside = None  # the level of the first frame outside the package
+    while frame is not None:
+        filename = frame.f_code.co_filename
+        if not os.path.abspath(filename).startswith(_PACKAGE_DIR):
+            if outside is None:
+                outside = level
+            if not _is_stdlib(filename):
+                return level
         frame = frame.f_back
         level += 1
-    return level
+    return level if outside is None else outside
 
 
 def renamed_attribute(cls_name: str, old: str, new: str) -> property:

@@ -41,6 +41,7 @@ from typing import Any
 
 import pandas as pd
 
+from energylens.errors import user_stacklevel
 from energylens.outputs import current_umask
 from energylens.profiles.store_dir import STORE_MARKER, read_part
 from energylens.profiling.store_diff import grid_of_rows, grid_value, settings_differ, units_differ
@@ -215,7 +216,7 @@ class Store:
                                      "finish (or stop it), then --resume, or choose another directory") from None
                 except OSError as exc:  # a file system without locks (some network mounts): say so, go on
                     warnings.warn(f"{self.dir}: cannot lock the store ({exc.strerror}); nothing stops a second "
-                                  "sweep on this directory from running at the same time", stacklevel=3)
+                                  "sweep on this directory from running at the same time", stacklevel=user_stacklevel())
             os.ftruncate(fd, 0)
             os.write(fd, f"pid {os.getpid()} on {platform.node()}".encode())
             yield
