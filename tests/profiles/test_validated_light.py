@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from energylens.errors import ProfileSchemaError
 from energylens.model import EnergyModel, LatencyModel
 from energylens.model import base as _base
 from energylens.model import chunks as _chunks
@@ -199,3 +200,19 @@ def test_a_validated_frame_is_re_checked_once_per_call(models, monkeypatch, mixe
         warnings.simplefilter("ignore")
         models[0].predict(validated, chunk_rows=2048)
     assert calls == [9000]
+
+
+def test_a_frame_validated_again_after_an_edit_keeps_the_re_check_per_chunk(models):
+    """A marked frame whose re-check fails is validated again inside predict; that frame's chunks are re-checked
+    as before (the trust is for the caller's frame, re-checked as it is): a categorical model column edited to ''
+    passes the schema's pass (a categorical's text is not read as blank) but not the re-check of its output, and
+    stays the schema's missing-value error, not a price for a model named ''."""
+    validated = _validated(_raw(40, 7, mixed=False))
+    edited = validated.copy()
+    names = edited["model"].astype(object).to_numpy().copy()
+    names[3] = ""
+    edited["model"] = pd.Series(names, index=edited.index, dtype=object).astype("category")
+    edited.attrs = dict(validated.attrs)
+    with pytest.raises(ProfileSchemaError) as info:
+        models[0].predict(edited, chunk_rows=16)
+    assert info.value.column == "model"

@@ -54,12 +54,13 @@ def validated_chunk(part: pd.DataFrame, seen: set[tuple[type, str]]) -> pd.DataF
 
 def iter_chunks(frame, validated: bool, chunk_rows: int, columns_of: Callable, check: RangeCheck | None,
                 native: bool, whole_table_error: Callable[[], object],
-                gpus: GpuCheck | None = None) -> Iterator[tuple[int, int, object]]:
+                gpus: GpuCheck | None = None, trusted: bool = False) -> Iterator[tuple[int, int, object]]:
     """(start, stop, inputs) per chunk of ``frame``: :class:`RowInputs` where ``native`` and the chunk
     takes the native pass, else its feature columns (``columns_of``; extrapolation flags accumulated in
     ``check``). Each validated chunk's ``gpu`` column goes to ``gpus`` (default: ``check.gpus``). On a validation
     error (a ValueError, KeyError or :class:`MistypedValueError`) of a table of several chunks, ``whole_table_error``
-    runs first, so that the error names rows of the whole table, not of a chunk."""
+    runs first, so that the error names rows of the whole table, not of a chunk. ``trusted``: ``frame`` is the
+    caller's marked frame, re-checked whole as it is, so a chunk that keeps features.py is not re-checked again."""
     if gpus is None and check is not None:
         gpus = check.gpus
     n = len(frame)
@@ -74,7 +75,10 @@ def iter_chunks(frame, validated: bool, chunk_rows: int, columns_of: Callable, c
             part = frame if stop - start == n else frame.iloc[start:stop]
             # a validated (re-checked) chunk: the light path's columns where its filled cells are the model
             # table's, so that it takes the native pass as the same raw rows do (else features.py reads the frame)
-            part = (validated_light(part) or checked_columns(part)) if validated else validated_chunk(part, seen)
+            if not validated:
+                part = validated_chunk(part, seen)
+            else:
+                part = validated_light(part) or (checked_columns(part) if trusted else part)
             if gpus is not None and "gpu" in part:
                 gpus.tally(part["gpu"])
             inputs = row_inputs(part) if native and isinstance(part, LightProfiles) else None
@@ -103,8 +107,11 @@ def config_chunks(configs, chunk_rows: int, columns_of: Callable, check: RangeCh
         frame, validated = configs, False
     else:
         frame, validated = load_configs(configs, require_energy=False), True
+    # the caller's marked frame back as it is passed its re-check; one validated here (a path, a frame edited
+    # after it was read) keeps features.py's re-check per chunk (the schema's output is re-checked as before)
     return len(frame), iter_chunks(frame, validated, chunk_rows, columns_of, check, native,
-                                   lambda: columns_of(load_configs(configs, require_energy=False)), gpus)
+                                   lambda: columns_of(load_configs(configs, require_energy=False)), gpus,
+                                   trusted=frame is configs)
 
 
 def evaluate_chunk(template: str, inputs, theta: np.ndarray, check: RangeCheck | None, out0: np.ndarray,
