@@ -28,9 +28,12 @@ __all__ = ["DEFAULT_TP", "default_tp", "as_list", "checked_axis", "int_axis", "p
 
 def as_list(value, name: str) -> list:
     """An axis as a list: a comma-separated string split (a stray comma is an error), a scalar or spec as one
-    item, any other iterable as it is; ValueError naming the axis when nothing is left."""
+    item, any other iterable as it is; ValueError naming the axis when nothing is left or an item is bytes (a value
+    never decoded)."""
     if value is None:
         raise ValueError(f"{name} is required")
+    if isinstance(value, _BYTES):  # (a bytearray was listed byte by byte: "unknown GPU '72'")
+        value = [value]
     if isinstance(value, str):
         items = [v.strip() for v in value.split(",")]
         if len(items) > 1 and not all(items):  # "H100," or "1,,2": a stray comma, not a silent drop
@@ -43,10 +46,16 @@ def as_list(value, name: str) -> list:
         blank = [i for i, v in enumerate(items) if isinstance(v, str) and not v.strip()]
         if blank:  # gpus=["H100", ""]: was "unknown GPU ''" with the whole table's names
             raise ValueError(f"{name}: item {blank[0] + 1} of {items!r} is blank; give each a value or drop it")
+    raw = next((v for v in items if isinstance(v, _BYTES)), None)
+    if raw is not None:  # (tp=b"2" was searched as 2, gpus=[b"A100..."] an unknown GPU "b'A100...'")
+        raise ValueError(f"{name}: {raw!r} is a {type(raw).__name__} value, not text or a number: decode it (a str)")
     if not items:
         raise ValueError(f"{name} is empty: give at least one value ({_OPTIONS.get(name, '--' + name.replace('_', '-'))})")
     return items
 
+
+#: Binary values, which no axis takes (text is a str).
+_BYTES = (bytes, bytearray, memoryview)
 
 #: The command-line option of an axis where it is not the axis' own name (the rest: --{name}).
 _OPTIONS = {"models": "--model"}
