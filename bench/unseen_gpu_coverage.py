@@ -151,6 +151,48 @@ def full_fit_bias(df, src: str, dst: str) -> dict:
             for c in ("ttft", "tpot")}
 
 
+def v2_full_fit_tpot_bias(df, src: str, dst: str) -> float:
+    """Median log(measured / predicted) of ``dst``'s TPOT for an EnergyModel's latency model fitted on every ``src`` row
+    of the bundled v2 rows (how TPOT_TRANSFER_LOG_SD's v2 transfers are measured)."""
+    model = EnergyModel(bootstrap=0, seed=0).fit(df[df["gpu_name"] == src].drop(columns="gpu_name"))
+    part = df[df["gpu_name"] == dst].drop(columns="gpu_name")
+    pred = model.latency_model.predict(part, check_range=False)["tpot_s_pred"].to_numpy()
+    e = part["tpot_s"].to_numpy(dtype=float)
+    ok = np.isfinite(e)
+    return float(np.median(np.log(e[ok] / pred[ok])))
+
+
+def run_tpot_loo(v2, sw, repeats: int, level: float, bootstrap: int) -> dict:
+    """Leave one transfer out: the four measured unseen-GPU TPOT transfers (v2 A100 <-> H100, Splitwise A100 <-> H100,
+    each the median TPOT log bias of a full fit on one GPU), and for each the TPOT coverage at k = 0 of its target
+    rows with the log sd the other three give (their root mean square): the coverage of a rule that never saw the
+    transfer it is judged on. Also the sd of all four (the rule's value) and the coverage at the library's sd."""
+    gv = sorted(set(v2["gpu_name"]))
+    cases = [("v2", a, b) for a in gv for b in gv if a != b]
+    cases += [("splitwise", a, b) for a, b in (("A100-SXM4-80GB", "H100-SXM5-80GB"), ("H100-SXM5-80GB", "A100-SXM4-80GB"))]
+    bias = [v2_full_fit_tpot_bias(v2, a, b) if d == "v2" else full_fit_bias(sw, a, b)["tpot"] for d, a, b in cases]
+    lib = intervals.TPOT_TRANSFER_LOG_SD
+    out = {"transfers": [], "rms_all": float(np.sqrt(np.mean(np.square(bias))))}
+    for i, (data, a, b) in enumerate(cases):
+        others = [x for j, x in enumerate(bias) if j != i]
+        row = {"data": data, "src": a, "dst": b, "tpot_log_bias": bias[i], "sd_from_others": float(np.sqrt(np.mean(
+            np.square(others))))}
+        for name, sd in (("coverage_held_out_sd", row["sd_from_others"]), ("coverage_library_sd", lib)):
+            intervals.TPOT_TRANSFER_LOG_SD = sd
+            try:
+                if data == "v2":
+                    row[name] = run(v2, a, b, 0, repeats, level, bootstrap)["target"]["tpot_coverage"]
+                else:
+                    row[name] = run_latency(sw, a, b, 0, repeats, level, bootstrap)["target"]["tpot"]["coverage"]
+            finally:
+                intervals.TPOT_TRANSFER_LOG_SD = lib
+        out["transfers"].append(row)
+        print(f"TPOT leave-one-out {data} {a} -> {b}: log bias {bias[i]:+.3f}; sd of the other three "
+              f"{row['sd_from_others']:.3f}: coverage {row['coverage_held_out_sd']:.3f} (at the library's {lib}: "
+              f"{row['coverage_library_sd']:.3f})", file=sys.stderr)
+    return out
+
+
 def run_v3_to_v2(v3, v2, k: int, repeats: int, level: float, bootstrap: int) -> dict:
     """80 % of the v3 H100 rows plus k v2 H100 rows; energy and TPOT coverage of the other v3 (seen) and v2 rows."""
     both = pd.concat([v3, v2], ignore_index=True)
@@ -198,9 +240,15 @@ def _arguments(argv):
         ap.add_argument(f"--{flag}", type=float, default=None,
                         help=f"GPU transfer log sd (default: the library's {name}, {getattr(intervals, name)}; 0: "
                              "none, the intervals before)")
+    ap.add_argument("--few-row-rule", choices=("sqrt", "linear", "step"), default=None,
+                    help="the few-row GPUs' share of the transfer sd: sqrt (1 - w) x min(1, sqrt(p / n)), linear "
+                         "(1 - w) x min(1, p / n), step (1 - w) up to n = p (default: the library's "
+                         "intervals.FEW_ROW_RULE)")
     ap.add_argument("--no-few-row", action="store_true",
                     help="a GPU with a few training rows draws no transfer factor (the intervals before)")
-    ap.add_argument("--sections", default="v2,splitwise,v3", help="which runs (comma-separated)")
+    ap.add_argument("--sections", default="v2,splitwise,v3",
+                    help="which runs (comma-separated; also tpot_loo: the TPOT transfer sd left one transfer out, "
+                         "with the Splitwise data)")
     ap.add_argument("--out", default=str(OUT))
     return ap.parse_args(argv)
 
@@ -211,6 +259,8 @@ def main(argv=None) -> int:
                         (args.ttft_transfer_sd, "TTFT_TRANSFER_LOG_SD")):
         if value is not None:
             setattr(intervals, name, value)
+    if args.few_row_rule is not None:
+        intervals.FEW_ROW_RULE = args.few_row_rule
     if args.no_few_row:
         gpu_domain.few_row_scales = lambda *a: {}
     warnings.simplefilter("ignore")  # (UnseenGpuWarning at k = 0: the point of the measurement)
@@ -219,7 +269,8 @@ def main(argv=None) -> int:
     t0 = time.perf_counter()
     out = {"level": args.level, "repeats": args.repeats, "bootstrap": args.bootstrap,
            "transfer_log_sd": intervals.GPU_TRANSFER_LOG_SD, "tpot_transfer_log_sd": intervals.TPOT_TRANSFER_LOG_SD,
-           "ttft_transfer_log_sd": intervals.TTFT_TRANSFER_LOG_SD, "few_row": not args.no_few_row, "runs": []}
+           "ttft_transfer_log_sd": intervals.TTFT_TRANSFER_LOG_SD, "few_row": not args.no_few_row,
+           "few_row_rule": intervals.FEW_ROW_RULE, "runs": []}
     if "v2" in sections:
         df = read_profiles("bundled").reset_index(drop=True)
         df = df.assign(gpu_name=[gpu_table_name(g) for g in df["gpu"]])
@@ -254,6 +305,11 @@ def main(argv=None) -> int:
         print(f"v3 H100 random {out['v3_random']['train_rows']}-row fits, held-out rows: energy {h['coverage']:.3f} "
               f"(min {h['coverage_min']:.3f}, below {h['below']:.3f}, above {h['above']:.3f}); TPOT "
               f"{h['tpot_coverage']:.3f} (below {h['tpot_below']:.3f}, above {h['tpot_above']:.3f})", file=sys.stderr)
+    if "tpot_loo" in sections and SPLITWISE.is_file():
+        v2 = read_profiles("bundled").reset_index(drop=True)
+        v2 = v2.assign(gpu_name=[gpu_table_name(g) for g in v2["gpu"]])
+        out["tpot_loo"] = run_tpot_loo(v2, datasets.splitwise(SPLITWISE).reset_index(drop=True), args.repeats,
+                                       args.level, args.bootstrap)
     out["seconds"] = round(time.perf_counter() - t0, 1)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(out, indent=1) + "\n")

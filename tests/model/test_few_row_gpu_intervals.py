@@ -4,7 +4,9 @@ other H100 rows (0.759 the other way round), below the 0.917 / 0.824 of a GPU th
 (bench/unseen_gpu_coverage.py). The fit splits a GPU-level bias among the GPUs by their share of the rows, so a GPU
 holding a share w of them keeps about (1 - w) of the bias it would carry unseen. A GPU with no more rows in the fit
 than the model has parameters (too few to determine the template on its own) now draws the transfer factor with log
-sd (1 - w) times the unseen GPU's; rows on every other fitted GPU keep their bounds bit for bit."""
+sd (1 - w) times the unseen GPU's; rows on every other fitted GPU keep their bounds bit for bit. Since a later
+2026-12-07 change the share shrinks smoothly above the parameter count, (1 - w) x sqrt(p / n), and none under
+intervals.FEW_ROW_MIN_SHARE (docs/model.md, "A GPU with a few rows in the fit")."""
 
 from __future__ import annotations
 
@@ -28,7 +30,15 @@ A100, H100 = "A100-SXM4-40GB", "H100-SXM5-80GB"
 def test_few_row_scales_follow_the_gpu_share_of_the_rows():
     assert few_row_scales((A100, H100), (100, 5), 12) == {H100: 1.0 - 5 / 105}
     assert few_row_scales((A100, H100), (100, 12), 12) == {H100: 1.0 - 12 / 112}  # as many rows as parameters
-    assert few_row_scales((A100, H100), (100, 13), 12) == {}  # more: it counts as fitted, as before
+    # more rows than parameters: the share shrinks as sqrt(p / n), no step at n = p (until 2026-12-07 none above it:
+    # the H100 rows of an A100 fit with 20 H100 rows drew none, and their 90 % intervals covered 0.837 / 0.824)
+    assert few_row_scales((A100, H100), (100, 13), 12) == {H100: (1.0 - 13 / 113) * (12 / 13) ** 0.5}
+    assert few_row_scales((A100, H100), (152, 20), 12) == pytest.approx({H100: (1.0 - 20 / 172) * 0.6 ** 0.5})
+    # a share under FEW_ROW_MIN_SHARE draws none: the GPUs of a balanced fit (the bundled model's 190 / 166 rows)
+    # and the source GPU of an A100 fit with a few H100 rows keep their bounds bit for bit
+    assert few_row_scales((A100, H100), (190, 166), 12) == {}
+    assert few_row_scales((A100, H100), (152, 5), 12) == {H100: 1.0 - 5 / 157}
+    assert few_row_scales((A100, H100), (1000, 200), 12) == {}
     assert few_row_scales((A100,), (5,), 12) == {}  # the only GPU: its rows are the fit
     assert few_row_scales((A100, H100), (), 12) == {}  # a file written before the counts were recorded
     three = few_row_scales((A100, H100, "B200"), (10, 4, 6), 12)
@@ -106,15 +116,18 @@ def test_latency_model_widens_tpot_not_ttft_on_a_few_row_gpu(mixed):
     assert np.array_equal(t_lo, t_lo0, equal_nan=True) and np.array_equal(t_hi, t_hi0, equal_nan=True)
 
 
-def test_a_gpu_with_more_rows_than_parameters_keeps_its_bounds(mixed):
-    """The expression's 2 constants: 3 H100 rows make the H100 a fitted GPU, bounds as before bit for bit."""
+def test_a_gpu_with_many_more_rows_than_parameters_keeps_its_bounds(mixed):
+    """The expression's 2 constants: 40 H100 rows beside 80 A100 rows give the H100 a share (1 - 1/3) x sqrt(2 / 40)
+    = 0.15, under FEW_ROW_MIN_SHARE: a fitted GPU, bounds as before bit for bit (until 2026-12-07 3 rows did: the
+    share stopped at the parameter count)."""
     data = mlenergy_v2()
     a100 = data[data["gpu"].str.contains("A100")].reset_index(drop=True)
     h100 = data[data["gpu"].str.contains("H100")].reset_index(drop=True)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         model = EnergyModel.from_expression(EXPR, bootstrap=30, n_starts=1).fit(pd_concat([a100.iloc[:80],
-                                                                                           h100.iloc[:3]]))
+                                                                                           h100.iloc[:40]]))
+    assert few_row_scales(model.summary.gpus, model.summary.gpu_rows, len(model.param_names)) == {}
     rows = mixed[1]
     assert all(np.array_equal(a, b) for a, b in zip(_bounds(model, rows), _bounds(_as_before(model), rows), strict=True))
 

@@ -7,7 +7,8 @@ Regenerate (only for an intended change of results): ``python tests/search/test_
 the code of commit 6e14dbd; rewritten for the time in the system's prefill stalls, docs/search.md "Modes": in the
 fixed-batch cases only gpu_s_per_request and the cost objective changed, the load-mode cases throughout; rewritten
 when the interval draws were keyed by the configuration instead of the row's position: energy_j_lo / energy_j_hi of
-the bootstrap cases alone changed).
+the bootstrap cases alone changed; and again when a GPU with a few rows more than the parameters began to draw a
+share of the transfer factor, as both GPUs of this 50-row fit do: energy_j_lo / energy_j_hi alone).
 """
 
 import json

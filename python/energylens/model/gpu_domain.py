@@ -251,7 +251,8 @@ def unseen_gpu_rows(configs: Any, fitted: Sequence[str]) -> tuple[np.ndarray, st
 def transfer_shares(configs: Any, check: GpuCheck | None) -> np.ndarray:
     """Per row of ``configs`` (as :func:`unseen_gpu_rows` reads them: the ``gpu`` column alone): the share of the GPU
     transfer log sd its prediction interval draws under ``check`` (a model's ``_gpu_check()``): 0 on a fitted GPU,
-    1 - w on a few-row GPU (:func:`~energylens.model.intervals.few_row_scales`), 1 on an unseen GPU; all 0 without a
+    its share on a few-row GPU ((1 - w) min(1, sqrt(p / n)): :func:`~energylens.model.intervals.few_row_scales`), 1 on
+    an unseen GPU; all 0 without a
     check. What a caller reproducing the intervals' draws passes to
     :class:`~energylens.model.intervals.GpuTransfer` (the models' ``transfer_shares``)."""
     frame = mapping_frame(configs)
@@ -288,8 +289,9 @@ class FittedGpus:
 
     def transfer_shares(self, configs: Any) -> np.ndarray:
         """Per row of ``configs`` (the ``gpu`` column alone): the share of the GPU transfer factor's log sd its
-        prediction interval draws: 0 on a fitted GPU, 1 - w on a GPU with a few rows in the fit (w their share of the
-        training rows; :func:`energylens.model.intervals.few_row_scales`), 1 on a GPU the model was not fitted on
+        prediction interval draws: 0 on a fitted GPU, (1 - w) min(1, sqrt(p / n)) on a GPU with a few rows in the fit
+        (n of them, w their share of the training rows, p parameters; :func:`energylens.model.intervals.few_row_scales`),
+        1 on a GPU the model was not fitted on
         (:meth:`unseen_gpu`). For callers reproducing the intervals' draws (:class:`energylens.model.intervals.GpuTransfer`
         takes these); all 0 for a model file that records no GPUs."""
         return transfer_shares(configs, self._gpu_check())

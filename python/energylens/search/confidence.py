@@ -110,7 +110,7 @@ def upper_quantiles(space: SearchSpace, energy_theta, latency_model, options: di
     # the interval's own draws: one measurement factor per (refit, configuration key), each output's from its own
     # residuals (output 0: TTFT, 1: TPOT), and the p-quantile over the refits (np.quantile's, bit for bit); a
     # candidate on a GPU the latency model was not fitted on draws that output's factors times the GPU transfer
-    # factor, as predict_interval does (TPOT log sd 0.09, TTFT 0.06: intervals.transfer_sd)
+    # factor, as predict_interval does (TPOT log sd 0.14, TTFT 0.06: intervals.transfer_sd)
     unseen = unseen_candidates(space, latency_model, idx)
     keys = candidate_keys(space, latency_model, idx)  # predict_interval's draws of each candidate's configuration
 
