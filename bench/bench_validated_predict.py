@@ -21,6 +21,12 @@ the validation itself, then per selection (``iloc`` half, a boolean mask, a ``.l
 whether it keeps the mark, the re-check alone (``as_profiles``) and ``predict``, against the same rows as a fresh
 8-column table validated on the way (medians of 3); it prints and writes nothing.
 
+``--check [V3_CSV]`` compares, bit for bit, what predict and LatencyModel.predict give a validated frame with the
+features.py path (before), the same frame unmarked (validated again) and its rows as a raw 12-column table (text
+rows): the bundled table, its text rows as 8 columns validated, an ML.ENERGY v3 export where given (its text rows of
+non-hybrid models too) and 1e5 synthetic rows (tests/profiles/test_validated_light.py's tables: 40 table models;
+and with image rows, ep, fp8 and a GPU given by spec columns); it prints and writes nothing.
+
 Every mode also prices the validated frames on the path they took before 2026-12-07 (``before``: every chunk
 through features.py, re-checked again per chunk; :func:`features_py_path`), in the same run.
 
@@ -42,12 +48,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from energylens.model import EnergyModel
+from energylens.model import EnergyModel, LatencyModel
 from energylens.model import chunks as _chunks
 from energylens.model.configs import load_configs
 from energylens.profiles.datasets import mlenergy_v2
 from energylens.profiles.features import build_features, features_of
+from energylens.profiles.mlenergy_v3 import mlenergy_v3
 from energylens.profiles.schema import as_profiles, load_profiles
+from energylens.profiles.validated_light import validated_light
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_public import sample  # noqa: E402  (the benches' shared sampler)
@@ -119,6 +127,45 @@ def concatenations(model: EnergyModel, data: pd.DataFrame, n: int = 100_000, rep
         print(f"{n} rows, {name:36s} {t * 1e3:8.1f} ms ({t / base:4.1f}x the fresh table; mark {marked})")
 
 
+def checks(v3_csv: str | None) -> None:
+    """The comparisons of ``--check`` (see the module docstring), printed."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "profiles"))
+    import test_validated_light as tables  # (the test's synthetic tables: tests/ is no package)
+
+    data = mlenergy_v2()
+    rows = data.sample(60, random_state=0)
+    energy, latency = EnergyModel(bootstrap=0, n_starts=1).fit(rows), LatencyModel(bootstrap=0, n_starts=1).fit(rows)
+
+    def prices(frame):
+        return np.concatenate([energy.predict(frame), latency.predict(frame).to_numpy().ravel()])
+
+    def unmarked(frame):
+        out = frame.copy()
+        out.attrs = {}
+        return out
+
+    cases = {"bundled table (file)": data,
+             "its text rows as 8 columns, validated": load_profiles(tables._as_raw(data[data["modality"] == "text"]),
+                                                                    require_energy=False)}
+    if v3_csv:
+        v3 = mlenergy_v3(v3_csv)
+        cases["v3 export"] = v3
+        cases["v3 text rows, non-hybrid"] = v3[(v3["modality"] == "text") & (v3["architecture"] != "hybrid")]
+    cases["1e5 synthetic text rows"] = tables._validated(tables._raw(100_000, 11, False))
+    cases["1e5 synthetic mixed rows"] = tables._validated(tables._raw(100_000, 12, True))
+    twelve = [*RAW, "precision", "ep", "dp", "kv_cache_dtype"]
+    for name, frame in cases.items():
+        got, old = prices(frame), before(lambda f=frame: prices(f))()
+        line = (f"{name}: {len(frame)} rows, native pass {validated_light(frame) is not None}; equal to features.py "
+                f"{np.array_equal(got, old)} (largest relative difference {np.nanmax(np.abs(got / old - 1)):.1e}), "
+                f"to the frame validated again {np.array_equal(got, prices(unmarked(frame)))}")
+        if not any(c.startswith("gpu_") for c in frame.columns):
+            text = np.tile((frame["modality"] == "text").to_numpy(), 4)
+            raw = pd.DataFrame({c: frame[c].to_numpy() for c in twelve})
+            line += f", to the raw rows (text) {np.array_equal(got[text], prices(raw)[text])}"
+        print(line)
+
+
 def selections(model: EnergyModel, data: pd.DataFrame, sizes=(100_000, 1_000_000), repeats: int = 3) -> None:
     """Selections of a validated frame (see the module docstring): medians of ``repeats`` calls, printed."""
     def median(fn) -> float:
@@ -159,10 +206,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--concat", action="store_true", help="only the concatenations (prints, writes nothing)")
     parser.add_argument("--slices", action="store_true",
                         help="only the selections of a validated frame (prints, writes nothing)")
+    parser.add_argument("--check", nargs="?", const="", metavar="V3_CSV",
+                        help="only the bit-for-bit comparisons of validated frames (prints, writes nothing)")
     args = parser.parse_args(argv)
     warnings.simplefilter("ignore")
     data = mlenergy_v2()
     model = EnergyModel(bootstrap=0, n_starts=1).fit(data.sample(50, random_state=0))
+    if args.check is not None:
+        checks(args.check or None)
+        return
     if args.concat:
         concatenations(model, data)
         return

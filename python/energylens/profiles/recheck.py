@@ -21,7 +21,9 @@ n_layers, ...) stay as they are when ``model`` or ``params_b`` is edited to anot
 act as the row's own values (an 8B row renamed to a 70B model keeps the 8B layers and predicts the 8B
 energy). Telling such an edit apart from a row selection (``data.sample(50)``, which must stay on this fast
 path) needs a per-row fingerprint in every validated frame; docs/profile-schema.md says to build a fresh
-frame, or drop the filled columns, instead.
+frame, or drop the filled columns, instead. (The native row pass takes a validated chunk only where every filled
+cell still holds the table's value, row by row: :mod:`energylens.profiles.validated_light`; so such an edit keeps
+features.py's reading of the row's own cells.)
 """
 
 from __future__ import annotations
