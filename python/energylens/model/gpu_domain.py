@@ -111,22 +111,25 @@ class GpuCheck:
         self.n_rows = 0
         self.rows: dict[str, int] = {}  # GPU table name -> rows on it (unseen GPUs only)
         self._names: dict[object, str] = {}  # a spelling -> its table name, this call's (:meth:`_verdict`)
+        self._twins: dict[object, str | None] = {}  # a spelling -> the fitted GPU it is (:meth:`_verdict`)
         #: Per row of the chunk :meth:`tally` saw last: on an unseen GPU? None when none of its rows is.
         self.chunk_unseen: np.ndarray | None = None
 
     def _verdict(self, value: object) -> tuple[str, bool]:
         """``value``'s table name and whether it is unseen (:meth:`_unseen`), from :data:`_VERDICTS` after the first
-        call that judged it against these fitted GPUs under this user GPU table."""
+        call that judged it against these fitted GPUs under this user GPU table. Also notes the fitted GPU it is
+        (its own name, or the first fitted GPU of the same hardware: its few-row share, :meth:`tally`)."""
         key = (user_gpus_generation(), self.fitted, type(value), value)  # (read before judging: a change meanwhile
         hit = _VERDICTS.get(key)                                         #  files the verdict under a stale key)
         if hit is None:
             name = gpu_table_name(value)
-            hit = (name, name not in self._fitted and not any(same_hardware(name, f) for f in self.fitted))
+            twin = name if name in self._fitted else next((f for f in self.fitted if same_hardware(name, f)), None)
+            hit = (name, twin is None, twin)
             if len(_VERDICTS) >= _MAX_VERDICTS:
                 _VERDICTS.clear()
             _VERDICTS[key] = hit
-        self._names[value] = hit[0]
-        return hit
+        self._names[value], self._twins[value] = hit[0], hit[2]
+        return hit[0], hit[1]
 
     def _name(self, value: object) -> str:
         name = self._names.get(value)
@@ -146,8 +149,10 @@ class GpuCheck:
         self.n_rows += len(code)
         self.chunk_unseen = self.chunk_scales = None
         unseen = [k for k, value in enumerate(values) if self._unseen(value)]
-        few = {k: self.scales[self._name(v)] for k, v in enumerate(values)
-               if k not in unseen and self._name(v) in self.scales} if self.scales else {}
+        # a few-row GPU's share by the fitted GPU a row is: a user's GPU of its hardware under another name ("Lab-H100"
+        # for a fitted H100) draws the H100's share (until 2026-12-07 none: narrower bounds than the H100's own rows)
+        few = {k: self.scales[self._twins[v]] for k, v in enumerate(values)
+               if k not in unseen and self._twins[v] in self.scales} if self.scales else {}
         if few:
             table = np.zeros(len(values) + 1)  # (the last entry: code -1, a blank GPU)
             table[unseen] = 1.0
