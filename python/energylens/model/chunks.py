@@ -6,7 +6,9 @@ exists whole. A chunk on the light path (:mod:`energylens.profiles.light`) whose
 pass takes (:func:`energylens.profiles.native_rows.row_inputs`) is evaluated by ``_core.predict_rows``:
 features built in cache and never stored, the extrapolation tally taken in the same pass; any other
 chunk gets its feature columns from features.py and ``_core.evaluate``. Both give the same predictions
-(tests/profiles/test_native_rows.py).
+(tests/profiles/test_native_rows.py; a MoE row's last bit aside). A frame validated earlier (marked) is re-checked
+whole once; its chunks whose filled cells are the model table's take the light path's columns too
+(:mod:`energylens.profiles.validated_light`), the others features.py without a second re-check.
 """
 from __future__ import annotations
 
