@@ -216,3 +216,21 @@ def test_a_frame_validated_again_after_an_edit_keeps_the_re_check_per_chunk(mode
     with pytest.raises(ProfileSchemaError) as info:
         models[0].predict(edited, chunk_rows=16)
     assert info.value.column == "model"
+
+
+def test_an_edited_experts_per_token_without_n_experts_is_read_as_the_builder_reads_it(models, monkeypatch):
+    """A frame with ``experts_per_token`` but no ``n_experts`` column: the builder caps k at the table's E (8 for
+    Mixtral), so k = 4 is read as 4. It was compared under E = 1 (both sides clamped to 1), a match: the native pass
+    then priced the table's k = 2."""
+    raw = pd.DataFrame({"model": "mistralai/Mixtral-8x7B-Instruct-v0.1", "params_b": 46.7, "gpu": "H100-SXM5-80GB",
+                        "tp": [2, 4, 8, 2], "pp": 1, "batch_size": [8.0, 32.0, 64.0, 128.0],
+                        "input_tokens": 512.0, "output_tokens": 256.0})
+    validated = _validated(raw)
+    assert validated_light(validated) is not None  # as loaded: the table's values, the native pass
+    edited = validated.drop(columns="n_experts")
+    assert validated_light(edited) is not None  # no edit yet: the table's E is the builder's too
+    edited["experts_per_token"] = 4
+    assert validated_light(edited) is None
+    got = _prices(models, edited)
+    _same(got, _builder(monkeypatch, lambda: _prices(models, edited)))
+    assert not np.array_equal(got[0], _prices(models, validated)[0])  # priced at k = 4, not the table's k = 2

@@ -144,7 +144,8 @@ def _architecture_matches(frame: pd.DataFrame, light: LightProfiles, arch: list[
     and its normalisation of the expert counts, as the model table's value of each row's model, bit for bit."""
     models = light["model"]
     assert isinstance(models, Coded)
-    table = _table(tuple(light.model_specs[m] for m in models.values), tuple(arch))
+    specs = tuple(light.model_specs[m] for m in models.values)
+    table = _table(specs, tuple(arch))
     codes = np.asarray(models.codes, dtype=np.intp)
     read, wanted = {}, {}
     for j, c in enumerate(arch):
@@ -156,10 +157,10 @@ def _architecture_matches(frame: pd.DataFrame, light: LightProfiles, arch: list[
         if _same_bits(values, per_row):  # (the usual frame: a NaN cell, or a differing one, goes on below)
             continue
         read[c], wanted[c] = np.where(np.isfinite(values), values, per_row), per_row
-    if any(c in read for c in _EXPERTS):
+    if any(c in read for c in _EXPERTS):  # no n_experts column: the builder caps k at the table's E (not at 1)
+        own = table[:, arch.index("n_experts")] if "n_experts" in arch else _table(specs, ("n_experts",))[:, 0]
         for found in (read, wanted):
-            e = found.get("n_experts", table[:, arch.index("n_experts")].take(codes) if "n_experts" in arch else None)
-            _normalise_experts(found, e, len(codes))
+            _normalise_experts(found, found.get("n_experts", own.take(codes)))
     return all(_same_bits(read[c], wanted[c]) for c in read)
 
 
@@ -171,10 +172,9 @@ def _table(specs: tuple, arch: tuple[str, ...]) -> np.ndarray:
     return table
 
 
-def _normalise_experts(found: dict[str, np.ndarray], experts: np.ndarray | None, n: int) -> None:
+def _normalise_experts(found: dict[str, np.ndarray], experts: np.ndarray) -> None:
     """features._architecture's n_experts (NaN or < 1: 1) and experts_per_token (NaN or < 1: 1, at most E), in place."""
-    e = np.full(n, np.nan) if experts is None else experts
-    e = np.where(np.isfinite(e) & (e >= 1), e, 1.0)
+    e = np.where(np.isfinite(experts) & (experts >= 1), experts, 1.0)
     if "n_experts" in found:
         found["n_experts"] = e
     k = found.get("experts_per_token")
