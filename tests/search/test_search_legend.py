@@ -106,7 +106,7 @@ def test_p_best_is_described_as_computed():
     alone = _search(model="Qwen/Qwen3-235B-A22B", gpus="H100,H200", input_tokens=1500, output_tokens=300,
                     rate_per_s=20.0, tpot_limit_s=0.2, top=1)
     assert 0 < alone.top["p_best"].iloc[0] < 1
-    assert "passes every check (the latency limits too)" in alone.legend()
+    assert "passes every check (the latency limits too, as given" in alone.legend()
     free = _search(top=4)  # no limit: some row passes in every refit
     assert free.top["p_best"].sum() == pytest.approx(1.0)
 

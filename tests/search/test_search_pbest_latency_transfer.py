@@ -129,3 +129,36 @@ def test_latency_draws_move_the_cost_ranking_and_nothing_where_latency_ranks_not
     assert abs(np.log(now["objective"].iloc[1] / now["objective"].iloc[0])) < 0.05
     assert not np.array_equal(now["p_best"], before["p_best"])
     np.testing.assert_array_equal(_search(rows, model).top["p_best"], _search(rows, seen).top["p_best"])
+
+
+def test_a_limit_confidence_does_not_count_the_transfer_twice(model):
+    """limit_confidence 0.9 tightens the TPOT limit by predict_interval's upper quantile, which already holds the
+    unseen GPU's TPOT transfer sd; P(best) drew that transfer again and checked it against the tightened limit: of
+    B200 TP1 / TP2 at B32 / 64 / 128 under 0.125 s (effective 0.104 s), TP1 B64 (TPOT 0.095 s, the cheapest row the
+    rule keeps) had P(best) 0.745: a quarter of the replicates rejected a row the user's 0.9 rule accepts. Each
+    replicate now checks the limit the user gave: P(best) is the chance its drawn TPOT meets 0.125 s (~0.97)."""
+    tps, batches = [1, 1, 1, 2, 2, 2], [32, 64, 128] * 2
+    rows = _rows(["B200"] * 6, tps, batches)
+    got = _search(rows, model, tpot_limit_s=0.125, limit_confidence=0.9)
+    assert got.settings["effective_tpot_limit_s"] < 0.11
+    top = got.top.set_index("candidate")
+    b64 = top.loc[top.index[(top["tp"] == 1) & (top["batch"] == 64)][0]]
+    assert b64.name == top.index[0] and b64["unseen_gpu"]
+    meets = NormalDist().cdf(np.log(0.125 / b64["tpot_s"]) / transfer_sd("latency", OUT1))
+    assert b64["p_best"] > 0.9 and abs(b64["p_best"] - meets) < 0.05, (b64["p_best"], meets)
+    assert top["p_best"].sum() <= 1.0 + 1e-12
+
+
+@pytest.mark.parametrize("kw", [dict(tpot_limit_s=0.125), dict(tpot_limit_s=0.125, limit_confidence=0.5),
+                                dict(rate_per_s=5.0, tpot_limit_s=0.12)])
+def test_at_confidence_half_the_limits_as_given_change_nothing(model, b200_pair, monkeypatch, kw):
+    """At 0.5 the effective limits are the given ones: P(best) as when the replicates checked the engine's options."""
+    rows = _rows(["B200", "B200", "H100"], [1, 1, 2], [128, 64, 64])
+    if "rate_per_s" in kw:  # load mode solves the batch from the cap
+        rows = rows.rename(columns={"batch_size": "max_num_seqs"})
+    now = _search(rows, model, **kw).top
+    monkeypatch.setattr(uncertainty, "_as_given", lambda options, given: options)
+    before = _search(rows, model, **kw).top
+    assert now["p_best"].notna().all()
+    for col in ("p_best", "energy_j_lo", "energy_j_hi"):
+        np.testing.assert_array_equal(now[col], before[col])

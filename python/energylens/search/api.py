@@ -224,10 +224,10 @@ def _timed_run(space: SearchSpace, em: EnergyModel, options: dict[str, Any], p, 
 
 
 def _explained_top(space: SearchSpace, top_df: pd.DataFrame, em: EnergyModel, options: dict[str, Any], bootstrap: bool,
-                   seed: int, measured=None) -> tuple[pd.DataFrame, Any, Any]:
-    """The top rows' terms, range flags and P(best) / interval (bootstrap off: NaN), added in one step (~0.2 ms a
-    column; :func:`.extrapolation.explained`), the extrapolation record and the unseen GPUs' text."""
-    boot = replicate_columns(space, top_df, em, options, seed, measured) if bootstrap else None
+                   seed: int, measured=None, given=None) -> tuple[pd.DataFrame, Any, Any]:
+    """The top rows' terms, range flags, P(best) (checking the limits as ``given``) and interval (bootstrap off: NaN)
+    in one step (~0.2 ms a column; :func:`.extrapolation.explained`), the extrapolation record, the unseen GPUs' text."""
+    boot = replicate_columns(space, top_df, em, options, seed, measured, given) if bootstrap else None
     return explained(space, top_df, em, boot or dict.fromkeys(BOOT_COLUMNS, np.nan))
 
 
@@ -484,7 +484,7 @@ def search(model=None, gpus=None, *, input_tokens=None, output_tokens=None, tp=N
     options, limits, (out, top_df, fronts, over), seconds = _timed_run(
         space, em, options, limit_confidence, indices, progress, device, labels,
         rate_per_s is not None and labels is None and device == "cpu", measured)
-    top_df, outside, unseen = _explained_top(space, top_df, em, options, bootstrap, int(bootstrap_seed), measured)
+    top_df, outside, unseen = _explained_top(space, top_df, em, options, bootstrap, int(bootstrap_seed), measured, given)
     rejected, skipped, skip_note = _shown_rejections(space, options, out, tp is None and candidates is None)
     settings = result_settings(given, limits, objective=objective, price_per_gpu_hour=price_per_gpu_hour,
                                bootstrap=bootstrap, bootstrap_seed=bootstrap_seed, space=space, indices=indices,

@@ -78,7 +78,8 @@ def column_legend(headers: dict[str, str], settings: dict[str, Any], rows: int, 
         "batch": "mean sequences running at once per data-parallel rank (Little's law)",
         "cap_binds": "yes: max_num_seqs limits the deployment (it sized the replicas, or the batch reaches it)",
         "p_best": f"share of the model's bootstrap refits in which the row passes every check (the latency limits "
-                  f"too) and is the cheapest of the {rows} listed that do (by the objective); the shares sum to 1 "
+                  f"too, as given: not as a --limit-confidence applied them) and is the cheapest of the {rows} listed that "
+                  "do (by the objective); the shares sum to 1 "
                   "less the refits in which none passes" + (
                       f"; each refit also draws one GPU transfer factor per GPU the fit never saw, of its energy (log "
                       f"sd {GPU_TRANSFER_LOG_SD:g}), TPOT ({transfer_sd('latency', OUT1):g}) and TTFT "

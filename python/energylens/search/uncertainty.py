@@ -3,8 +3,9 @@ energy interval, predict_interval's for that configuration (:func:`.predictive.i
 probability that it is truly the cheapest of the top-k (each replicate's parameters ranking the same candidates
 again, :func:`replicate_columns`), with an opt-in energy calibration's offset sampled per key (:func:`offset_draws`),
 a GPU transfer factor per GPU the model was not fitted on (:func:`.predictive.transfer_draws`), of its energy and,
-where the latency ranks candidates, its TTFT / TPOT (:func:`_latency_draws`: the limits checked on the drawn values)
-and, in the measured-latency mode, each row's measured TTFT / TPOT kept in every replicate (:func:`.measured.pinned`).
+where the latency ranks candidates, its TTFT / TPOT (:func:`_latency_draws`: the limits as given, :func:`_as_given`,
+checked on the drawn values) and, in the measured-latency mode, each row's measured TTFT / TPOT kept in every
+replicate (:func:`.measured.pinned`).
 docs/search.md, "What a result says".
 """
 
@@ -31,6 +32,7 @@ __all__ = ["BOOT_COLUMNS", "combo_models", "offset_draws", "not_identified", "re
 BOOT_COLUMNS = ("p_best", "energy_j_lo", "energy_j_hi")  # what replicate_columns adds
 _ENERGY = COMBO_FIELDS.index("energy_factor")
 _LATENCY = {n: COMBO_FIELDS.index(f"{n}_factor") for n in ("ttft", "tpot")}
+_LIMITS = ("ttft_limit_s", "tpot_limit_s")
 
 
 def combo_models(space: SearchSpace) -> pd.DataFrame:
@@ -130,13 +132,25 @@ def _factor_draws(space: SearchSpace, model: EnergyModel, options: dict[str, Any
     return apply
 
 
+def _as_given(options: dict[str, Any], given: dict[str, Any] | None) -> dict[str, Any]:
+    """``options`` with the TTFT / TPOT limits as ``given`` (the user's), not the effective ones a limit_confidence
+    other than 0.5 tightened by predict_interval's upper quantile: that quantile holds the refits' spread and an
+    unseen GPU's transfer sd, which the replicates draw themselves (checked against the tightened limit they counted
+    twice: docs/search.md, "P(best) and limit_confidence"). At 0.5 the limits are the given ones: ``options`` as is."""
+    limits = {k: given[k] for k in _LIMITS if given and given.get(k) is not None}
+    return {**options, **limits} if any(options.get(k) != v for k, v in limits.items()) else options
+
+
 def replicate_columns(space: SearchSpace, df: pd.DataFrame, model: EnergyModel, options: dict[str, Any],
-               seed: int = 0, measured: measured_mode.MeasuredLatency | None = None) -> dict[str, Any]:
+               seed: int = 0, measured: measured_mode.MeasuredLatency | None = None,
+               given: dict[str, Any] | None = None) -> dict[str, Any]:
     """P(cheapest among the top-k) and a 90 % energy interval per candidate, over paired replicates: the columns
     :data:`BOOT_COLUMNS` of ``df``'s rows (NaN where there are no replicates). P(best) also samples each calibrated
     key's offset and each unseen GPU's transfer factor (:func:`_factor_draws`, one draw per replicate); the interval
     is predict_interval's (:func:`.predictive.interval`). ``measured``: the rows' measured TTFT / TPOT stay theirs in
-    every replicate (:func:`.measured.pinned` at its latency parameters)."""
+    every replicate (:func:`.measured.pinned` at its latency parameters). ``given``: the search's options as the user
+    gave them; each replicate checks its (drawn) TTFT / TPOT against those limits (:func:`_as_given`)."""
+    options = _as_given(options, given)
     boot_e = model.bootstrap_params
     boot_l = model.latency_model.bootstrap_params
     if len(df) == 0 or len(boot_e) < 10 or len(boot_l) < 1 or not_identified(model):
