@@ -295,8 +295,8 @@ def calibrated_interval(model: Any, configs: Any, level: float, chunk_rows: int,
     point = np.empty(len(seen))
     # the calibrated residuals, inflated for the offsets' effective parameters too (dof)
     # by kind of row: a seen key (the calibrated factors) or an unseen key (the shared model's), times the GPU
-    # transfer factor at the row's share of its log sd (0: none; 1: a GPU the model was not fitted on; 1 - w: a
-    # few-row GPU, energylens.model.intervals.few_row_scales)
+    # transfer factor at the row's share of its log sd (0: none; 1: a GPU the model was not fitted on;
+    # (1 - w) min(1, sqrt(p / n)): a few-row GPU, energylens.model.intervals.few_row_scales)
     sd = transfer_sd("energy", OUT_SUM)
     factors = GpuTransfer([model_factors(model, cal.residual_sample, cal.residual_count, cal.dof),
                            model.measurement_factors()], [sd, sd])

@@ -232,8 +232,9 @@ class GpuCheck:
 def fitted_gpu_check(summary: Any, n_params: int = 0) -> GpuCheck | None:
     """A check of rows' GPUs against those a fit ``summary`` (a FitSummary, or None before a fit) records; None where
     it records none (a model file written before they were recorded): the models' ``_gpu_check``. ``n_params``: the
-    model's fitted parameters, below which a GPU's rows in the fit make it a few-row GPU
-    (:func:`~energylens.model.intervals.few_row_scales`; 0: none is)."""
+    model's fitted parameters p, which set each fitted GPU's share of the transfer sd, (1 - w) x min(1, sqrt(p / n))
+    for a GPU of n of the fit's rows (w = n / rows), none under 0.25 (:func:`~energylens.model.intervals.few_row_scales`;
+    0: no GPU draws one)."""
     gpus = () if summary is None else summary.gpus
     if not gpus:
         return None

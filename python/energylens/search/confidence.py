@@ -126,8 +126,9 @@ def upper_quantiles(space: SearchSpace, energy_theta, latency_model, options: di
 
 def unseen_candidates(space: SearchSpace, latency_model, indices) -> np.ndarray | None:
     """Per candidate of ``indices``: the share of the GPU transfer log sd its quantile draws, as ``latency_model``'s
-    predict_interval draws it for such a row (its ``transfer_shares``: 1 on a GPU the model was not fitted on, 1 - w
-    on a GPU with a few rows in the fit, 0 on the others; until 2026-12-07 the unseen flags alone, so a few-row GPU's
+    predict_interval draws it for such a row (its ``transfer_shares``: 1 on a GPU the model was not fitted on,
+    (1 - w) x min(1, sqrt(p / n)) on a GPU of n of the fit's rows where that is at least 0.25
+    (:func:`~energylens.model.intervals.few_row_scales`), 0 on the others; until 2026-12-07 the unseen flags alone, so a few-row GPU's
     quantile drew none). None when every candidate's is 0, or the model cannot say (a latency model without
     ``transfer_shares``)."""
     if not hasattr(latency_model, "transfer_shares"):

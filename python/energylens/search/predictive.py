@@ -37,8 +37,9 @@ ENERGY_STREAM, TPOT_STREAM, TTFT_STREAM = 0x6770755F, 0x74706F74, 0x74746674
 
 def transfer_scales(space: SearchSpace, model: Any) -> np.ndarray | None:
     """Per combination of ``space``: the share of the GPU transfer log sd its rows draw in ``model``'s
-    predict_interval (the model's ``transfer_shares``: 1 on a GPU the model was not fitted on, 1 - w on a fitted GPU
-    with a few rows in the fit, :func:`~energylens.model.intervals.few_row_scales`, 0 on the others). None when every
+    predict_interval (the model's ``transfer_shares``: 1 on a GPU the model was not fitted on, (1 - w) x min(1,
+    sqrt(p / n)) on a fitted GPU of n of the fit's rows, w their share, p the parameters, where that is at least 0.25
+    (:func:`~energylens.model.intervals.few_row_scales`), 0 on the others). None when every
     combination's is 0, or the model cannot say (a model without ``transfer_shares``)."""
     if not hasattr(model, "transfer_shares"):
         return None
