@@ -36,9 +36,20 @@ std::uint64_t splitmix(std::uint64_t z) {
   return z;
 }
 
-// The bits a row key hashes of a feature value: -0 as +0, every NaN as the quiet NaN.
+// The IEEE-754 pattern `bits` of a finite or infinite double rounded to nearest (ties to even) at its lowest `drop`
+// mantissa bits, those bits cleared (a carry into the exponent rounds up a binade; infinities stay).
+constexpr std::uint64_t round_mantissa(std::uint64_t bits, unsigned drop) {
+  const std::uint64_t half = (std::uint64_t{1} << (drop - 1)) - 1;
+  return (bits + half + ((bits >> drop) & 1U)) & ~((std::uint64_t{1} << drop) - 1);
+}
+
+// The bits a row key hashes of a feature value: -0 as +0, every NaN as the quiet NaN, and a number rounded to
+// float32's 24 significant bits (as a float32 cast rounds it: a column read as float32 keys as the float64 one)
+// and then to kKeySignificantBits, so that values a last bit or a derived feature's ~1e-8 apart share a key.
 std::uint64_t value_bits(double x) {
-  return std::isnan(x) ? 0x7ff8000000000000ULL : std::bit_cast<std::uint64_t>(x + 0.0);
+  if (std::isnan(x)) return 0x7ff8000000000000ULL;
+  const std::uint64_t float32_bits = round_mantissa(std::bit_cast<std::uint64_t>(x + 0.0), 52 - 23);
+  return round_mantissa(float32_bits, 53 - kKeySignificantBits);
 }
 
 // row_key() with `one(k)` telling whether column k holds one value for every row.

@@ -149,6 +149,17 @@ void check_intervals(TemplateId id) {
     const double* z0[] = {&zero};
     const double* z1[] = {&minus_zero};
     CHECK(row_key(z0, 1, 0, 0) == row_key(z1, 1, 0, 0));
+    // a value read as float32, or a last bit off, keys as the float64 value (rounded to float32's 24 bits, then to
+    // kKeySignificantBits); distinct configurations (a batch of 64 and of 65) keep distinct keys
+    const auto key = [](double v) {
+      const double* c[] = {&v};
+      return row_key(c, 1, 0, 0);
+    };
+    const double x = 127.76634210917;
+    CHECK(key(x) == key(static_cast<double>(static_cast<float>(x))) && key(x) == key(std::nextafter(x, 1e9)));
+    CHECK(key(x) == key(x * (1 + 1e-15)) && key(64.0) != key(65.0) && key(x) != key(-x));
+    CHECK(key(std::numeric_limits<double>::quiet_NaN()) == key(-std::numeric_limits<double>::quiet_NaN()));
+    CHECK(key(std::numeric_limits<double>::infinity()) != key(1e300));
   }
   // the extrapolation tally: feature 0 above 40 or below 3 (values 1..64), the others unchecked
   {

@@ -21,6 +21,7 @@ from energylens.cli.main import main as cli_main
 from energylens.model import EnergyModel, LatencyModel
 from energylens.model import intervals as iv
 from energylens.profiles.datasets import mlenergy_v2
+from energylens.search.api import bundled_model
 
 
 @pytest.fixture(scope="module")
@@ -105,6 +106,52 @@ def test_row_keys_native_equals_numpy_and_ignores_the_sign_of_zero():
     np.testing.assert_array_equal(iv.row_keys([cols[0], np.full(1000, 2.5)]), iv.row_keys([cols[0], cols[2]]))
     with pytest.raises(ValueError, match=r"row_keys: column \d has \d rows, another \d"):
         iv.row_keys([np.ones(4), np.ones(3)])
+
+
+def _float32(rows: pd.DataFrame, columns=None) -> pd.DataFrame:
+    out = rows.copy()
+    for c in columns or [c for c in out.columns if pd.api.types.is_numeric_dtype(out[c])
+                         and not pd.api.types.is_bool_dtype(out[c])]:
+        out[c] = out[c].astype(np.float32)
+    return out
+
+
+def test_float32_columns_and_last_bit_differences_keep_the_bounds(data):
+    """Until 2026-12-08 the key hashed the exact bits: the bundled model's three first ML.ENERGY v2 rows with
+    batch_size read as float32 (a Parquet source) drew afresh, bounds moving by up to 9 % (lo / hi ratios 0.928 /
+    1.003, 0.990 / 1.018, 1.088 / 0.998), and input_tokens x (1 + 1e-15) did the same. The key now rounds each
+    feature value (24, then 12 significant bits): the same draws, so the bounds move by the prediction's own change
+    (float32's rounding, ~1e-8) alone."""
+    model = bundled_model()
+    rows = data.head(3).reset_index(drop=True)
+    cols = ["energy_j_lo", "energy_j_hi"]
+    want = _interval(model, rows)[cols].to_numpy()
+    for other in (_float32(rows, ["batch_size"]), _float32(rows),
+                  rows.assign(input_tokens=rows["input_tokens"] * (1 + 1e-15))):
+        np.testing.assert_array_equal(model.draw_keys(other), model.draw_keys(rows))
+        got = _interval(model, other)[cols].to_numpy()
+        np.testing.assert_allclose(got, want, rtol=1e-6)  # the prediction moves by float32's rounding alone
+    last_bit = _interval(model, rows.assign(input_tokens=rows["input_tokens"] * (1 + 1e-15)))[cols].to_numpy()
+    np.testing.assert_allclose(last_bit, want, rtol=1e-14)  # the template's own last-bit change alone
+    # every bundled row keys alike from float32 columns; distinct configurations keep distinct keys
+    np.testing.assert_array_equal(model.draw_keys(_float32(data)), model.draw_keys(data))
+    batch = pd.concat([rows.iloc[[0]]] * 2, ignore_index=True).assign(batch_size=[64.0, 65.0])
+    assert len(set(model.draw_keys(batch).tolist())) == 2
+
+
+def test_row_keys_round_to_the_key_precision():
+    x = np.array([127.76634210917, 484.5048, 3.3e9, 2.5e-30, -7.25])
+    near = [x.astype(np.float32).astype(np.float64), np.nextafter(x, np.inf), x * (1 + 1e-15), x * (1 + 1e-9)]
+    for y in near:
+        np.testing.assert_array_equal(iv.row_keys([y]), iv.row_keys([x]))
+        np.testing.assert_array_equal(iv._row_keys_numpy([y]), iv.row_keys([x]))
+    # 2^-12 apart: distinct keys; NaNs one key; an infinity is not the largest value
+    assert (iv.row_keys([x * (1 + 2.0 ** -11)]) != iv.row_keys([x])).all()
+    nans = np.array([np.nan, -np.nan, np.float64(np.float32(np.nan))])
+    assert len(set(iv.row_keys([nans]).tolist())) == 1
+    inf = np.array([np.inf, -np.inf, 1.7e308, -1.7e308, 0.0])
+    assert len(set(iv.row_keys([inf]).tolist())) == 5
+    np.testing.assert_array_equal(iv.row_keys([inf]), iv._row_keys_numpy([inf]))
 
 
 def test_cli_predict_bounds_do_not_depend_on_the_row(tmp_path, data, energy, capsys):

@@ -8,7 +8,8 @@ the code of commit 6e14dbd; rewritten for the time in the system's prefill stall
 fixed-batch cases only gpu_s_per_request and the cost objective changed, the load-mode cases throughout; rewritten
 when the interval draws were keyed by the configuration instead of the row's position: energy_j_lo / energy_j_hi of
 the bootstrap cases alone changed; and again when a GPU with a few rows more than the parameters began to draw a
-share of the transfer factor, as both GPUs of this 50-row fit do: energy_j_lo / energy_j_hi alone).
+share of the transfer factor, as both GPUs of this 50-row fit do: energy_j_lo / energy_j_hi alone; and when the
+draw key rounded the feature values to 12 significant bits: energy_j_lo / energy_j_hi of the bootstrap cases alone).
 """
 
 import json

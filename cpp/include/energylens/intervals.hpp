@@ -35,10 +35,17 @@ double draw_u(std::uint64_t key, std::uint64_t row_key);
 /// The factor index floor(u x n) clamped to n - 1 (0 when n is 0), as above.
 std::size_t draw_index(double u, std::size_t n);
 
+/// Significant bits of a feature value a row key hashes (after rounding it to float32's 24): values that agree
+/// to 12 bits (relative 2^-12, 2.4e-4) share a key, so a column read as float32 or a value a last bit off draws
+/// as the float64 one.
+inline constexpr unsigned kKeySignificantBits = 12;
+
 /// The draw key of row `row` of `n_columns` feature columns (a column whose bit is set in `broadcast` holds one
-/// value for every row): h = 0, then per column h = splitmix64(h xor bits(x + 0.0)) + golden ratio, bits the
-/// IEEE-754 pattern (x + 0.0: -0 counts as +0; every NaN as the quiet NaN 0x7ff8000000000000). Equal feature
-/// values give equal keys, wherever the rows sit and however they are chunked.
+/// value for every row): h = 0, then per column h = splitmix64(h xor bits(x)) + golden ratio, bits the IEEE-754
+/// pattern of x + 0.0 (-0 counts as +0) rounded to nearest (ties to even) at 24 significant bits, as a float32
+/// cast rounds, then at kKeySignificantBits; every NaN as the quiet NaN 0x7ff8000000000000; infinities as they
+/// are. Feature values equal to that precision give equal keys, wherever the rows sit and however they are
+/// chunked (configurations that close share their draws; their predictions agree as closely).
 std::uint64_t row_key(const double* const* columns, std::size_t n_columns, BroadcastMask broadcast, std::size_t row);
 /// row_key() of rows [0, rows) into `keys`, column k holding one value for every row where one_value[k] is
 /// nonzero (any number of columns: an expression's may exceed a BroadcastMask's 32).

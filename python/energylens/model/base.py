@@ -481,9 +481,9 @@ class ClosedFormModel(FittedGpus):
         return out
 
     def draw_keys(self, configs: Any, chunk_rows: int = PREDICT_CHUNK_ROWS) -> np.ndarray:
-        """Per row of ``configs``: the key its interval draws are made at (:func:`energylens.model.intervals.row_keys`
-        of its template feature columns), a function of the configuration alone, so predict_interval gives it the
-        same bounds wherever it sits (the search draws its candidates at the same keys, from their features)."""
+        """Per row: the key its interval draws are made at (:func:`energylens.model.intervals.row_keys`): a hash of its
+        feature values to 12 significant bits, so a configuration gets the same bounds wherever it sits, float32 or
+        float64 (the search's too); configurations equal to that precision share draws (their predictions agree)."""
         self._require_fitted()
         n, chunks = self._chunks(configs, chunk_rows, None)
         keys = np.empty(n, dtype=np.uint64)

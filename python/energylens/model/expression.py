@@ -297,7 +297,7 @@ class ExpressionEnergyModel(FittedGpus):
         stands for (1 / (1 + r), r = predicted / measured - 1; :meth:`measurement_factors`), computed
         ``chunk_rows`` rows at a time (memory O(rows) + O(replicates x chunk_rows)); ``check_range`` and
         ``n_threads`` as :meth:`predict`. The residual drawn for (replicate, row) is a hash of the seed, the
-        replicate and the row's feature values (:func:`energylens.model.intervals.row_keys`, the template's convention),
+        replicate and the row's feature values to 12 significant bits (:func:`energylens.model.intervals.row_keys`),
         so any ``chunk_rows`` or row order gives the same bits and a configuration the same bounds wherever it sits; a row on a GPU the model was not fitted
         on (:meth:`unseen_gpu`) draws each factor times the GPU transfer factor, as the template's.
         IntervalsUnavailableError, as the template's, where :meth:`intervals_unavailable` gives a reason."""

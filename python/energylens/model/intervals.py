@@ -6,11 +6,13 @@ replicate and row). Rows are processed in chunks of ``chunk_rows``, so memory is
 outputs plus O(replicates x chunk) for the work arrays, whatever the number of rows (issue 13).
 
 The residual drawn for (replicate ``b``, row ``i``) is a pure function of the seed, ``b`` and the row's
-feature values (a splitmix64 hash of the replicate and of the row's key, :func:`row_keys`), not of a stream
-consumed in order nor of the row's position: any chunk size, thread count or neighbouring rows give the same
-intervals bit for bit, and one configuration gets the same bounds at row 1 of one file and row 5 of another
-(until 2026-12-07 the key was the row's index in the table, so it did not). The hash gives a uniform u in [0, 1) and the draw is the
-residual at rank floor(u * n) of the sorted sample, so a summary and the residuals it stands for are
+feature values rounded to :data:`KEY_SIGNIFICANT_BITS` significant bits (a splitmix64 hash of the replicate and
+of the row's key, :func:`row_keys`), not of a stream consumed in order nor of the row's position: any chunk size,
+thread count or neighbouring rows give the same intervals bit for bit, one configuration gets the same bounds at
+row 1 of one file and row 5 of another (until 2026-12-07 the key was the row's index in the table, so it did
+not), and a float32 column or a value a last bit off the same as the float64 one (until 2026-12-08 the key hashed
+the exact bits). Configurations equal to that precision share their draws; their predictions agree as closely.
+The hash gives a uniform u in [0, 1) and the draw is the residual at rank floor(u * n) of the sorted sample, so a summary and the residuals it stands for are
 drawn at the same quantile. The work of a chunk (the template at every replicate, the draws, the quantiles
 per row) is one native call, ``_core.interval_bounds``, threaded over rows; :func:`reference_interval_bounds`
 is the same in NumPy (a loop over the replicates), which it matches bit for bit. Each output draws from its own residuals (a LatencyModel's TTFT
@@ -45,7 +47,7 @@ __all__ = ["check_level", "RESIDUAL_SAMPLE_SIZE", "DEFAULT_CHUNK_ROWS", "PREDICT
            "interval_bounds", "reference_interval_bounds", "OUT0", "OUT1", "OUT_SUM", "measurement_factors",
            "replicates_note", "MIN_TAIL_DRAWS", "model_factors", "interval_preflight", "unavailable_reason",
            "GPU_TRANSFER_LOG_SD", "TPOT_TRANSFER_LOG_SD", "TTFT_TRANSFER_LOG_SD", "transfer_factors", "transfer_sd",
-           "few_row_scales", "GpuTransfer"]
+           "few_row_scales", "GpuTransfer", "KEY_SIGNIFICANT_BITS"]
 
 #: Draws per row an interval wants beyond each of its bounds: with fewer, the bound is read between the few
 #: most extreme of B draws and the interval covers less than its level.
@@ -88,6 +90,13 @@ FEW_ROW_RULE = "sqrt"
 FEW_ROW_MIN_SHARE = 0.25
 #: Quantiles of the transfer factor each measurement factor is combined with (:func:`transfer_factors`).
 TRANSFER_QUANTILES = 32
+
+#: Significant bits of a feature value a row's draw key keeps (:func:`row_keys`; the native kKeySignificantBits,
+#: cpp/include/energylens/intervals.hpp), after rounding to float32's 24: float32 against float64 feature columns
+#: gave other keys for 0 of the 356 bundled rows, 0 of the 405 v3 H100 rows and 0 of 1e5 resampled rows with
+#: non-integer batch, input and output lengths (16 bits: 1 v3 row, 7 of 1e5; 24: 112, 161, 32358; the exact bits:
+#: every row), all rows keeping distinct keys (bench/interval_key_precision.py).
+KEY_SIGNIFICANT_BITS = 12
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -248,22 +257,35 @@ def _splitmix(z: np.ndarray) -> np.ndarray:
 
 def row_keys(columns: Sequence[np.ndarray]) -> np.ndarray:
     """The draw key of each row of ``columns`` (1-D float64 arrays of one length, or of one value standing for every
-    row): a splitmix64 chain over the row's values, h = splitmix64(h ^ bits(x + 0.0)) + golden ratio per column (-0 as
-    +0, every NaN as one), so equal rows get equal keys and draws. Native (``_core.row_keys``, threaded), bit for bit
-    :func:`_row_keys_numpy`, the definition."""
+    row): a splitmix64 chain over the row's values, h = splitmix64(h ^ bits(x)) + golden ratio per column, bits(x)
+    the IEEE-754 pattern of x + 0.0 (-0 as +0) rounded to nearest (ties to even) at 24 significant bits, as a
+    float32 cast rounds it, then at :data:`KEY_SIGNIFICANT_BITS` (12: relative 2^-12); every NaN as one value,
+    infinities as they are. So the key is the row's feature values to 12 significant bits: a column read as float32,
+    or a value a last bit off, gets the float64 value's key and bounds (until 2026-12-08 the exact bits were hashed,
+    and such a row drew afresh: bounds moved by the Monte-Carlo noise, a few %), and configurations equal to that
+    precision share their draws (harmless: their predictions agree as closely). Native (``_core.row_keys``,
+    threaded), bit for bit :func:`_row_keys_numpy`, the definition."""
     return _core.row_keys([np.asarray(c, dtype=np.float64) for c in columns])
 
 
-def _row_keys_numpy(columns: Sequence[np.ndarray]) -> np.ndarray:
-    """:func:`row_keys` in NumPy: the definition the native keys reproduce (tests' reference)."""
+def _round_mantissa(bits: np.ndarray, drop: int) -> np.ndarray:
+    """IEEE-754 double patterns rounded to nearest (ties to even) at their lowest ``drop`` mantissa bits, cleared."""
+    half = np.uint64((1 << (drop - 1)) - 1)
+    return (bits + half + ((bits >> np.uint64(drop)) & np.uint64(1))) & ~np.uint64((1 << drop) - 1)
+
+
+def _row_keys_numpy(columns: Sequence[np.ndarray], bits: int = KEY_SIGNIFICANT_BITS) -> np.ndarray:
+    """:func:`row_keys` in NumPy: the definition the native keys reproduce (tests' reference); ``bits`` other
+    than :data:`KEY_SIGNIFICANT_BITS` (up to 24) for bench/interval_key_precision.py's comparison."""
     cols = [np.atleast_1d(np.asarray(c, dtype=np.float64)) for c in columns]
     rows = max((len(c) for c in cols), default=0)
     h = np.zeros(rows, dtype=np.uint64)
     with np.errstate(over="ignore"):
         for c in cols:
-            bits = (np.broadcast_to(c, (rows,)) + 0.0).view(np.uint64)
-            bits = np.where(np.isnan(np.broadcast_to(c, (rows,))), np.uint64(0x7FF8000000000000), bits)
-            h = _splitmix(h ^ bits) + _GOLDEN
+            x = np.broadcast_to(c, (rows,))
+            b = _round_mantissa((x + 0.0).view(np.uint64), 52 - 23)
+            b = np.where(np.isnan(x), np.uint64(0x7FF8000000000000), _round_mantissa(b, 53 - bits) if bits < 24 else b)
+            h = _splitmix(h ^ b) + _GOLDEN
     return h
 
 
