@@ -14,7 +14,8 @@ it and divides); ratios are baseline median / ours median, with the range from t
 validated frame (what ``mlenergy_v2()`` returns, resampled); ``raw 1`` is one row of a user's 8-column table.
 Writes bench/results/predict_interval.json (``--out`` to write elsewhere).
 
-    python bench/bench_predict_interval.py [--repeats 15] [--out bench/results/predict_interval.json]
+    python bench/bench_predict_interval.py [--repeats 15] [--sizes 1 10 1000 100000]
+        [--out bench/results/predict_interval.json]
 """
 from __future__ import annotations
 
@@ -44,14 +45,14 @@ SIZES = (1, 10, 1000, 100_000)
 EXPRESSION = "1.0*tp*pp*tdp_w*output_tokens/batch_size + 5.0"
 
 
-def numpy_drawn_quantiles(values, factors, *, start, seed, q_lo, q_hi):
+def numpy_drawn_quantiles(values, factors, *, keys, seed, q_lo, q_hi):
     """intervals.drawn_quantiles as ExpressionEnergyModel computed it before: NumPy's draws and np.quantile, in
     blocks of 4096 rows (in place on the replicates x chunk values, as it did)."""
     lo, hi = np.empty(values.shape[1]), np.empty(values.shape[1])
     for first in range(0, values.shape[1], 4096):
         block = values[:, first:first + 4096]
         last = first + block.shape[1]
-        block *= factors[iv._draw_indices_numpy(seed, len(values), start + first, start + last, len(factors))]
+        block *= factors[iv._draw_indices_numpy(seed, len(values), keys[first:last], len(factors))]
         lo[first:last], hi[first:last] = np.quantile(block, [q_lo, q_hi], axis=0)
     return lo, hi
 
@@ -100,7 +101,7 @@ def kernel_pair(model, rows: pd.DataFrame, picks, repeats: int) -> dict:
     ((_, _, columns),) = list(chunks)
     samples = [model.measurement_factors(k) for k in range(len(picks))]
     args = (model._template, columns, model._boot, samples)
-    kw = dict(start=0, seed=model.options["seed"], level=0.9, picks=picks)
+    kw = dict(seed=model.options["seed"], level=0.9, picks=picks)
     new, ref = iv.interval_bounds(*args, **kw), iv.reference_interval_bounds(*args, **kw)
     assert all(a.tobytes() == b.tobytes() for p, q in zip(new, ref, strict=True) for a, b in zip(p, q, strict=True))
     ours_t, base_t = paired(lambda: iv.interval_bounds(*args, **kw), lambda: iv.reference_interval_bounds(*args, **kw),
@@ -113,15 +114,17 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--repeats", type=int, default=15)
     ap.add_argument("--out", type=Path, default=OUT)
+    ap.add_argument("--sizes", type=int, nargs="+", default=list(SIZES),
+                    help="row counts to time (a quick check: --sizes 1 10 --repeats 1 --out /tmp/pi.json)")
     args = ap.parse_args()
     warnings.simplefilter("ignore")
     data = mlenergy_v2()
     energy = EnergyModel(seed=0).fit(data, latency=False)
     latency = LatencyModel(seed=0).fit(data)
     expr = EnergyModel.from_expression(EXPRESSION, seed=0, n_starts=1).fit(data)
-    big = data.sample(max(SIZES), replace=True, random_state=0).reset_index(drop=True)
+    big = data.sample(max(args.sizes), replace=True, random_state=0).reset_index(drop=True)
     raw = pd.DataFrame({c: data[c].to_numpy()[:1] for c in RAW_COLUMNS})
-    cases = [(f"{n}", big.iloc[:n]) for n in SIZES] + [("raw 1", raw)]
+    cases = [(f"{n}", big.iloc[:n]) for n in args.sizes] + [("raw 1", raw)]
     results = []
     for name, rows in cases:
         repeats = args.repeats if len(rows) < 10_000 else max(3, args.repeats // 3)
