@@ -56,7 +56,7 @@ EXTRAS: dict[str, tuple[tuple[str, str], ...]] = {
     "ray": (("ray", "ray"),),
     "test": tuple(dict.fromkeys((*_COMPARE, *_SYMBOLIC, *_SR, ("scipy", "scipy"), ("pytest", "pytest"),
                                  ("pytest_benchmark", "pytest-benchmark"), ("xdist", "pytest-xdist"),
-                                 ("hypothesis", "hypothesis"),
+                                 ("hypothesis", "hypothesis"), ("zstandard", "zstandard"),
                                  ("ruff", "ruff"), ("cmake", "cmake"), ("ninja", "ninja"),
                                  ("pybind11", "pybind11"), ("scikit_build_core", "scikit-build-core")))),
 }
