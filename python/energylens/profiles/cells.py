@@ -136,7 +136,7 @@ def per_code(c: np.ndarray, uniques: np.ndarray, fn: Callable[[object], object],
 def is_blank(series: pd.Series) -> np.ndarray:
     """NA cells, and text cells that are empty or whitespace."""
     blank = np.array(series.isna().to_numpy(), dtype=bool)
-    if series.dtype == object or pd.api.types.is_string_dtype(series.dtype):
+    if string_like(series):
         blank |= per_value(series, lambda v: str(v).strip() == "", missing=True).astype(bool)
     return blank
 
@@ -195,9 +195,13 @@ def to_float(values: object) -> tuple[np.ndarray, np.ndarray]:
 
 
 def string_like(values: object) -> bool:
-    """Whether :func:`is_blank` reads a column of this dtype's text (object or a string dtype; not categorical)."""
+    """Whether :func:`is_blank` reads a column of this dtype's text: object, a string dtype, or a categorical whose
+    categories are text (a categorical '' model or gpu passed as a value until 2026-12-08, and predict's re-check
+    of the frame refused it)."""
     dtype = values.dtype
-    return dtype == object or pd.api.types.is_string_dtype(dtype)  # noqa: E721  (is_blank's own test)
+    if isinstance(dtype, pd.CategoricalDtype):
+        dtype = dtype.categories.dtype
+    return dtype == object or pd.api.types.is_string_dtype(dtype)  # noqa: E721
 
 
 def coded_cells(values: object, native: tuple[np.ndarray, list[str]] | None = None) -> tuple[np.ndarray, np.ndarray]:
